@@ -1,0 +1,72 @@
+# pnbench: plain Makefile.  `make` builds the host CLI (bin/pnbench) and the
+# static guest programs (bin/pnbench-record, bin/pnbench-workload);
+# `make check` runs the test suite through kyua; `make bench` the default matrix.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -D_GNU_SOURCE
+CPPFLAGS += -Ilib -Iprobes -Iworkloads -Iharness
+LDLIBS_JSON = -ljansson
+LDLIBS_TRACE = -ltracefs -ltraceevent
+LDLIBS_HOST = -linih -lgsl -lgslcblas -lhwloc -lm
+
+B := build
+
+LIB_SRC    := $(sort $(wildcard lib/*.c))
+PROBE_SRC  := $(sort $(filter-out probes/recorder.c,$(wildcard probes/*.c)))
+WL_SRC     := $(sort $(wildcard workloads/*.c))
+HARNESS_SRC:= $(sort $(wildcard harness/*.c))
+TEST_SRC   := $(sort $(wildcard tests/*_test.c))
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o)
+PROBE_OBJ  := $(PROBE_SRC:%.c=$(B)/%.o)
+WL_OBJ     := $(WL_SRC:%.c=$(B)/%.o)
+HARNESS_OBJ:= $(HARNESS_SRC:%.c=$(B)/%.o)
+TEST_BIN   := $(TEST_SRC:tests/%.c=tests/%)
+
+PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload
+
+.PHONY: all deps check bench clean
+all: $(PROGS) $(TEST_BIN)
+
+deps:
+	@harness/install-deps.sh
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libpnb.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(B)/libprobes.a: $(PROBE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# Guest programs are static: they go into an initramfs with no libc.
+bin/pnbench-record: $(B)/probes/recorder.o $(B)/libprobes.a $(B)/libpnb.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
+
+bin/pnbench-workload: $(WL_OBJ) $(B)/libpnb.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -static -pthread -o $@ $^ $(LDLIBS_JSON) -lm
+
+bin/pnbench: $(HARNESS_OBJ) $(B)/libprobes.a $(B)/libpnb.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
+
+# ATF test programs run on the host (Debian ships only a shared libatf-c).
+tests/%_test: $(B)/tests/%_test.o $(B)/libprobes.a $(B)/libpnb.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDEXTRA) -latf-c $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
+
+KYUA_RESULTS ?= $(B)/kyua.db
+check: deps all
+	rm -f $(KYUA_RESULTS)
+	cd tests && kyua test --results-file=../$(KYUA_RESULTS); rc=$$?; \
+	  kyua report --results-file=../$(KYUA_RESULTS) --verbose --results-filter=broken,failed,xfail,skipped; \
+	  kyua report-junit --results-file=../$(KYUA_RESULTS) --output=../$(B)/junit.xml; \
+	  kyua report --results-file=../$(KYUA_RESULTS); exit $$rc
+
+clean:
+	rm -rf $(B) bin $(TEST_BIN)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

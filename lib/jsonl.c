@@ -1,0 +1,70 @@
+#include "jsonl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void oom_abort(void)
+{
+	static const char m[] = "jsonl: out of memory building an event\n";
+	(void)!write(2, m, sizeof m - 1);
+	abort();
+}
+
+void jsonl_init(struct jsonl *w, int fd, uint64_t t0_ns)
+{
+	memset(w, 0, sizeof *w);
+	w->fd = fd;
+	w->t0_ns = t0_ns;
+}
+
+json_t *jsonl_new(const struct jsonl *w, const char *type, uint64_t now_ns)
+{
+	json_t *o = json_object();
+	if (!o)
+		oom_abort();
+	jset_int(o, "t_ns", now_ns >= w->t0_ns ? (long long)(now_ns - w->t0_ns) : 0);
+	jset_str(o, "type", type);
+	return o;
+}
+
+int jsonl_emit(struct jsonl *w, json_t *obj)
+{
+	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t len, off = 0;
+
+	json_decref(obj);
+	if (!s)
+		oom_abort();
+	len = strlen(s);
+	s[len] = '\n';	/* json_dumps leaves room for the NUL we overwrite */
+	len++;
+	while (off < len) {
+		ssize_t n = write(w->fd, s + off, len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (!w->error)
+				w->error = -errno;
+			free(s);
+			return -errno;
+		}
+		off += (size_t)n;
+	}
+	free(s);
+	w->lines++;
+	return 0;
+}
+
+static void set(json_t *o, const char *k, json_t *v)
+{
+	if (!v || json_object_set_new(o, k, v))
+		oom_abort();
+}
+
+void jset_str(json_t *o, const char *k, const char *v) { set(o, k, json_string(v ? v : "")); }
+void jset_int(json_t *o, const char *k, long long v) { set(o, k, json_integer(v)); }
+void jset_real(json_t *o, const char *k, double v) { set(o, k, json_real(v)); }
+void jset_bool(json_t *o, const char *k, int v) { set(o, k, json_boolean(v)); }

@@ -1,0 +1,17 @@
+/* Every workload.  Adding one: a file in workloads/ and one line here. */
+#include "workload.h"
+
+#include <stddef.h>
+
+extern const struct workload workload_stream_read;
+extern const struct workload workload_fixed_rate;
+extern const struct workload workload_busy_beaver;
+extern const struct workload workload_swapless_fill;
+
+const struct workload *const workload_registry[] = {
+	&workload_stream_read,
+	&workload_fixed_rate,
+	&workload_busy_beaver,
+	&workload_swapless_fill,
+	NULL,
+};

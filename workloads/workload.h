@@ -1,0 +1,28 @@
+/* One workload per file, all of this shape (stress-ng's stressor_info).
+ * The multi-call binary pnbench-workload picks one by name from
+ * workloads/registry.c.  A workload parses its own options (getopt_long),
+ * exits 2 with a one-line message on a bad one, and reports progress marks
+ * through wl_progress(): the recorder timestamps them on its timeline. */
+#ifndef PNB_WORKLOAD_H
+#define PNB_WORKLOAD_H
+
+#include <stdint.h>
+
+struct workload {
+	const char *name;	/* "fixed-rate" */
+	const char *summary;	/* one line */
+	const char *usage;	/* option help, lines of "  --opt ARG  text\n" */
+	int (*main)(int argc, char **argv);
+};
+
+extern const struct workload *const workload_registry[];
+
+/* Progress marks: "progress <what> <value>\n" on the fd named by the
+ * environment variable PNBENCH_PROGRESS_FD (the recorder's pipe), or nowhere
+ * when it is unset.  what is a short word ("alloc_bytes", "read_bytes",
+ * "pass", "phase"), value an integer. One write(2) per mark. */
+void wl_progress(const char *what, uint64_t value);
+/* Same, for a phase change: "phase <name>". */
+void wl_phase(const char *name);
+
+#endif
