@@ -6,6 +6,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -D_GNU_SOURCE
 CPPFLAGS += -Ilib -Iprobes -Iworkloads -Iharness
+GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LDLIBS_JSON = -ljansson
 LDLIBS_TRACE = -ltracefs -ltraceevent
 LDLIBS_HOST = -linih -lgsl -lgslcblas -lhwloc -lm
@@ -14,7 +15,7 @@ B := build
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
 PROBE_SRC  := $(sort $(filter-out probes/recorder.c,$(wildcard probes/*.c)))
-WL_SRC     := $(sort $(wildcard workloads/*.c))
+WL_SRC     := $(sort $(filter-out workloads/main.c,$(wildcard workloads/*.c)))
 HARNESS_SRC:= $(sort $(wildcard harness/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*_test.c))
 
@@ -36,9 +37,14 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# The harness records which revision produced a result.
+$(B)/harness/%.o: CPPFLAGS += -DPNB_GIT_REV='"$(GIT_REV)"'
+
 $(B)/libpnb.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libprobes.a: $(PROBE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(B)/libworkloads.a: $(WL_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 # Guest programs are static: they go into an initramfs with no libc.
@@ -46,16 +52,16 @@ bin/pnbench-record: $(B)/probes/recorder.o $(B)/libprobes.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 
-bin/pnbench-workload: $(WL_OBJ) $(B)/libpnb.a
+bin/pnbench-workload: $(B)/workloads/main.o $(B)/libworkloads.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -pthread -o $@ $^ $(LDLIBS_JSON) -lm
 
-bin/pnbench: $(HARNESS_OBJ) $(B)/libprobes.a $(B)/libpnb.a
+bin/pnbench: $(HARNESS_OBJ) $(B)/libprobes.a $(B)/libworkloads.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
 # ATF test programs run on the host (Debian ships only a shared libatf-c).
-tests/%_test: $(B)/tests/%_test.o $(B)/libprobes.a $(B)/libpnb.a
+tests/%_test: $(B)/tests/%_test.o $(B)/libprobes.a $(B)/libworkloads.a $(B)/libpnb.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDEXTRA) -latf-c $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
 KYUA_RESULTS ?= $(B)/kyua.db

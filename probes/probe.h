@@ -43,6 +43,8 @@ struct probe_ops {
 	/* One line each, for `pnbench probes` and the man page. */
 	const char *synopsis;	/* "psi:some|full:STALL:WINDOW[:cgroup]" */
 	const char *summary;
+	/* A spec that `pnbench probes` checks support with, e.g. "psi:some:150ms:1s". */
+	const char *example;
 	/* Parse the text after "name" (args, may be "" or start with ':').
 	 * Return 0, or -EINVAL with a one-line reason in err. */
 	int (*parse)(struct probe *p, const char *args, char *err, size_t errlen);

@@ -1,0 +1,74 @@
+/* pnbench scenario: check scenario files (every probe spec too), or list keys. */
+#include "cli.h"
+#include "log.h"
+#include "probe.h"
+#include "scenario.h"
+#include "workload.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct workload *pnb_workload_find(const char *name);
+
+/* Everything a run would reject, checked before any run starts. */
+int pnb_scenario_check(const char *name, struct scenario *s, char *err, size_t len)
+{
+	char path[1024];
+	int r;
+
+	if (pnb_scenario_path(name, path, sizeof path)) {
+		snprintf(err, len, "scenario '%s': no such file (looked for %s)", name, path);
+		return -1;
+	}
+	r = scenario_load(path, s, err, len);
+	if (r)
+		return -1;
+	if (!pnb_workload_find(s->workload)) {
+		snprintf(err, len, "scenario %s: unknown workload '%s' (see 'pnbench workloads')",
+			 path, s->workload);
+		scenario_free(s);
+		return -1;
+	}
+	for (int i = 0; i < s->nprobes; i++) {
+		struct probe p;
+		char perr[PROBE_ERR_LEN + 200];
+		if (probe_from_spec(&p, s->probes[i], perr, sizeof perr)) {
+			snprintf(err, len, "scenario %s: %s", path, perr);
+			scenario_free(s);
+			return -1;
+		}
+		probe_free(&p);
+	}
+	return 0;
+}
+
+int cmd_scenario(int argc, char **argv)
+{
+	int bad = 0;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("usage: pnbench scenario keys\n"
+		       "       pnbench scenario check NAME|FILE...\n");
+		return argc < 2 ? PNB_EXIT_USAGE : 0;
+	}
+	if (!strcmp(argv[1], "keys")) {
+		scenario_print_keys(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "check")) {
+		pnb_err("scenario: unknown subcommand '%s' (keys, check)", argv[1]);
+		return PNB_EXIT_USAGE;
+	}
+	for (int i = 2; i < argc; i++) {
+		struct scenario s;
+		char err[1024];
+		if (pnb_scenario_check(argv[i], &s, err, sizeof err)) {
+			pnb_err("%s", err);
+			bad = 1;
+			continue;
+		}
+		printf("%s: ok (%s, %d probes, %u reps)\n", s.path, s.workload, s.nprobes, s.reps);
+		scenario_free(&s);
+	}
+	return bad ? PNB_EXIT_USAGE : 0;
+}

@@ -1,0 +1,375 @@
+/* The native backend: a scenario on the running kernel, the workload
+ * confined in a memory cgroup with a limit so the host is never driven to
+ * OOM.  Without a memory cgroup to confine it, we refuse to run. */
+#include "run.h"
+#include "cgroupfs.h"
+#include "cli.h"
+#include "clock.h"
+#include "log.h"
+#include "parse.h"
+#include "procfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct memcg {
+	int version;		/* 1 or 2 */
+	char mount[512];
+	char dir[1024];
+};
+
+/* Which hierarchy owns the memory controller on this host. */
+static int find_memcg(struct memcg *m, char *why, size_t len)
+{
+	memset(m, 0, sizeof *m);
+	if (!pnb_cgroup_v1_memory_mount("", m->mount, sizeof m->mount)) {
+		m->version = 1;
+		return 0;
+	}
+	if (!pnb_cgroup2_mount("", m->mount, sizeof m->mount) &&
+	    pnb_cgroup2_has_controller("", m->mount, "memory") == 1) {
+		m->version = 2;
+		return 0;
+	}
+	snprintf(why, len, "no memory cgroup to confine the workload (no cgroup v1 memory "
+		 "hierarchy and no cgroup2 memory controller): refusing to run unconfined on "
+		 "the host");
+	return -1;
+}
+
+int native_check(char *why, size_t len)
+{
+	struct memcg m;
+	char probe[600];
+
+	if (find_memcg(&m, why, len))
+		return -1;
+	snprintf(probe, sizeof probe, "%s/cgroup.procs", m.mount);
+	if (access(probe, W_OK)) {
+		snprintf(why, len, "cannot create memory cgroups under %s (%s): native runs need root",
+			 m.mount, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int write_num(const char *dir, const char *file, uint64_t v)
+{
+	char path[1200], num[32];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+	return pnb_write_file("", path, num, 0);
+}
+
+static int read_num(const char *dir, const char *file, uint64_t *v)
+{
+	char path[1200], buf[64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if (pnb_read_file("", path, buf, sizeof buf) < 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	return pnb_parse_u64(buf, v);
+}
+
+static int make_memcg(struct memcg *m, const char *name, uint64_t limit, char *why, size_t len)
+{
+	char parent[600];
+	uint64_t got;
+	int e;
+
+	snprintf(parent, sizeof parent, "%s/pnbench", m->mount);
+	if (mkdir(parent, 0755) && errno != EEXIST) {
+		snprintf(why, len, "cannot create %s: %s", parent, strerror(errno));
+		return -1;
+	}
+	if (m->version == 2) {
+		char sc[700];
+		/* Enable memory for our subtree; the root may already have it. */
+		snprintf(sc, sizeof sc, "%s/cgroup.subtree_control", m->mount);
+		pnb_write_file("", sc, "+memory", 0);
+		snprintf(sc, sizeof sc, "%s/cgroup.subtree_control", parent);
+		if ((e = pnb_write_file("", sc, "+memory", 0))) {
+			snprintf(why, len, "cannot enable the memory controller in %s: %s", parent,
+				 strerror(-e));
+			return -1;
+		}
+	}
+	snprintf(m->dir, sizeof m->dir, "%s/%s", parent, name);
+	if (mkdir(m->dir, 0755) && errno != EEXIST) {
+		snprintf(why, len, "cannot create %s: %s", m->dir, strerror(errno));
+		return -1;
+	}
+	const char *lim = m->version == 1 ? "memory.limit_in_bytes" : "memory.max";
+	if ((e = write_num(m->dir, lim, limit))) {
+		snprintf(why, len, "cannot set %s/%s: %s", m->dir, lim, strerror(-e));
+		return -1;
+	}
+	/* No swap inside the cgroup: the scenarios are swapless unless they say otherwise. */
+	if (m->version == 1)
+		write_num(m->dir, "memory.memsw.limit_in_bytes", limit);
+	else
+		write_num(m->dir, "memory.swap.max", 0);
+	if (read_num(m->dir, lim, &got) || got > limit || got < limit / 2) {
+		snprintf(why, len, "%s/%s did not take the limit %llu: refusing to run unconfined",
+			 m->dir, lim, (unsigned long long)limit);
+		return -1;
+	}
+	return 0;
+}
+
+/* Kill what is left in the cgroup (a workload's stray children), then remove it. */
+static void remove_memcg(const struct memcg *m)
+{
+	char path[1200], buf[4096];
+
+	for (int tries = 0; tries < 50; tries++) {
+		snprintf(path, sizeof path, "%s/cgroup.procs", m->dir);
+		if (pnb_read_file("", path, buf, sizeof buf) > 0) {
+			for (char *t = strtok(buf, "\n"); t; t = strtok(NULL, "\n")) {
+				uint64_t pid;
+				if (!pnb_parse_u64(t, &pid))
+					kill((pid_t)pid, SIGKILL);
+			}
+		}
+		if (rmdir(m->dir) == 0 || errno == ENOENT)
+			return;
+		usleep(100000);
+	}
+	pnb_err("could not remove %s: %s (remove it by hand)", m->dir, strerror(errno));
+}
+
+static const char *cache_dir(char *buf, size_t len)
+{
+	const char *e = getenv("PNBENCH_CACHE");
+	if (e && *e)
+		snprintf(buf, len, "%s", e);
+	else if ((e = getenv("XDG_CACHE_HOME")) && *e)
+		snprintf(buf, len, "%s/pnbench", e);
+	else
+		snprintf(buf, len, "%s/.cache/pnbench", getenv("HOME") ? getenv("HOME") : "/var/tmp");
+	return buf;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[1024];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(tmp, 0755) && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	}
+	return (mkdir(tmp, 0755) && errno != EEXIST) ? -errno : 0;
+}
+
+/* The data file for page-cache workloads: made once, then evicted from the
+ * page cache before every run so reads really go to the disk and are charged
+ * to the workload's cgroup, not found in cache charged to someone else. */
+static int data_file(uint64_t size, char *path, size_t len, char *why, size_t wlen)
+{
+	char dir[700];
+	struct stat st;
+	int fd;
+
+	cache_dir(dir, sizeof dir);
+	if (mkdir_p(dir)) {
+		snprintf(why, wlen, "cannot create cache directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, len, "%s/data-%llu.bin", dir, (unsigned long long)size);
+	if (stat(path, &st) || (uint64_t)st.st_size != size) {
+		char tmp[800];
+		static char block[1 << 20];
+		pnb_err("creating data file %s (%llu MiB)", path, (unsigned long long)(size >> 20));
+		snprintf(tmp, sizeof tmp, "%s.tmp", path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			snprintf(why, wlen, "cannot create %s: %s", tmp, strerror(errno));
+			return -1;
+		}
+		for (size_t i = 0; i < sizeof block; i++)
+			block[i] = (char)(i * 131 + 7) | 1;
+		for (uint64_t off = 0; off < size;) {
+			size_t n = size - off < sizeof block ? (size_t)(size - off) : sizeof block;
+			ssize_t w = write(fd, block, n);
+			if (w <= 0) {
+				snprintf(why, wlen, "writing %s: %s", tmp, strerror(errno));
+				close(fd);
+				return -1;
+			}
+			off += (uint64_t)w;
+		}
+		if (fsync(fd) || close(fd) || rename(tmp, path)) {
+			snprintf(why, wlen, "finishing %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, wlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fdatasync(fd);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+	return 0;
+}
+
+/* Split args on blanks, replacing {data}. No quoting: scenario args are simple. */
+static int build_argv(const struct scenario *s, const char *data, char **argv, int max, char *store, size_t len)
+{
+	char *p = store;
+	int n = 0;
+	char tmp[SCN_STR * 2];
+	const char *src = s->args;
+	size_t o = 0;
+
+	while (*src && o < sizeof tmp - 1) {
+		if (!strncmp(src, "{data}", 6)) {
+			o += (size_t)snprintf(tmp + o, sizeof tmp - o, "%s", data);
+			src += 6;
+		} else {
+			tmp[o++] = *src++;
+		}
+	}
+	tmp[o < sizeof tmp ? o : sizeof tmp - 1] = 0;
+	snprintf(store, len, "%s", tmp);
+	for (char *t = strtok(p, " \t"); t && n < max - 1; t = strtok(NULL, " \t"))
+		argv[n++] = t;
+	argv[n] = NULL;
+	return n;
+}
+
+int native_run(const struct scenario *s, unsigned rep, const char *dir, struct run_result *res)
+{
+	struct memcg m;
+	char why[1024], name[256], data[800] = "", events[1200], console[1200];
+	char rec[1024], wl[1024], argstore[SCN_STR * 2];
+	char *wargv[64];
+	char *argv[256];
+	char labels[3][200];
+	int argc = 0;
+	uint64_t t_start;
+
+	memset(res, 0, sizeof *res);
+	if (find_memcg(&m, why, sizeof why)) {
+		snprintf(res->status, sizeof res->status, "refused");
+		snprintf(res->reason, sizeof res->reason, "%s", why);
+		return -1;
+	}
+	if (s->data_size && data_file(s->data_size, data, sizeof data, why, sizeof why)) {
+		snprintf(res->status, sizeof res->status, "broken");
+		snprintf(res->reason, sizeof res->reason, "%s", why);
+		return -1;
+	}
+	snprintf(name, sizeof name, "%s-%d-%u", s->name, (int)getpid(), rep);
+	if (make_memcg(&m, name, s->memory, why, sizeof why)) {
+		snprintf(res->status, sizeof res->status, "refused");
+		snprintf(res->reason, sizeof res->reason, "%s", why);
+		if (m.dir[0])
+			remove_memcg(&m);
+		return -1;
+	}
+
+	snprintf(rec, sizeof rec, "%s/pnbench-record", pnb_bindir());
+	snprintf(wl, sizeof wl, "%s/pnbench-workload", pnb_bindir());
+	snprintf(events, sizeof events, "%s/events.jsonl", dir);
+	snprintf(console, sizeof console, "%s/console.log", dir);
+	snprintf(labels[0], sizeof labels[0], "scenario=%s", s->name);
+	snprintf(labels[1], sizeof labels[1], "rep=%u", rep);
+	snprintf(labels[2], sizeof labels[2], "kernel=native");
+	char dur[32];
+	pnb_fmt_duration(s->duration_ns, dur, sizeof dur);
+
+	argv[argc++] = rec;
+	argv[argc++] = "--out";
+	argv[argc++] = events;
+	argv[argc++] = m.version == 1 ? "--memcg-v1" : "--memcg-v2";
+	argv[argc++] = m.dir;
+	argv[argc++] = "--domain";
+	argv[argc++] = m.version == 1 ? "memcg-v1" : "memcg-v2";
+	argv[argc++] = "--duration";
+	argv[argc++] = dur;
+	for (int i = 0; i < 3; i++) {
+		argv[argc++] = "--label";
+		argv[argc++] = labels[i];
+	}
+	for (int i = 0; i < s->nprobes && argc < 200; i++) {
+		argv[argc++] = "--probe";
+		argv[argc++] = (char *)s->probes[i];
+	}
+	argv[argc++] = "--";
+	argv[argc++] = wl;
+	argv[argc++] = (char *)s->workload;
+	int wn = build_argv(s, data, wargv, 40, argstore, sizeof argstore);
+	for (int i = 0; i < wn; i++)
+		argv[argc++] = wargv[i];
+	argv[argc] = NULL;
+
+	t_start = pnb_mono_ns();
+	pid_t pid = fork();
+	if (pid == 0) {
+		int out = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (out < 0 || null < 0)
+			_exit(127);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(out, 2);
+		execv(rec, argv);
+		dprintf(2, "pnbench: cannot run %s: %s\n", rec, strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0) {
+		snprintf(res->status, sizeof res->status, "broken");
+		snprintf(res->reason, sizeof res->reason, "fork: %s", strerror(errno));
+		remove_memcg(&m);
+		return -1;
+	}
+	/* Outer watchdog: the recorder enforces the scenario's bound itself; if it
+	 * does not come back well after that, it is hung. */
+	uint64_t deadline = t_start + s->duration_ns + 60 * NS_PER_S;
+	int st = 0, hung = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		if (pnb_mono_ns() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			hung = 1;
+			break;
+		}
+		usleep(50000);
+	}
+	res->wall_s = (pnb_mono_ns() - t_start) / 1e9;
+	remove_memcg(&m);
+
+	struct events_summary sum;
+	events_summarize(events, &sum);
+	res->recorder_exit = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (hung) {
+		snprintf(res->status, sizeof res->status, "hang");
+		snprintf(res->reason, sizeof res->reason, "the recorder did not finish within the "
+			 "scenario's duration + 60 s and was killed");
+	} else if (res->recorder_exit != 0 || !sum.has_end) {
+		snprintf(res->status, sizeof res->status, "broken");
+		snprintf(res->reason, sizeof res->reason, "recorder exit status %d%s (see console.log)",
+			 res->recorder_exit, sum.has_end ? "" : ", no end record");
+	} else {
+		res->complete = 1;
+		snprintf(res->status, sizeof res->status, "ok");
+	}
+	return res->complete ? 0 : -1;
+}

@@ -1,0 +1,40 @@
+/* One run (scenario x kernel x repetition) and its result directory. */
+#ifndef PNB_RUN_H
+#define PNB_RUN_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "scenario.h"
+
+struct run_result {
+	int complete;		/* the recorder wrote its end line and exited 0 */
+	char status[32];	/* ok | broken | timeout | ... */
+	char reason[512];
+	double wall_s;
+	int recorder_exit;
+};
+
+/* Native backend: the running kernel, workload confined in a memory cgroup. */
+int native_check(char *why, size_t len);
+int native_run(const struct scenario *s, unsigned rep, const char *dir,
+	       struct run_result *res);
+
+/* What an events.jsonl says, in brief (for progress lines and status). */
+#define SUM_MAX_PROBES 64
+struct events_summary {
+	int lines, bad_lines;
+	int has_header, has_end;
+	char end_reason[64];
+	int64_t end_t_ns;
+	int oom_kills;		/* truth oom_kill from kmsg (vmstat deltas when no kmsg) */
+	int64_t first_oom_t_ns;	/* -1 when none */
+	int nprobes;
+	struct { char spec[160]; char status[16]; int notify; int64_t first_t_ns; } probe[SUM_MAX_PROBES];
+	int samples;
+};
+int events_summarize(const char *path, struct events_summary *sum);
+/* "psi:some:150ms:1s 3 (first 2.1s), ..." into buf. */
+void events_summary_line(const struct events_summary *sum, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,59 @@
+/* Scenario files: INI text (fio job-file style) under harness/scenarios/.
+ * One table of keys drives parsing, errors and `pnbench scenario --keys`.
+ *
+ *   [scenario]  description, reps, duration, expect
+ *   [workload]  name, args, data_size
+ *   [probes]    probe (repeatable: one spec per line)
+ *   [machine]   memory, cpus, swap, cmdline
+ */
+#ifndef PNB_SCENARIO_H
+#define PNB_SCENARIO_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define SCN_MAX_PROBES 64
+#define SCN_STR 512
+
+enum scn_expect { SCN_EXPECT_ANY, SCN_EXPECT_OOM, SCN_EXPECT_NO_OOM };
+enum scn_swap { SCN_SWAP_NONE, SCN_SWAP_ZRAM };
+
+struct scenario {
+	char path[SCN_STR];
+	char name[128];			/* file name without .ini */
+	char description[SCN_STR];
+	unsigned reps;
+	uint64_t duration_ns;		/* hard bound on one run */
+	enum scn_expect expect;
+
+	char workload[64];
+	char args[SCN_STR];		/* "{data}" is replaced with the data file */
+	uint64_t data_size;		/* bytes of the data file; 0 = none */
+
+	int nprobes;
+	char probes[SCN_MAX_PROBES][160];
+
+	uint64_t memory;		/* guest RAM, or the native memcg limit */
+	unsigned cpus;
+	enum scn_swap swap;
+	char cmdline[SCN_STR];		/* extra guest kernel command line */
+
+	char *text;			/* the file as read, for meta.json */
+};
+
+/* Parse a file. 0, or -errno with "path:line: why" in err (-EINVAL for bad
+ * content, other -errno when the file cannot be read). */
+int scenario_load(const char *path, struct scenario *s, char *err, size_t errlen);
+/* Same from a string (tests); name is what errors call the file. */
+int scenario_parse_string(const char *name, const char *text, struct scenario *s,
+			  char *err, size_t errlen);
+void scenario_free(struct scenario *s);
+
+/* The key table as text (section, key, type, default, help), for
+ * `pnbench scenario-keys` and the man page. */
+void scenario_print_keys(FILE *f);
+
+const char *scenario_expect_name(enum scn_expect e);
+
+#endif

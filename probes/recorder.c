@@ -1,0 +1,633 @@
+/* pnbench-record: arms the probes, starts the workload, and writes every
+ * event and sample as JSON lines on one CLOCK_MONOTONIC timeline.
+ *
+ * The thing that measures must not be the victim of what it measures: the
+ * recorder mlocks itself, sets oom_score_adj -1000, optionally runs
+ * SCHED_FIFO, and keeps the workload in its own memory cgroup when told. */
+#include "probe.h"
+#include "clock.h"
+#include "jsonl.h"
+#include "log.h"
+#include "parse.h"
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_PROBES 64
+
+/* epoll tags: probes use (index << 8 | fd index); the rest are fixed. */
+enum {
+	TAG_SIGNAL = 1ULL << 40,
+	TAG_PROGRESS,
+	TAG_PIDFD,
+	TAG_TIMER,
+};
+
+struct labels { int n; char *kv[32]; };
+
+struct recorder {
+	struct jsonl out;
+	struct probe_env env;
+	struct probe probes[MAX_PROBES];
+	int armed[MAX_PROBES];
+	int nprobes;
+	int epfd, sigfd, timerfd, progress_fd, pidfd;
+	pid_t child;
+	int child_done, child_status;
+	uint64_t duration_ns, grace_ns;
+	int fifo_prio, no_mlock;
+	char **argv;
+	struct labels labels;
+	const char *end_reason;
+	char progress_buf[4096];
+	size_t progress_len;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: pnbench-record [options] -- WORKLOAD [ARGS...]\n"
+"  -p, --probe SPEC      arm a probe (repeat); 'pnbench probes' lists them\n"
+"  -o, --out FILE        events file (JSON lines; default: standard output)\n"
+"      --memcg-v1 DIR    run the workload in this cgroup v1 memory cgroup\n"
+"      --memcg-v2 DIR    run the workload in this cgroup2 cgroup\n"
+"      --domain D        memory domain for memavail/lmk/sampler: system,\n"
+"                        memcg-v1 or memcg-v2 (default: system)\n"
+"      --duration D      kill the workload after D (e.g. 120s)\n"
+"      --grace D         keep recording D after the workload ends (default 1s)\n"
+"      --fifo PRIO       run the recorder SCHED_FIFO at PRIO (1-99)\n"
+"      --no-mlock        do not mlockall() (tests as an unprivileged user)\n"
+"      --root DIR        probes read /proc and cgroup files under DIR\n"
+"      --label K=V       add K=V to the header line (repeat)\n");
+}
+
+static json_t *jstr(const char *s) { return json_string(s ? s : ""); }
+
+static void header(struct recorder *r)
+{
+	json_t *h = jsonl_new(&r->out, "header", pnb_mono_ns());
+	struct utsname u;
+	char buf[8192];
+	json_t *a;
+
+	jset_str(h, "schema", PNB_EVENTS_SCHEMA);
+	jset_str(h, "clock", "CLOCK_MONOTONIC");
+	jset_int(h, "t0_mono_ns", (long long)r->out.t0_ns);
+	jset_int(h, "t0_realtime_s", (long long)time(NULL));
+	if (uname(&u) == 0) {
+		jset_str(h, "kernel_release", u.release);
+		jset_str(h, "kernel_version", u.version);
+		jset_str(h, "machine", u.machine);
+		jset_str(h, "hostname", u.nodename);
+	}
+	if (pnb_read_file("", "/proc/cmdline", buf, sizeof buf) > 0) {
+		buf[strcspn(buf, "\n")] = 0;
+		jset_str(h, "kernel_cmdline", buf);
+		/* psi= decides whether PSI exists at all on CONFIG_PSI_DEFAULT_DISABLED kernels. */
+		char *psi = strstr(buf, "psi=");
+		char val[16] = "default";
+		if (psi && (psi == buf || psi[-1] == ' '))
+			sscanf(psi + 4, "%15[^ ]", val);
+		jset_str(h, "psi_setting", val);
+	}
+	/* cgroup mounts and their options: which hierarchy owns memory matters. */
+	a = json_array();
+	if (pnb_read_file("", "/proc/self/mountinfo", buf, sizeof buf) > 0) {
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			if (strstr(line, " - cgroup ") || strstr(line, " - cgroup2 "))
+				json_array_append_new(a, jstr(line));
+	}
+	json_object_set_new(h, "cgroup_mounts", a);
+	jset_int(h, "cpus_online", sysconf(_SC_NPROCESSORS_ONLN));
+	jset_int(h, "cpus_configured", sysconf(_SC_NPROCESSORS_CONF));
+	jset_int(h, "page_size", sysconf(_SC_PAGESIZE));
+	jset_str(h, "domain", pnb_domain_name(r->env.domain));
+	jset_str(h, "memcg_v1", r->env.memcg_v1);
+	jset_str(h, "memcg_v2", r->env.memcg_v2);
+	jset_int(h, "duration_ns", (long long)r->duration_ns);
+	a = json_array();
+	for (int i = 0; i < r->nprobes; i++)
+		json_array_append_new(a, jstr(r->probes[i].spec));
+	json_object_set_new(h, "probes", a);
+	a = json_array();
+	for (char **p = r->argv; *p; p++)
+		json_array_append_new(a, jstr(*p));
+	json_object_set_new(h, "workload_argv", a);
+	json_t *l = json_object();
+	for (int i = 0; i < r->labels.n; i++) {
+		char *eq = strchr(r->labels.kv[i], '=');
+		*eq = 0;
+		json_object_set_new(l, r->labels.kv[i], jstr(eq + 1));
+		*eq = '=';
+	}
+	json_object_set_new(h, "labels", l);
+	jsonl_emit(&r->out, h);
+}
+
+static void recorder_event(struct recorder *r, const char *what, const char *detail)
+{
+	json_t *o = jsonl_new(&r->out, "recorder", pnb_mono_ns());
+	jset_str(o, "what", what);
+	if (detail)
+		jset_str(o, "detail", detail);
+	jsonl_emit(&r->out, o);
+}
+
+static void probe_status(struct recorder *r, struct probe *p, const char *status, const char *reason)
+{
+	json_t *o = jsonl_new(&r->out, "probe", pnb_mono_ns());
+	jset_str(o, "probe", p->spec);
+	jset_str(o, "mech", p->ops->name);
+	jset_str(o, "status", status);
+	if (reason)
+		jset_str(o, "reason", reason);
+	jsonl_emit(&r->out, o);
+}
+
+/* Protect the recorder from the pressure it measures.  Failures are recorded,
+ * not fatal: an unprivileged test run still measures, and says it was exposed. */
+static void protect_self(struct recorder *r)
+{
+	char msg[128];
+
+	if (pnb_write_file("", "/proc/self/oom_score_adj", "-1000", 0))
+		recorder_event(r, "unprotected", "cannot set oom_score_adj -1000");
+	if (!r->no_mlock && mlockall(MCL_CURRENT | MCL_FUTURE)) {
+		snprintf(msg, sizeof msg, "mlockall: %s", strerror(errno));
+		recorder_event(r, "unprotected", msg);
+	}
+	if (r->fifo_prio) {
+		struct sched_param sp = { .sched_priority = r->fifo_prio };
+		if (sched_setscheduler(0, SCHED_FIFO, &sp)) {
+			snprintf(msg, sizeof msg, "SCHED_FIFO %d: %s", r->fifo_prio, strerror(errno));
+			recorder_event(r, "unprotected", msg);
+		}
+	}
+}
+
+static int epoll_add(struct recorder *r, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static void drop_probe(struct recorder *r, int i, const char *why)
+{
+	struct probe *p = &r->probes[i];
+
+	for (int k = 0; k < p->nfd; k++)
+		if (p->fd[k] >= 0)
+			epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd[k], NULL);
+	probe_status(r, p, "dropped", why);
+	p->ops->close(p, &r->out);
+	r->armed[i] = 0;
+}
+
+static void arm_probes(struct recorder *r)
+{
+	char why[PROBE_ERR_LEN];
+
+	for (int i = 0; i < r->nprobes; i++) {
+		struct probe *p = &r->probes[i];
+		why[0] = 0;
+		if (p->ops->supported(p, &r->env, why, sizeof why)) {
+			probe_status(r, p, "unsupported", why[0] ? why : "not supported by this kernel");
+			continue;
+		}
+		p->env = &r->env;
+		if (p->ops->open(p, &r->env, &r->out, why, sizeof why)) {
+			probe_status(r, p, "unsupported", why[0] ? why : "open failed");
+			continue;
+		}
+		r->armed[i] = 1;
+		for (int k = 0; k < p->nfd; k++) {
+			int e = epoll_add(r, p->fd[k], p->events[k] ? p->events[k] : EPOLLIN,
+					  ((uint64_t)i << 8) | (uint64_t)k);
+			if (e) {
+				snprintf(why, sizeof why, "epoll: %s", strerror(-e));
+				drop_probe(r, i, why);
+				break;
+			}
+		}
+		if (r->armed[i])
+			probe_status(r, p, "armed", NULL);
+	}
+}
+
+static int join_cgroup(const char *dir, pid_t pid, char *why, size_t len)
+{
+	char path[600], num[32];
+	int e;
+
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	snprintf(num, sizeof num, "%d", (int)pid);
+	e = pnb_write_file("", path, num, 0);
+	if (e)
+		snprintf(why, len, "cannot move the workload into %s: %s", dir, strerror(-e));
+	return e;
+}
+
+/* Fork the workload stopped at a gate, put it in its cgroups, then open the
+ * gate: the workload never allocates a page outside its cgroup. */
+static int start_workload(struct recorder *r)
+{
+	int gate[2], execerr[2], prog[2];
+	char why[700], fdnum[16];
+	pid_t pid;
+
+	if (pipe2(gate, O_CLOEXEC) || pipe2(execerr, O_CLOEXEC) || pipe2(prog, O_CLOEXEC)) {
+		pnb_err("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		pnb_err("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		char c;
+		int wfd;
+		setpgid(0, 0);
+		close(gate[1]);
+		close(execerr[0]);
+		close(prog[0]);
+		/* The write end must survive exec: dup it without O_CLOEXEC. */
+		wfd = dup(prog[1]);
+		snprintf(fdnum, sizeof fdnum, "%d", wfd);
+		setenv("PNBENCH_PROGRESS_FD", fdnum, 1);
+		if (read(gate[0], &c, 1) != 1)
+			_exit(127);
+		/* Workloads are ordinary processes: undo what the recorder set. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		munlockall();
+		pnb_write_file("", "/proc/self/oom_score_adj", "0", 0);
+		struct sched_param sp = { 0 };
+		sched_setscheduler(0, SCHED_OTHER, &sp);
+		execvp(r->argv[0], r->argv);
+		int e = errno;
+		(void)!write(execerr[1], &e, sizeof e);
+		_exit(127);
+	}
+	close(gate[0]);
+	close(execerr[1]);
+	close(prog[1]);
+	r->child = pid;
+	r->progress_fd = prog[0];
+	fcntl(r->progress_fd, F_SETFL, O_NONBLOCK);
+	if ((r->env.memcg_v1[0] && join_cgroup(r->env.memcg_v1, pid, why, sizeof why)) ||
+	    (r->env.memcg_v2[0] && join_cgroup(r->env.memcg_v2, pid, why, sizeof why))) {
+		pnb_err("%s", why);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	r->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	r->env.workload_pid = pid;
+	r->env.workload_pidfd = r->pidfd;
+	for (int i = 0; i < r->nprobes; i++)
+		if (r->armed[i] && r->probes[i].ops->started)
+			r->probes[i].ops->started(&r->probes[i], &r->env, &r->out);
+
+	json_t *o = jsonl_new(&r->out, "truth", pnb_mono_ns());
+	jset_str(o, "what", "workload_start");
+	jset_str(o, "source", "recorder");
+	jset_int(o, "pid", pid);
+	jsonl_emit(&r->out, o);
+
+	if (write(gate[1], "g", 1) != 1) {
+		pnb_err("cannot start the workload: %s", strerror(errno));
+		return -1;
+	}
+	close(gate[1]);
+	int e;
+	ssize_t n = read(execerr[0], &e, sizeof e);
+	close(execerr[0]);
+	if (n == sizeof e) {
+		pnb_err("cannot run workload '%s': %s", r->argv[0], strerror(e));
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	if (r->pidfd >= 0)
+		epoll_add(r, r->pidfd, EPOLLIN, TAG_PIDFD);
+	else
+		recorder_event(r, "no_pidfd", "pidfd_open unavailable: workload death from SIGCHLD");
+	epoll_add(r, r->progress_fd, EPOLLIN, TAG_PROGRESS);
+	return 0;
+}
+
+static void progress_line(struct recorder *r, char *line, uint64_t now)
+{
+	char what[64];
+	unsigned long long v;
+	json_t *o;
+
+	if (sscanf(line, "progress %63s %llu", what, &v) == 2) {
+		o = jsonl_new(&r->out, "progress", now);
+		jset_str(o, "what", what);
+		jset_int(o, "value", (long long)v);
+	} else if (sscanf(line, "phase %63s", what) == 1) {
+		o = jsonl_new(&r->out, "phase", now);
+		jset_str(o, "phase", what);
+	} else {
+		o = jsonl_new(&r->out, "recorder", now);
+		jset_str(o, "what", "bad_progress_line");
+		jset_str(o, "detail", line);
+	}
+	jsonl_emit(&r->out, o);
+}
+
+static void read_progress(struct recorder *r)
+{
+	uint64_t now = pnb_mono_ns();
+
+	for (;;) {
+		ssize_t n = read(r->progress_fd, r->progress_buf + r->progress_len,
+				 sizeof r->progress_buf - 1 - r->progress_len);
+		if (n <= 0) {
+			if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+				epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->progress_fd, NULL);
+				close(r->progress_fd);
+				r->progress_fd = -1;
+			}
+			return;
+		}
+		r->progress_len += (size_t)n;
+		r->progress_buf[r->progress_len] = 0;
+		char *start = r->progress_buf, *nl;
+		while ((nl = strchr(start, '\n'))) {
+			*nl = 0;
+			progress_line(r, start, now);
+			start = nl + 1;
+		}
+		r->progress_len -= (size_t)(start - r->progress_buf);
+		memmove(r->progress_buf, start, r->progress_len);
+		if (r->progress_len == sizeof r->progress_buf - 1)
+			r->progress_len = 0;	/* a line this long is garbage */
+	}
+}
+
+static void reap(struct recorder *r, const char *source)
+{
+	int st;
+
+	if (r->child_done || waitpid(r->child, &st, WNOHANG) != r->child)
+		return;
+	uint64_t now = pnb_mono_ns();
+	r->child_done = 1;
+	r->child_status = st;
+	json_t *o = jsonl_new(&r->out, "truth", now);
+	jset_str(o, "what", "workload_exit");
+	jset_str(o, "source", source);
+	jset_int(o, "pid", r->child);
+	if (WIFEXITED(st))
+		jset_int(o, "exit_code", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st)) {
+		jset_int(o, "signal", WTERMSIG(st));
+		jset_str(o, "signal_name", sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?");
+	}
+	jsonl_emit(&r->out, o);
+	/* Keep listening a little: late notifications are part of the answer. */
+	struct itimerspec its = { .it_value = { .tv_sec = r->grace_ns / NS_PER_S,
+						.tv_nsec = r->grace_ns % NS_PER_S } };
+	if (r->grace_ns == 0)
+		its.it_value.tv_nsec = 1;
+	timerfd_settime(r->timerfd, 0, &its, NULL);
+	if (!r->end_reason)
+		r->end_reason = "workload_exit";
+}
+
+static void stop_workload(struct recorder *r, const char *reason)
+{
+	if (!r->end_reason)
+		r->end_reason = reason;
+	if (!r->child_done) {
+		kill(-r->child, SIGKILL);
+		kill(r->child, SIGKILL);
+	}
+}
+
+static void end_line(struct recorder *r)
+{
+	struct rusage ru;
+	uint64_t now = pnb_mono_ns();
+	json_t *o = jsonl_new(&r->out, "end", now);
+
+	getrusage(RUSAGE_SELF, &ru);
+	jset_str(o, "reason", r->end_reason ? r->end_reason : "unknown");
+	if (r->child_done) {
+		if (WIFEXITED(r->child_status))
+			jset_int(o, "workload_exit_code", WEXITSTATUS(r->child_status));
+		else if (WIFSIGNALED(r->child_status))
+			jset_int(o, "workload_signal", WTERMSIG(r->child_status));
+	}
+	long long cpu_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * (long long)NS_PER_S +
+			   (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * (long long)NS_PER_US;
+	jset_int(o, "recorder_cpu_ns", cpu_ns);
+	jset_int(o, "recorder_maxrss_kB", ru.ru_maxrss);
+	jset_int(o, "lines", (long long)r->out.lines + 1);
+	jsonl_emit(&r->out, o);
+}
+
+static int loop(struct recorder *r)
+{
+	struct epoll_event evs[32];
+
+	for (;;) {
+		int n = epoll_wait(r->epfd, evs, 32, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pnb_err("epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+			uint64_t now = pnb_mono_ns();
+
+			if (tag == TAG_SIGNAL) {
+				struct signalfd_siginfo si;
+				while (read(r->sigfd, &si, sizeof si) == sizeof si) {
+					if (si.ssi_signo == SIGCHLD)
+						reap(r, "sigchld");
+					else
+						stop_workload(r, "signal");
+				}
+			} else if (tag == TAG_PIDFD) {
+				epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->pidfd, NULL);
+				reap(r, "pidfd");
+			} else if (tag == TAG_PROGRESS) {
+				read_progress(r);
+			} else if (tag == TAG_TIMER) {
+				uint64_t x;
+				(void)!read(r->timerfd, &x, sizeof x);
+				if (r->child_done)
+					return 0;
+				stop_workload(r, "duration");
+			} else {
+				int pi = (int)(tag >> 8), k = (int)(tag & 0xff);
+				struct probe *p = &r->probes[pi];
+				if (!r->armed[pi])
+					continue;
+				int e = p->ops->handle(p, k, now, &r->out);
+				if (e) {
+					char why[160];
+					snprintf(why, sizeof why, "probe failed during the run: %s", strerror(-e));
+					drop_probe(r, pi, why);
+				}
+			}
+		}
+		if (r->out.error) {
+			pnb_err("writing events: %s", strerror(-r->out.error));
+			stop_workload(r, "write_error");
+			return -1;
+		}
+	}
+}
+
+static int parse_args(struct recorder *r, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "probe", required_argument, 0, 'p' }, { "out", required_argument, 0, 'o' },
+		{ "memcg-v1", required_argument, 0, '1' }, { "memcg-v2", required_argument, 0, '2' },
+		{ "domain", required_argument, 0, 'd' }, { "duration", required_argument, 0, 'D' },
+		{ "grace", required_argument, 0, 'g' }, { "fifo", required_argument, 0, 'f' },
+		{ "no-mlock", no_argument, 0, 'M' }, { "root", required_argument, 0, 'r' },
+		{ "label", required_argument, 0, 'l' }, { "help", no_argument, 0, 'h' }, { 0 }
+	};
+	char err[PROBE_ERR_LEN + 200];
+	const char *out = NULL;
+	uint64_t v;
+	int c;
+
+	r->grace_ns = NS_PER_S;
+	while ((c = getopt_long(argc, argv, "+p:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (r->nprobes >= MAX_PROBES)
+				pnb_die(2, "--probe: more than %d probes", MAX_PROBES);
+			if (probe_from_spec(&r->probes[r->nprobes], optarg, err, sizeof err))
+				pnb_die(2, "%s", err);
+			r->nprobes++;
+			break;
+		case 'o': out = optarg; break;
+		case '1':
+		case '2': {
+			char *dst = c == '1' ? r->env.memcg_v1 : r->env.memcg_v2;
+			if (optarg[0] != '/' || strlen(optarg) >= sizeof r->env.memcg_v1)
+				pnb_die(2, "--memcg-v%c '%s': need an absolute cgroup directory", c, optarg);
+			strcpy(dst, optarg);
+			break;
+		}
+		case 'd':
+			if (!strcmp(optarg, "system")) r->env.domain = PNB_DOMAIN_SYSTEM;
+			else if (!strcmp(optarg, "memcg-v1")) r->env.domain = PNB_DOMAIN_MEMCG_V1;
+			else if (!strcmp(optarg, "memcg-v2")) r->env.domain = PNB_DOMAIN_MEMCG_V2;
+			else pnb_die(2, "--domain '%s': not one of system, memcg-v1, memcg-v2", optarg);
+			break;
+		case 'D':
+			if (pnb_parse_duration_ns(optarg, &r->duration_ns) || !r->duration_ns)
+				pnb_die(2, "--duration '%s': not a positive duration (e.g. 90s)", optarg);
+			break;
+		case 'g':
+			if (pnb_parse_duration_ns(optarg, &r->grace_ns) || r->grace_ns > 600 * NS_PER_S)
+				pnb_die(2, "--grace '%s': not a duration up to 600s", optarg);
+			break;
+		case 'f':
+			if (pnb_parse_u64(optarg, &v) || v < 1 || v > 99)
+				pnb_die(2, "--fifo '%s': priority must be 1..99", optarg);
+			r->fifo_prio = (int)v;
+			break;
+		case 'M': r->no_mlock = 1; break;
+		case 'r': r->env.root = optarg; break;
+		case 'l':
+			if (!strchr(optarg, '=') || r->labels.n >= 32)
+				pnb_die(2, "--label '%s': need KEY=VALUE (at most 32)", optarg);
+			r->labels.kv[r->labels.n++] = optarg;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind >= argc)
+		pnb_die(2, "no workload given (usage: pnbench-record [options] -- WORKLOAD [ARGS])");
+	if (r->env.domain == PNB_DOMAIN_MEMCG_V1 && !r->env.memcg_v1[0])
+		pnb_die(2, "--domain memcg-v1 needs --memcg-v1 DIR");
+	if (r->env.domain == PNB_DOMAIN_MEMCG_V2 && !r->env.memcg_v2[0])
+		pnb_die(2, "--domain memcg-v2 needs --memcg-v2 DIR");
+	r->argv = argv + optind;
+	int fd = 1;
+	if (out) {
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			pnb_die(1, "--out %s: %s", out, strerror(errno));
+	}
+	jsonl_init(&r->out, fd, 0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct recorder rec;
+	struct recorder *r = &rec;
+	sigset_t mask;
+
+	pnb_set_prog("pnbench-record");
+	r->env.root = "";
+	r->env.workload_pidfd = -1;
+	r->pidfd = r->progress_fd = -1;
+	parse_args(r, argc, argv);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	r->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (r->sigfd < 0 || r->epfd < 0 || r->timerfd < 0)
+		pnb_die(1, "cannot set up the event loop: %s", strerror(errno));
+	epoll_add(r, r->sigfd, EPOLLIN, TAG_SIGNAL);
+	epoll_add(r, r->timerfd, EPOLLIN, TAG_TIMER);
+
+	r->out.t0_ns = pnb_mono_ns();
+	header(r);
+	protect_self(r);
+	arm_probes(r);
+	if (start_workload(r)) {
+		r->end_reason = "workload_start_failed";
+		end_line(r);
+		return 1;
+	}
+	if (r->duration_ns) {
+		struct itimerspec its = { .it_value = { .tv_sec = r->duration_ns / NS_PER_S,
+							.tv_nsec = r->duration_ns % NS_PER_S } };
+		timerfd_settime(r->timerfd, 0, &its, NULL);
+	}
+	int rc = loop(r) ? 1 : 0;
+	for (int i = 0; i < r->nprobes; i++)
+		if (r->armed[i])
+			r->probes[i].ops->close(&r->probes[i], &r->out);
+	end_line(r);
+	return rc || r->out.error ? 1 : 0;
+}

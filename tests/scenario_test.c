@@ -1,0 +1,172 @@
+/* Scenario files: every shipped scenario parses; each kind of bad input is
+ * an error naming the file, the line and what is wrong. */
+#include <atf-c.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "probe.h"
+#include "scenario.h"
+
+static const char *good =
+	"# comment\n"
+	"[scenario]\n"
+	"description = test\n"
+	"reps = 5\n"
+	"duration = 90s\n"
+	"expect = oom\n"
+	"\n"
+	"[workload]\n"
+	"name = fixed-rate\n"
+	"args = --rate 10M/s --file {data}\n"
+	"data_size = 1G\n"
+	"[probes]\n"
+	"probe = psi:some:150ms:1s\n"
+	"probe = vmpressure:low\n"
+	"[machine]\n"
+	"memory = 512M\n"
+	"cpus = 4\n";
+
+ATF_TC(parse_good);
+ATF_TC_HEAD(parse_good, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A complete scenario fills every field");
+}
+ATF_TC_BODY(parse_good, tc)
+{
+	struct scenario s;
+	char err[512] = "";
+
+	ATF_REQUIRE_EQ_MSG(scenario_parse_string("good.ini", good, &s, err, sizeof err), 0, "%s", err);
+	ATF_CHECK_STREQ(s.name, "good");
+	ATF_CHECK_EQ(s.reps, 5);
+	ATF_CHECK_EQ(s.duration_ns, 90000000000ULL);
+	ATF_CHECK_EQ(s.expect, SCN_EXPECT_OOM);
+	ATF_CHECK_STREQ(s.workload, "fixed-rate");
+	ATF_CHECK_STREQ(s.args, "--rate 10M/s --file {data}");
+	ATF_CHECK_EQ(s.data_size, 1ULL << 30);
+	ATF_CHECK_EQ(s.nprobes, 2);
+	ATF_CHECK_STREQ(s.probes[1], "vmpressure:low");
+	ATF_CHECK_EQ(s.memory, 512ULL << 20);
+	ATF_CHECK_EQ(s.cpus, 4);
+	ATF_CHECK_EQ(s.swap, SCN_SWAP_NONE);
+	scenario_free(&s);
+}
+
+ATF_TC(defaults);
+ATF_TC_HEAD(defaults, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Keys left out take the documented defaults");
+}
+ATF_TC_BODY(defaults, tc)
+{
+	struct scenario s;
+	char err[512] = "";
+
+	ATF_REQUIRE_EQ_MSG(scenario_parse_string("d.ini", "[workload]\nname = busy-beaver\n"
+				"[probes]\nprobe = oom\n", &s, err, sizeof err), 0, "%s", err);
+	ATF_CHECK_EQ(s.reps, 3);
+	ATF_CHECK_EQ(s.duration_ns, 120000000000ULL);
+	ATF_CHECK_EQ(s.memory, 256ULL << 20);
+	ATF_CHECK_EQ(s.cpus, 2);
+	ATF_CHECK_EQ(s.expect, SCN_EXPECT_ANY);
+	scenario_free(&s);
+}
+
+/* Each bad input and the exact message it must produce. */
+static const struct { const char *text, *msg; } bad[] = {
+	{ "[workload]\nname = x\nrat = 3\n", "scenario x.ini:3: unknown key 'rat' in [workload]" },
+	{ "[workload]\nname = x\n[probes]\nprobe = oom\n[nope]\na = b\n",
+	  "scenario x.ini:6: unknown section [nope]" },
+	{ "[scenario]\nreps = three\n", "scenario x.ini:2: reps: 'three' is not a whole number in range" },
+	{ "[scenario]\nreps = 0\n", "scenario x.ini:2: reps: '0' is not a whole number in range" },
+	{ "[scenario]\n\nduration = 10\n", "scenario x.ini:3: duration: '10' is not a duration (e.g. 90s, 500ms)" },
+	{ "[scenario]\nduration = 100ms\n", "scenario x.ini:2: duration: '100ms' is out of range (1s..24h)" },
+	{ "[scenario]\nexpect = maybe\n", "scenario x.ini:2: expect: 'maybe' is not one of oom, no-oom, any" },
+	{ "[machine]\nmemory = 12Q\n", "scenario x.ini:2: memory: '12Q' is not a size (e.g. 256M, 1G)" },
+	{ "[machine]\nmemory = 1M\n", "scenario x.ini:2: memory: '1M' is out of range" },
+	{ "[machine]\nswap = disk\n", "scenario x.ini:2: swap: 'disk' is not one of none, zram" },
+	{ "[machine]\ncpus = 2\ncpus = 3\n", "scenario x.ini:3: key 'cpus' given twice in [machine]" },
+	{ "[workload]\nname = x\n", "scenario x.ini: [probes] needs at least one 'probe = SPEC'" },
+	{ "[probes]\nprobe = oom\n", "scenario x.ini: [workload] name is required" },
+	{ "[workload]\nname = x\nargs = --file {data}\n[probes]\nprobe = oom\n",
+	  "scenario x.ini: [workload] args use {data} but data_size is not set" },
+	{ "[workload]\nname = x\nthis is not ini\n", "scenario x.ini:3: not a 'key = value' line or [section]" },
+};
+
+ATF_TC(errors);
+ATF_TC_HEAD(errors, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Bad input is an error naming file, line, key and value");
+}
+ATF_TC_BODY(errors, tc)
+{
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct scenario s;
+		char err[512] = "";
+		int r = scenario_parse_string("x.ini", bad[i].text, &s, err, sizeof err);
+		ATF_CHECK_MSG(r != 0, "case %zu accepted", i);
+		ATF_CHECK_STREQ_MSG(err, bad[i].msg, "case %zu", i);
+		if (r == 0)
+			scenario_free(&s);
+	}
+}
+
+ATF_TC(shipped);
+ATF_TC_HEAD(shipped, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Every scenario under harness/scenarios parses, with valid probe specs");
+}
+ATF_TC_BODY(shipped, tc)
+{
+	static const char *names[] = { "fixed-rate", "stream-read", "busy-beaver", "swapless-fill" };
+	const char *src = atf_tc_get_config_var(tc, "srcdir");
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char path[1024], err[512] = "";
+		struct scenario s;
+		snprintf(path, sizeof path, "%s/../harness/scenarios/%s.ini", src, names[i]);
+		ATF_REQUIRE_EQ_MSG(scenario_load(path, &s, err, sizeof err), 0, "%s", err);
+		for (int k = 0; k < s.nprobes; k++) {
+			struct probe p;
+			char perr[512];
+			ATF_CHECK_EQ_MSG(probe_from_spec(&p, s.probes[k], perr, sizeof perr), 0,
+					 "%s: %s", path, perr);
+			probe_free(&p);
+		}
+		scenario_free(&s);
+	}
+}
+
+ATF_TC(probe_specs);
+ATF_TC_HEAD(probe_specs, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Unknown probes and empty names are rejected by name");
+}
+ATF_TC_BODY(probe_specs, tc)
+{
+	struct probe p;
+	char err[512];
+
+	ATF_CHECK(probe_from_spec(&p, "nosuch:1", err, sizeof err) != 0);
+	ATF_CHECK_STREQ(err, "probe spec 'nosuch:1': unknown probe 'nosuch' (see 'pnbench probes')");
+	ATF_CHECK(probe_from_spec(&p, ":x", err, sizeof err) != 0);
+	ATF_CHECK_STREQ(err, "probe spec ':x': no probe name");
+	for (size_t i = 0; probe_registry[i]; i++) {
+		const char *ex = probe_registry[i]->example;
+		ATF_CHECK_MSG(ex != NULL, "%s has no example spec", probe_registry[i]->name);
+		if (ex) {
+			ATF_CHECK_EQ_MSG(probe_from_spec(&p, ex, err, sizeof err), 0, "%s", err);
+			probe_free(&p);
+		}
+	}
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, parse_good);
+	ATF_TP_ADD_TC(tp, defaults);
+	ATF_TP_ADD_TC(tp, errors);
+	ATF_TP_ADD_TC(tp, shipped);
+	ATF_TP_ADD_TC(tp, probe_specs);
+	return atf_no_error();
+}
