@@ -32,7 +32,8 @@ json_t *jsonl_new(const struct jsonl *w, const char *type, uint64_t now_ns)
 
 int jsonl_emit(struct jsonl *w, json_t *obj)
 {
-	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/* %.10g: PSI averages print as 0.27, not 0.27000000000000002. */
+	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	size_t len, off = 0;
 
 	json_decref(obj);

@@ -21,22 +21,49 @@ struct pnb_memview_src {
 	uint64_t totalreserve_pages;	/* system: 0 = read /proc/zoneinfo once, then cached here */
 };
 
+/* All fields in kB.  System domain (meminfo names):
+ *   total = MemTotal, free = MemFree, available = MemAvailable,
+ *   anon = AnonPages, cache = Cached + Buffers.
+ * Memcg domains (v1 memory.stat total_* keys, which are hierarchical; v2
+ * memory.stat keys, hierarchical by definition; all in bytes there):
+ *   total = the limit (v1 memory.limit_in_bytes, v2 memory.max), but
+ *           MemTotal when the limit is "max" (v2), PAGE_COUNTER_MAX
+ *           (v1 9223372036854771712) or anything above MemTotal: such a
+ *           limit bounds nothing, the machine does;
+ *   free = total - usage (v1 usage_in_bytes, v2 memory.current; both
+ *          include kernel memory charged to the group), clamped at 0;
+ *   available = free + inactive_file + active_file, capped at total;
+ *   anon = total_rss (v1) / anon (v2);
+ *   cache = total_cache (v1) / file (v2), shmem included. */
 struct pnb_memview {
 	enum pnb_domain domain;
-	uint64_t total_kb;	/* MemTotal, or the cgroup limit */
-	uint64_t free_kb;	/* MemFree, or limit - usage */
-	uint64_t available_kb;	/* MemAvailable, or free + inactive_file + active_file */
-	uint64_t anon_kb;	/* AnonPages, or stat anon (v2) / total_rss (v1) */
-	uint64_t cache_kb;	/* Cached + Buffers, or stat file / total_cache */
+	uint64_t total_kb;
+	uint64_t free_kb;
+	uint64_t available_kb;
+	uint64_t anon_kb;
+	uint64_t cache_kb;
 	/* The Android LMK driver's two numbers (v4.9..v4.11 lowmemorykiller.c):
-	 * other_free = free - totalreserve (system; memcg: free), and
-	 * other_file = file pages - shmem - unevictable - swapcache. */
+	 * other_free = NR_FREE_PAGES - totalreserve_pages and other_file =
+	 * NR_FILE_PAGES - NR_SHMEM - NR_UNEVICTABLE - swapcache, clamped at 0
+	 * where the driver's int would go negative.
+	 * System: lmk_free = MemFree - totalreserve (from /proc/zoneinfo);
+	 *   lmk_file = Cached + Buffers - Shmem - Unevictable (meminfo's Cached
+	 *   already excludes SwapCached and Buffers from NR_FILE_PAGES).
+	 * Memcg: lmk_free = free (a memcg has no watermark reserve: charges
+	 *   fail only at the limit); lmk_file = cache - shmem - unevictable -
+	 *   swapcached (v1 total_swapcached / v2 swapcached, 0 when the kernel
+	 *   lacks the key).  The memcg's unevictable mixes anon and file pages
+	 *   and the file part is not reported separately: all of it is
+	 *   subtracted, as the driver did with the global NR_UNEVICTABLE. */
 	uint64_t lmk_free_kb;
 	uint64_t lmk_file_kb;
 };
 
-/* 0 or -errno; -EINVAL if the files are malformed, -ENOENT if one is missing. */
+/* 0 or -errno; -EINVAL if the files are malformed (a needed key absent
+ * counts), -ENOENT if one is missing.  Memcg domains read /proc/meminfo too
+ * (for MemTotal).  On error *v is zeroed but for v->domain. */
 int pnb_memview_read(struct pnb_memview_src *src, struct pnb_memview *v);
+/* "system", "memcg_v1", "memcg_v2": the "domain" value in sample events. */
 const char *pnb_domain_name(enum pnb_domain d);
 
 #endif

@@ -48,76 +48,120 @@ int pnb_parse_i64(const char *s, int64_t *out)
 	return 0;
 }
 
-/* Leading unsigned decimal with optional fraction; *rest points after it. */
-static int parse_decimal_prefix(const char *s, double *out, const char **rest)
+/* A leading unsigned decimal with optional fraction ("12", "1.5"; not
+ * ".5", "1." or exponents). */
+struct decimal {
+	double v;
+	uint64_t ival;		/* the exact value when exact */
+	int frac;		/* it had a fraction */
+	int exact;		/* whole and within u64 */
+	const char *rest;	/* what follows it */
+};
+
+static int parse_decimal_prefix(const char *s, struct decimal *d)
 {
+	char num[128];
+	const char *p = s;
+	size_t len;
 	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	while (isdigit((unsigned char)*p))
+		p++;
+	d->frac = *p == '.';
+	if (d->frac) {
+		if (!isdigit((unsigned char)p[1]))
+			return -EINVAL;
+		p++;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	len = (size_t)(p - s);
+	if (len >= sizeof num)
+		return -ERANGE;
+	memcpy(num, s, len);
+	num[len] = 0;
+	/* A double holds 53 bits: whole numbers are kept exact beside it, so
+	 * callers can scale them in integer arithmetic.  Past u64 only the
+	 * double is left, and scaling it reports -ERANGE. */
+	d->exact = !d->frac && pnb_parse_u64(num, &d->ival) == 0;
+	errno = 0;
+	d->v = strtod(num, &end);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || !isfinite(d->v))
+		return -ERANGE;
+	d->rest = p;
+	return 0;
+}
+
+/* d * mult as u64: exact for whole numbers, rounded otherwise. */
+static int scale_u64(const struct decimal *d, uint64_t mult, uint64_t *out)
+{
+	uint64_t r;
 	double v;
 
-	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s)
-		return -EINVAL;
-	/* strtod accepts hex, inf, nan, exponents: we do not. */
-	for (const char *p = s; p < end; p++)
-		if (!isdigit((unsigned char)*p) && *p != '.')
-			return -EINVAL;
-	if (errno == ERANGE || !isfinite(v))
+	if (d->exact) {
+		if (__builtin_mul_overflow(d->ival, mult, &r))
+			return -ERANGE;
+		*out = r;
+		return 0;
+	}
+	v = round(d->v * (double)mult);
+	/* 2^64: the first double a u64 cannot hold. */
+	if (!(v < 18446744073709551616.0))
 		return -ERANGE;
-	*out = v;
-	*rest = end;
+	*out = (uint64_t)v;
 	return 0;
 }
 
 int pnb_parse_double(const char *s, double *out)
 {
-	const char *rest;
-	int r = parse_decimal_prefix(s, out, &rest);
+	struct decimal d;
+	int r = parse_decimal_prefix(s, &d);
+
 	if (r)
 		return r;
-	return *rest ? -EINVAL : 0;
+	if (*d.rest)
+		return -EINVAL;
+	*out = d.v;
+	return 0;
 }
 
 int pnb_parse_duration_ns(const char *s, uint64_t *out)
 {
-	static const struct { const char *unit; double ns; } units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
-		{ "m", 60e9 }, { "h", 3600e9 },
+	static const struct { const char *unit; uint64_t ns; } units[] = {
+		{ "ns", 1 }, { "us", NS_PER_US }, { "ms", NS_PER_MS }, { "s", NS_PER_S },
+		{ "m", 60 * NS_PER_S }, { "h", 3600 * NS_PER_S },
 	};
-	const char *rest;
-	double v;
-	int r = parse_decimal_prefix(s, &v, &rest);
+	struct decimal d;
+	int r = parse_decimal_prefix(s, &d);
 
 	if (r)
 		return r;
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcmp(rest, units[i].unit) == 0) {
-			double ns = v * units[i].ns;
-			if (ns >= 1.8e19)
-				return -ERANGE;
-			*out = (uint64_t)llround(ns);
-			return 0;
-		}
-	}
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(d.rest, units[i].unit) == 0)
+			return scale_u64(&d, units[i].ns, out);
 	return -EINVAL;
 }
 
 int pnb_parse_size_bytes(const char *s, uint64_t *out)
 {
+	struct decimal d;
 	const char *rest;
-	double v, mult = 1;
-	int r = parse_decimal_prefix(s, &v, &rest);
+	uint64_t mult = 1;
+	int r = parse_decimal_prefix(s, &d);
 
 	if (r)
 		return r;
+	rest = d.rest;
 	switch (toupper((unsigned char)*rest)) {
 	case 0: break;
-	case 'K': mult = 1024.0; rest++; break;
-	case 'M': mult = 1024.0 * 1024; rest++; break;
-	case 'G': mult = 1024.0 * 1024 * 1024; rest++; break;
-	case 'T': mult = 1024.0 * 1024 * 1024 * 1024; rest++; break;
+	case 'K': mult = 1ULL << 10; rest++; break;
+	case 'M': mult = 1ULL << 20; rest++; break;
+	case 'G': mult = 1ULL << 30; rest++; break;
+	case 'T': mult = 1ULL << 40; rest++; break;
 	default: return -EINVAL;
 	}
 	/* Accept "M", "MB", "MiB" alike: all binary. */
@@ -125,15 +169,16 @@ int pnb_parse_size_bytes(const char *s, uint64_t *out)
 		rest += strlen(rest);
 	if (*rest)
 		return -EINVAL;
-	if (v * mult >= 1.8e19)
-		return -ERANGE;
-	*out = (uint64_t)llround(v * mult);
-	return 0;
+	/* A fraction of a byte is no size. */
+	if (mult == 1 && d.frac)
+		return -EINVAL;
+	return scale_u64(&d, mult, out);
 }
 
 int pnb_parse_rate_bps(const char *s, uint64_t *out)
 {
 	char buf[64];
+	uint64_t v;
 	size_t n;
 	int r;
 
@@ -142,10 +187,13 @@ int pnb_parse_rate_bps(const char *s, uint64_t *out)
 	memcpy(buf, s, n + 1);
 	if (n > 2 && strcmp(buf + n - 2, "/s") == 0)
 		buf[n - 2] = 0;
-	r = pnb_parse_size_bytes(buf, out);
+	r = pnb_parse_size_bytes(buf, &v);
 	if (r)
 		return r;
-	return *out ? 0 : -ERANGE;
+	if (!v)
+		return -ERANGE;
+	*out = v;
+	return 0;
 }
 
 int pnb_parse_bool(const char *s, int *out)

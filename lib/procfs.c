@@ -31,11 +31,25 @@ ssize_t pnb_read_file(const char *root, const char *path, char *buf, size_t len)
 	fd = open(full, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (len == 0) {
+		close(fd);
+		return -EFBIG;
+	}
 	for (;;) {
 		ssize_t n;
 		if (off + 1 >= len) {
-			close(fd);
-			return -EFBIG;
+			/* Full: a file of exactly len - 1 bytes still fits,
+			 * which only a read at EOF can tell. */
+			char extra;
+			do
+				n = read(fd, &extra, 1);
+			while (n < 0 && errno == EINTR);
+			r = n < 0 ? -errno : (n > 0 ? -EFBIG : 0);
+			if (r) {
+				close(fd);
+				return r;
+			}
+			break;
 		}
 		n = read(fd, buf + off, len - 1 - off);
 		if (n < 0) {
@@ -231,24 +245,44 @@ int pnb_parse_psi(const char *text, struct pnb_psi *psi)
 	return psi->some.present ? 0 : -EINVAL;
 }
 
-/* zoneinfo is indented free text; we need per zone: high, managed, protection. */
+/* zoneinfo is indented free text; we need per zone: high, boost, managed,
+ * protection.  Every zone the kernel prints carries all but boost (5.0+). */
 struct zone_acc {
 	struct pnb_zoneinfo *zi;
 	int in_zone;
-	uint64_t high, managed, maxprot;
+	uint64_t high, boost, managed, maxprot;
 	int have_high, have_managed, have_prot;
 };
 
-static void zone_flush(struct zone_acc *a)
+static int zone_flush(struct zone_acc *a)
 {
-	if (a->in_zone && a->have_high && a->have_managed) {
-		uint64_t max = a->maxprot + a->high;
+	if (a->in_zone) {
+		uint64_t max;
+		if (!a->have_high || !a->have_managed || !a->have_prot)
+			return -EINVAL;
+		/* "high" prints high_wmark_pages(), which adds the transient
+		 * watermark_boost; calculate_totalreserve_pages() ran when
+		 * the boost was reset to 0, so take it out again. */
+		max = a->maxprot + (a->high > a->boost ? a->high - a->boost : 0);
 		if (max > a->managed)
 			max = a->managed;
 		a->zi->totalreserve_pages += max;
 	}
 	a->in_zone = a->have_high = a->have_managed = a->have_prot = 0;
-	a->high = a->managed = a->maxprot = 0;
+	a->high = a->boost = a->managed = a->maxprot = 0;
+	return 0;
+}
+
+/* "name   <u64>" after the indentation: 1 if s names it, -EINVAL if the
+ * number is bad, 0 if s is another line. */
+static int zone_field(const char *s, const char *name, uint64_t *v)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(s, name, n) != 0 || s[n] != ' ')
+		return 0;
+	s += n + strspn(s + n, " ");
+	return pnb_parse_u64(s, v) ? -EINVAL : 1;
 }
 
 static int zone_line(const char *line, size_t len, void *arg)
@@ -257,6 +291,7 @@ static int zone_line(const char *line, size_t len, void *arg)
 	char buf[512];
 	char *s;
 	uint64_t v;
+	int r;
 
 	if (len >= sizeof buf)
 		return -EINVAL;
@@ -265,7 +300,8 @@ static int zone_line(const char *line, size_t len, void *arg)
 	if (strncmp(buf, "Node ", 5) == 0) {
 		if (!strstr(buf, ", zone"))
 			return -EINVAL;
-		zone_flush(a);
+		if ((r = zone_flush(a)))
+			return r;
 		a->in_zone = 1;
 		a->zi->nzones++;
 		return 0;
@@ -275,27 +311,35 @@ static int zone_line(const char *line, size_t len, void *arg)
 	s = buf;
 	while (*s == ' ')
 		s++;
-	if (sscanf(s, "pages free %llu", (unsigned long long *)&v) == 1) {
+	if ((r = zone_field(s, "pages free", &v))) {
+		if (r < 0)
+			return r;
 		a->zi->free_pages += v;
-	} else if (strncmp(s, "high ", 5) == 0) {
-		if (pnb_parse_u64(s + 5 + strspn(s + 5, " "), &v))
-			return -EINVAL;
-		a->high = v;
+	} else if ((r = zone_field(s, "high", &a->high))) {
+		if (r < 0)
+			return r;
 		a->have_high = 1;
-	} else if (strncmp(s, "managed ", 8) == 0) {
-		if (pnb_parse_u64(s + 8 + strspn(s + 8, " "), &v))
-			return -EINVAL;
-		a->managed = v;
+	} else if ((r = zone_field(s, "boost", &a->boost))) {
+		if (r < 0)
+			return r;
+	} else if ((r = zone_field(s, "managed", &a->managed))) {
+		if (r < 0)
+			return r;
 		a->have_managed = 1;
 	} else if (strncmp(s, "protection: (", 13) == 0) {
 		char *p = s + 13, *end;
 		for (;;) {
-			unsigned long long x = strtoull(p, &end, 10);
-			if (end == p)
+			unsigned long long x;
+			/* lowmem_reserve is a long printed with %ld: digits only. */
+			if (!isdigit((unsigned char)*p))
+				return -EINVAL;
+			errno = 0;
+			x = strtoull(p, &end, 10);
+			if (errno == ERANGE)
 				return -EINVAL;
 			if (x > a->maxprot)
 				a->maxprot = x;
-			if (*end == ')')
+			if (*end == ')' && end[1] == 0)
 				break;
 			if (*end != ',')
 				return -EINVAL;
@@ -315,10 +359,11 @@ int pnb_parse_zoneinfo(const char *text, struct pnb_zoneinfo *zi)
 
 	memset(zi, 0, sizeof *zi);
 	r = each_line(text, zone_line, &a);
-	if (r)
-		return r;
-	zone_flush(&a);
-	return zi->nzones ? 0 : -EINVAL;
+	if (!r)
+		r = zone_flush(&a);
+	if (!r && !zi->nzones)
+		r = -EINVAL;
+	return r;
 }
 
 /* 64 KiB covers /proc/vmstat, meminfo, memory.stat; zoneinfo on many CPUs is

@@ -46,7 +46,9 @@ int pnb_parse_psi(const char *text, struct pnb_psi *psi);
 
 /* /proc/zoneinfo: what the LMK rule needs. totalreserve pages as the kernel
  * computes them (calculate_totalreserve_pages): per zone, the largest
- * lowmem_reserve ("protection") plus the high watermark, capped at managed. */
+ * lowmem_reserve ("protection") plus the high watermark (less the transient
+ * watermark boost, which was 0 when the kernel summed it), capped at managed.
+ * A zone lacking high, managed or protection is -EINVAL. */
 struct pnb_zoneinfo {
 	int nzones;
 	uint64_t totalreserve_pages;

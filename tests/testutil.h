@@ -1,0 +1,21 @@
+/* Shared by the ATF test programs: run a command, capture its output. */
+#ifndef PNB_TESTUTIL_H
+#define PNB_TESTUTIL_H
+
+#include <stddef.h>
+
+struct cmd_result {
+	int status;		/* exit code, or 128 + signal */
+	char out[65536];
+	char err[16384];
+};
+
+/* Run argv (NULL-terminated) with stdin from /dev/null; wait at most
+ * timeout_s seconds (then SIGKILL, status 137). */
+int run_cmd(char *const argv[], int timeout_s, struct cmd_result *res);
+/* srcdir/../bin/NAME into buf. */
+const char *bin_path(const char *srcdir, const char *name, char *buf, size_t len);
+/* Number of lines in s. */
+int count_lines(const char *s);
+
+#endif
