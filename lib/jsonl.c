@@ -45,12 +45,13 @@ int jsonl_emit(struct jsonl *w, json_t *obj)
 	while (off < len) {
 		ssize_t n = write(w->fd, s + off, len - off);
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = -errno;
+			if (e == -EINTR)
 				continue;
 			if (!w->error)
-				w->error = -errno;
+				w->error = e;
 			free(s);
-			return -errno;
+			return e;
 		}
 		off += (size_t)n;
 	}
@@ -65,7 +66,24 @@ static void set(json_t *o, const char *k, json_t *v)
 		oom_abort();
 }
 
-void jset_str(json_t *o, const char *k, const char *v) { set(o, k, json_string(v ? v : "")); }
+/* Strings from the kernel (comm, kmsg text) are bytes, not UTF-8: keep
+ * ASCII, replace anything else with '?', rather than lose the event. */
+void jset_str(json_t *o, const char *k, const char *v)
+{
+	json_t *j = json_string(v ? v : "");
+
+	if (!j && v) {
+		size_t n = strlen(v);
+		char *clean = malloc(n + 1);
+		if (!clean)
+			oom_abort();
+		for (size_t i = 0; i <= n; i++)
+			clean[i] = (v[i] & 0x80) ? '?' : v[i];
+		j = json_string(clean);
+		free(clean);
+	}
+	set(o, k, j);
+}
 void jset_int(json_t *o, const char *k, long long v) { set(o, k, json_integer(v)); }
 void jset_real(json_t *o, const char *k, double v) { set(o, k, json_real(v)); }
 void jset_bool(json_t *o, const char *k, int v) { set(o, k, json_boolean(v)); }
