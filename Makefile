@@ -13,7 +13,7 @@ CPPFLAGS += $(shell pkg-config --cflags libtracefs 2>/dev/null || echo -I/usr/in
 GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LDLIBS_JSON = -ljansson
 LDLIBS_TRACE = -ltracefs -ltraceevent
-LDLIBS_HOST = -linih -lgsl -lgslcblas -lhwloc -lm
+LDLIBS_HOST = -lnettle -linih -lgsl -lgslcblas -lhwloc -lm
 
 B := build
 
@@ -30,7 +30,7 @@ WL_OBJ     := $(WL_SRC:%.c=$(B)/%.o)
 HARNESS_OBJ:= $(HARNESS_SRC:%.c=$(B)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/%.c=tests/%)
 
-PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload
+PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init
 
 .PHONY: all deps check bench clean
 
@@ -57,6 +57,9 @@ $(B)/libprobes.a: $(PROBE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libworkloads.a: $(WL_OBJ)
 	rm -f $@ && ar rcs $@ $^
+# Everything of the CLI but main(), so tests link the code they test.
+$(B)/libharness.a: $(filter-out $(B)/harness/main.o,$(HARNESS_OBJ))
+	rm -f $@ && ar rcs $@ $^
 
 # Guest programs are static: they go into an initramfs with no libc.
 bin/pnbench-record: $(B)/probes/recorder.o $(B)/libprobes.a $(B)/libpnb.a
@@ -67,12 +70,17 @@ bin/pnbench-workload: $(B)/workloads/main.o $(B)/libworkloads.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -pthread -o $@ $^ $(LDLIBS_JSON) -lm
 
-bin/pnbench: $(HARNESS_OBJ) $(B)/libprobes.a $(B)/libworkloads.a $(B)/libpnb.a
+bin/pnbench: $(B)/harness/main.o $(B)/libharness.a $(B)/libprobes.a $(B)/libworkloads.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
+# The guest's /init (qemu/init.c): PID 1 in the initramfs.
+bin/pnbench-init: $(B)/qemu/init.o $(B)/libpnb.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -static -o $@ $^ -lm
+
 # ATF test programs run on the host (Debian ships only a shared libatf-c).
-tests/%_test: $(B)/tests/%_test.o $(TEST_UTIL) $(B)/libprobes.a $(B)/libworkloads.a $(B)/libpnb.a
+tests/%_test: $(B)/tests/%_test.o $(TEST_UTIL) $(B)/libharness.a $(B)/libprobes.a $(B)/libworkloads.a $(B)/libpnb.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDEXTRA) -latf-c $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
 KYUA_RESULTS ?= $(B)/kyua.db

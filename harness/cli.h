@@ -8,6 +8,11 @@ int cmd_run(int argc, char **argv);
 int cmd_probes(int argc, char **argv);
 int cmd_workloads(int argc, char **argv);
 int cmd_scenario(int argc, char **argv);
+int cmd_kernels(int argc, char **argv);
+int cmd_vmstat_cost(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Directory holding pnbench and the guest programs (bin/). */
 const char *pnb_bindir(void);

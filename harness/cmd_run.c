@@ -7,6 +7,7 @@
 #include "parse.h"
 #include "procfs.h"
 #include "run.h"
+#include "guest.h"
 #include "scenario.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,13 +32,18 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: pnbench run --kernel K --scenario S [options]\n"
-"  -k, --kernel K     where to run (repeat): 'native' = the running kernel,\n"
-"                     workload confined in a memory cgroup with the\n"
-"                     scenario's memory limit\n"
+"  -k, --kernel K     where to run (repeat): debian:VERSION-FLAVOUR,\n"
+"                     path:BZIMAGE[,modules=DIR][,config=FILE], tree:DIR,\n"
+"                     or native (the running kernel, workload confined in a\n"
+"                     memory cgroup limited to the scenario's memory)\n"
 "  -s, --scenario S   harness/scenarios/S.ini or a path (repeat)\n"
 "  -r, --reps N       repetitions (default: the scenario's reps)\n"
+"      --rep N        run only repetition N (one cell per kernel x scenario)\n"
+"  -j, --jobs J       run J cells at a time (default 1)\n"
 "  -o, --out DIR      result set directory (default results/runs/<time>)\n"
-"  -f, --force        rerun cells that already have a complete result\n");
+"  -f, --force        rerun cells that already have a complete result\n"
+"      --list         print one command per cell instead of running\n"
+"      --fetch=no     do not download or build missing kernels\n");
 }
 
 static int mkdir_p(const char *path)
@@ -107,26 +114,61 @@ static json_t *topology(void)
 	return o;
 }
 
-static void write_meta(const char *dir, const char *kernel, const struct scenario *s,
+static json_t *kernel_json(const struct kernel_image *k)
+{
+	json_t *o = json_object();
+	char buf[4096];
+	struct utsname u;
+
+	json_object_set_new(o, "name", json_string(k->name));
+	json_object_set_new(o, "spec", json_string(k->spec));
+	json_object_set_new(o, "kind", json_string(k->kind));
+	if (!strcmp(k->kind, "native")) {
+		if (uname(&u) == 0) {
+			json_object_set_new(o, "release", json_string(u.release));
+			json_object_set_new(o, "version", json_string(u.version));
+		}
+		if (pnb_read_file("", "/proc/cmdline", buf, sizeof buf) > 0) {
+			buf[strcspn(buf, "\n")] = 0;
+			json_object_set_new(o, "cmdline", json_string(buf));
+		}
+		return o;
+	}
+	json_object_set_new(o, "release", json_string(k->release));
+	json_object_set_new(o, "bzimage", json_string(k->bzimage));
+	json_object_set_new(o, "config_digest", json_string(k->config_digest));
+	char *cfg = kernel_config_summary(k);
+	json_t *c = cfg ? json_loads(cfg, 0, NULL) : NULL;
+	json_object_set_new(o, "config", c ? c : json_null());
+	free(cfg);
+	return o;
+}
+
+/* QEMU's version line, once per process. */
+static const char *qemu_version(void)
+{
+	static char v[128];
+	if (!v[0]) {
+		FILE *p = popen("qemu-system-x86_64 --version 2>/dev/null", "re");
+		if (!p || !fgets(v, sizeof v, p))
+			snprintf(v, sizeof v, "unknown");
+		if (p)
+			pclose(p);
+		v[strcspn(v, "\n")] = 0;
+	}
+	return v;
+}
+
+static void write_meta(const char *dir, const struct kernel_image *k, const struct scenario *s,
 		       unsigned rep, const struct run_result *res, time_t started,
 		       int argc, char **argv)
 {
-	char path[1400], buf[4096];
-	struct utsname u;
-	json_t *m = json_object(), *k = json_object(), *sc = json_object(), *h = json_object();
-	json_t *r = json_object(), *a = json_array();
+	char path[1400];
+	json_t *m = json_object(), *sc = json_object(), *h = json_object();
+	json_t *r = json_object(), *a = json_array(), *g = json_object();
 
 	json_object_set_new(m, "schema", json_string("pnbench-meta/1"));
-	json_object_set_new(k, "name", json_string(kernel));
-	if (!strcmp(kernel, "native") && uname(&u) == 0) {
-		json_object_set_new(k, "release", json_string(u.release));
-		json_object_set_new(k, "version", json_string(u.version));
-		if (pnb_read_file("", "/proc/cmdline", buf, sizeof buf) > 0) {
-			buf[strcspn(buf, "\n")] = 0;
-			json_object_set_new(k, "cmdline", json_string(buf));
-		}
-	}
-	json_object_set_new(m, "kernel", k);
+	json_object_set_new(m, "kernel", kernel_json(k));
 	json_object_set_new(sc, "name", json_string(s->name));
 	json_object_set_new(sc, "path", json_string(s->path));
 	json_object_set_new(sc, "text", json_string(s->text));
@@ -138,11 +180,20 @@ static void write_meta(const char *dir, const char *kernel, const struct scenari
 	json_object_set_new(h, "command", a);
 	json_object_set_new(m, "harness", h);
 	json_object_set_new(m, "topology", topology());
+	if (strcmp(k->kind, "native")) {
+		json_object_set_new(g, "qemu", json_string(qemu_version()));
+		json_object_set_new(g, "accel", json_string(access("/dev/kvm", R_OK | W_OK) ? "tcg" : "kvm"));
+		json_object_set_new(g, "memory_bytes", json_integer((json_int_t)s->memory));
+		json_object_set_new(g, "cpus", json_integer(s->cpus));
+		json_object_set_new(m, "guest", g);
+	} else {
+		json_decref(g);
+	}
 	json_object_set_new(r, "complete", json_boolean(res->complete));
 	json_object_set_new(r, "status", json_string(res->status));
 	json_object_set_new(r, "reason", json_string(res->reason));
 	json_object_set_new(r, "wall_s", json_real(res->wall_s));
-	json_object_set_new(r, "recorder_exit", json_integer(res->recorder_exit));
+	json_object_set_new(r, "exit", json_integer(res->recorder_exit));
 	json_object_set_new(r, "started_realtime_s", json_integer(started));
 	json_object_set_new(m, "result", r);
 	snprintf(path, sizeof path, "%s/meta.json", dir);
@@ -151,20 +202,83 @@ static void write_meta(const char *dir, const char *kernel, const struct scenari
 	json_decref(m);
 }
 
+struct cell {
+	int ki, si;
+	unsigned rep;
+	pid_t pid;
+	int state;		/* 0 waiting, 1 running, 2 done */
+	uint64_t started_ns;
+	char final[1200];
+};
+
+/* One cell, in a child process: its own directory, nothing else. */
+static int run_cell(const struct kernel_image *k, const struct scenario *s, struct cell *c,
+		    const char *out, const char *fault, int argc, char **argv)
+{
+	char tmp[1300];
+	struct run_result res;
+	time_t started = time(NULL);
+
+	snprintf(tmp, sizeof tmp, "%s/%s/%s/.%u.partial", out, k->name, s->name, c->rep);
+	rm_rf(tmp);
+	if (mkdir_p(tmp)) {
+		pnb_err("run: cannot create %s: %s", tmp, strerror(errno));
+		return 1;
+	}
+	if (!strcmp(k->kind, "native"))
+		native_run(s, c->rep, tmp, &res);
+	else
+		guest_run(k, s, c->rep, tmp, fault, &res);
+	write_meta(tmp, k, s, c->rep, &res, started, argc, argv);
+	rm_rf(c->final);
+	if (rename(tmp, c->final)) {
+		pnb_err("run: cannot rename %s to %s: %s", tmp, c->final, strerror(errno));
+		return 1;
+	}
+	return res.complete ? 0 : 1;
+}
+
+static void report_cell(const struct cell *c, const struct kernel_image *k,
+			const struct scenario *s, int idx, int total)
+{
+	char path[1400], line[1024];
+	struct events_summary sum;
+	json_t *m;
+	const char *status = "broken", *reason = "no meta.json";
+	double wall = 0;
+
+	snprintf(path, sizeof path, "%s/meta.json", c->final);
+	m = json_load_file(path, 0, NULL);
+	if (m)
+		json_unpack(json_object_get(m, "result"), "{s?s, s?s, s?F}", "status", &status,
+			    "reason", &reason, "wall_s", &wall);
+	snprintf(path, sizeof path, "%s/events.jsonl", c->final);
+	events_summarize(path, &sum);
+	events_summary_line(&sum, line, sizeof line);
+	printf("[%d/%d] %s %s rep %u: %s in %.1fs%s%s\n        %s\n", idx, total, k->name,
+	       s->name, c->rep, status, wall, strcmp(status, "ok") ? ": " : "",
+	       strcmp(status, "ok") ? reason : "", line);
+	json_decref(m);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' }, { "scenario", required_argument, 0, 's' },
-		{ "reps", required_argument, 0, 'r' }, { "out", required_argument, 0, 'o' },
-		{ "force", no_argument, 0, 'f' }, { "help", no_argument, 0, 'h' }, { 0 }
+		{ "reps", required_argument, 0, 'r' }, { "rep", required_argument, 0, 'R' },
+		{ "jobs", required_argument, 0, 'j' }, { "out", required_argument, 0, 'o' },
+		{ "force", no_argument, 0, 'f' }, { "list", no_argument, 0, 'l' },
+		{ "fetch", required_argument, 0, 'F' }, { "fault", required_argument, 0, 'X' },
+		{ "help", no_argument, 0, 'h' }, { 0 }
 	};
-	const char *kernels[MAX_ITEMS], *names[MAX_ITEMS];
+	const char *kernels[MAX_ITEMS], *names[MAX_ITEMS], *fault = NULL;
 	static struct scenario scn[MAX_ITEMS];
-	int nk = 0, ns = 0, force = 0, c;
-	uint64_t reps = 0;
+	static struct kernel_image kimg[MAX_ITEMS];
+	int nk = 0, ns = 0, force = 0, list = 0, fetch = 1, c;
+	uint64_t reps = 0, only_rep = 0, jobs = 1;
 	char out[1024] = "", err[1024];
 
-	while ((c = getopt_long(argc, argv, "k:s:r:o:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:s:r:j:o:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			if (nk >= MAX_ITEMS)
@@ -180,8 +294,23 @@ int cmd_run(int argc, char **argv)
 			if (pnb_parse_u64(optarg, &reps) || reps < 1 || reps > 1000)
 				pnb_die(2, "run: --reps '%s': need a number 1..1000", optarg);
 			break;
+		case 'R':
+			if (pnb_parse_u64(optarg, &only_rep) || only_rep < 1 || only_rep > 1000)
+				pnb_die(2, "run: --rep '%s': need a number 1..1000", optarg);
+			break;
+		case 'j':
+			if (pnb_parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
+				pnb_die(2, "run: --jobs '%s': need a number 1..64", optarg);
+			break;
 		case 'o': snprintf(out, sizeof out, "%s", optarg); break;
 		case 'f': force = 1; break;
+		case 'l': list = 1; break;
+		case 'F':
+			if (!strcmp(optarg, "no")) fetch = 0;
+			else if (!strcmp(optarg, "yes")) fetch = 1;
+			else pnb_die(2, "run: --fetch '%s': yes or no", optarg);
+			break;
+		case 'X': fault = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return PNB_EXIT_USAGE;
 		}
@@ -190,15 +319,22 @@ int cmd_run(int argc, char **argv)
 		pnb_die(2, "run: unexpected argument '%s'", argv[optind]);
 	if (!nk || !ns)
 		pnb_die(2, "run: need --kernel and --scenario (see 'pnbench run --help')");
-	for (int i = 0; i < nk; i++)
-		if (strcmp(kernels[i], "native"))
-			pnb_die(2, "run: --kernel '%s': unknown kernel (this build runs 'native': "
-				"the running kernel)", kernels[i]);
 	for (int i = 0; i < ns; i++)
 		if (pnb_scenario_check(names[i], &scn[i], err, sizeof err))
 			pnb_die(2, "run: %s", err);
-	if (native_check(err, sizeof err))
-		pnb_die(1, "run: native: %s", err);
+	for (int i = 0; i < nk; i++) {
+		if (!strcmp(kernels[i], "native")) {
+			snprintf(kimg[i].spec, sizeof kimg[i].spec, "native");
+			snprintf(kimg[i].kind, sizeof kimg[i].kind, "native");
+			snprintf(kimg[i].name, sizeof kimg[i].name, "native");
+			if (!list && native_check(err, sizeof err))
+				pnb_die(1, "run: native: %s", err);
+			continue;
+		}
+		int r = kernel_resolve(kernels[i], fetch && !list, &kimg[i], err, sizeof err);
+		if (r)
+			pnb_die(r == -2 ? 2 : 1, "run: %s", err);
+	}
 	if (!out[0]) {
 		char ts[32];
 		time_t now = time(NULL);
@@ -206,61 +342,99 @@ int cmd_run(int argc, char **argv)
 		snprintf(out, sizeof out, "%s/results/runs/%s", pnb_topdir(), ts);
 	}
 
-	int total = 0, done = 0, failed = 0, skipped = 0;
+	int total = 0;
 	for (int si = 0; si < ns; si++)
-		total += nk * (int)(reps ? reps : scn[si].reps);
-	uint64_t t0 = pnb_mono_ns();
-
+		total += nk * (only_rep ? 1 : (int)(reps ? reps : scn[si].reps));
+	struct cell *cells = calloc((size_t)total, sizeof *cells);
+	int n = 0;
 	for (int ki = 0; ki < nk; ki++)
-	for (int si = 0; si < ns; si++) {
-		const struct scenario *s = &scn[si];
-		unsigned nrep = reps ? (unsigned)reps : s->reps;
-		for (unsigned rep = 1; rep <= nrep; rep++) {
-			char final[1200], tmp[1300];
-			struct run_result res;
-			time_t started = time(NULL);
+		for (int si = 0; si < ns; si++) {
+			unsigned nrep = reps ? (unsigned)reps : scn[si].reps;
+			for (unsigned rep = 1; rep <= nrep; rep++) {
+				if (only_rep && rep != only_rep)
+					continue;
+				cells[n] = (struct cell){ .ki = ki, .si = si, .rep = rep };
+				snprintf(cells[n].final, sizeof cells[n].final, "%s/%s/%s/%u", out,
+					 kimg[ki].name, scn[si].name, rep);
+				n++;
+			}
+		}
+	if (list) {
+		for (int i = 0; i < n; i++)
+			printf("%s/pnbench run --kernel %s --scenario %s --rep %u --out %s\n",
+			       pnb_bindir(), kernels[cells[i].ki], scn[cells[i].si].path,
+			       cells[i].rep, out);
+		return 0;
+	}
 
-			done++;
-			snprintf(final, sizeof final, "%s/%s/%s/%u", out, kernels[ki], s->name, rep);
-			if (!force && cell_complete(final)) {
+	int failed = 0, skipped = 0, finished = 0, running = 0, next = 0, tty = isatty(1);
+	uint64_t t0 = pnb_mono_ns(), busy_ns = 0;
+	fflush(stdout);
+	while (finished < n) {
+		while (running < (int)jobs && next < n) {
+			struct cell *cl = &cells[next++];
+			if (!force && cell_complete(cl->final)) {
+				cl->state = 2;
+				finished++;
 				skipped++;
-				printf("[%d/%d] %s %s rep %u: complete already, skipped\n", done, total,
-				       kernels[ki], s->name, rep);
+				printf("[%d/%d] %s %s rep %u: complete already, skipped\n", finished, n,
+				       kimg[cl->ki].name, scn[cl->si].name, cl->rep);
 				continue;
 			}
-			snprintf(tmp, sizeof tmp, "%s/%s/%s/.%u.partial", out, kernels[ki], s->name, rep);
-			rm_rf(tmp);
-			if (mkdir_p(tmp))
-				pnb_die(1, "run: cannot create %s: %s", tmp, strerror(errno));
-			printf("[%d/%d] %s %s rep %u: running (bound %.0fs) ...\n", done, total,
-			       kernels[ki], s->name, rep, s->duration_ns / 1e9);
 			fflush(stdout);
-			native_run(s, rep, tmp, &res);
-			write_meta(tmp, kernels[ki], s, rep, &res, started, argc, argv);
-			rm_rf(final);
-			if (rename(tmp, final))
-				pnb_die(1, "run: cannot rename %s to %s: %s", tmp, final, strerror(errno));
-
-			char events[1400], line[1024];
-			struct events_summary sum;
-			snprintf(events, sizeof events, "%s/events.jsonl", final);
-			events_summarize(events, &sum);
-			events_summary_line(&sum, line, sizeof line);
-			double el = (pnb_mono_ns() - t0) / 1e9;
-			int left = total - done;
-			printf("[%d/%d] %s %s rep %u: %s in %.1fs%s%s\n        %s\n", done, total,
-			       kernels[ki], s->name, rep, res.status, res.wall_s,
-			       res.complete ? "" : ": ", res.complete ? "" : res.reason, line);
-			if (left)
-				printf("        elapsed %.0fs, about %.0fs left\n", el,
-				       el / (done - skipped > 0 ? done - skipped : 1) * left);
-			fflush(stdout);
-			if (!res.complete)
+			pid_t pid = fork();
+			if (pid < 0)
+				pnb_die(1, "run: fork: %s", strerror(errno));
+			if (pid == 0)
+				_exit(run_cell(&kimg[cl->ki], &scn[cl->si], cl, out, fault, argc, argv));
+			cl->pid = pid;
+			cl->state = 1;
+			cl->started_ns = pnb_mono_ns();
+			running++;
+			if (!tty)
+				printf("        start %s %s rep %u\n", kimg[cl->ki].name, scn[cl->si].name,
+				       cl->rep);
+		}
+		if (!running)
+			continue;
+		int st;
+		pid_t w = waitpid(-1, &st, WNOHANG);
+		if (w <= 0) {
+			if (tty) {
+				double el = (pnb_mono_ns() - t0) / 1e9;
+				int ran = finished - skipped;
+				double eta = ran ? busy_ns / 1e9 / ran * (n - finished) / (double)jobs : 0;
+				printf("\r\033[K[%d/%d] %d running, elapsed %.0fs%s", finished, n, running,
+				       el, ran ? "" : ", ETA after the first cell");
+				if (ran)
+					printf(", ETA %.0fs", eta);
+				fflush(stdout);
+			}
+			usleep(250000);
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			struct cell *cl = &cells[i];
+			if (cl->state != 1 || cl->pid != w)
+				continue;
+			cl->state = 2;
+			running--;
+			finished++;
+			busy_ns += pnb_mono_ns() - cl->started_ns;
+			if (!WIFEXITED(st) || WEXITSTATUS(st))
 				failed++;
+			if (tty)
+				printf("\r\033[K");
+			report_cell(cl, &kimg[cl->ki], &scn[cl->si], finished, n);
+			if (finished - skipped > 0 && finished < n)
+				printf("        elapsed %.0fs, about %.0fs left\n", (pnb_mono_ns() - t0) / 1e9,
+				       busy_ns / 1e9 / (finished - skipped) * (n - finished) / (double)jobs);
+			fflush(stdout);
 		}
 	}
 	for (int i = 0; i < ns; i++)
 		scenario_free(&scn[i]);
-	printf("results: %s (%d runs, %d failed, %d skipped)\n", out, total, failed, skipped);
+	free(cells);
+	printf("results: %s (%d runs, %d failed, %d skipped)\n", out, n, failed, skipped);
 	return failed ? PNB_EXIT_FAIL : 0;
 }

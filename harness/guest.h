@@ -37,12 +37,33 @@ const char *pnb_cache_dir(void);
 
 /* Resolve spec into k.  With fetch/build allowed, downloads or builds what is
  * missing; otherwise fails with "not fetched: run pnbench kernels fetch X".
- * 0, or -1 with a one-line reason in err. */
+ * 0, or -1 with a one-line reason in err; -2 when the spec itself is
+ * malformed (a usage error). */
 int kernel_resolve(const char *spec, int allow_fetch, struct kernel_image *k,
 		   char *err, size_t errlen);
 /* The mechanisms its config enables, as a JSON object text
  * {"CONFIG_PSI":"y",...}, for meta.json. Caller frees. NULL if no config. */
 char *kernel_config_summary(const struct kernel_image *k);
+
+/* For `pnbench kernels` and the tests.
+ * kernel_build: build tree (a directory, a source tarball, or a Debian
+ * linux-source-X.Y name) with qemu/pnbench.config, jobs 0 = every CPU;
+ * a cached build is reused.  Same returns as kernel_resolve. */
+int kernel_build(const char *tree, unsigned jobs, struct kernel_image *k,
+		 char *err, size_t errlen);
+/* The release string of a bzImage, from its setup header. 0 or -1 with err. */
+int kernel_bzimage_release(const char *path, char *rel, size_t len,
+			   char *err, size_t errlen);
+/* Fragment lines that did not survive in config ("; "-separated in missing):
+ * returns how many, or -errno.  With tree set, lines whose symbol no Kconfig
+ * of the tree defines are listed in skipped instead and not counted. */
+int kernel_fragment_check(const char *fragment, const char *config, const char *tree,
+			  char *missing, size_t mlen, char *skipped, size_t slen);
+/* The kernels in the cache, fully resolved; *out is malloc'd. Count or -errno. */
+int kernel_cached(struct kernel_image **out);
+/* The Debian linux-image-6.1.0-N-FLAVOUR-unsigned versions apt-cache knows,
+ * newest first, as "6.1.0-56-cloud-amd64\n..." in buf. Count or -errno. */
+int kernel_debian_available(const char *flavour, char *buf, size_t len);
 
 /* The initramfs for a kernel: cached per (release, config digest, binaries).
  * path receives the cpio file.  0 or -1 with err. */
@@ -52,7 +73,48 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len,
  * per line) and /pnbench/run.env, appended to the initramfs for one run. */
 int image_run_archive(const char *out_path, const char *const *record_argv,
 		      char *err, size_t errlen);
+/* Same, with /pnbench/run.env lines (NULL-terminated, each "key=value"):
+ * memory_hierarchy=v1|v2, fault=panic:DELAY|hang:DELAY (qemu/README.md).
+ * The runner passes `cat <image_initramfs> <out_path>` as -initrd: the
+ * kernel unpacks concatenated archives in order. */
+int image_run_archive_env(const char *out_path, const char *const *record_argv,
+			  const char *const *env_lines, char *err, size_t errlen);
+/* The modules the guest loads, as /pnbench/modules.load text: paths
+ * relative to modules_dir, one a line, dependencies first ("" for an
+ * empty modules_dir).  Caller frees *list.  0 or -1 with err. */
+int image_module_list(const char *modules_dir, char **list, char *err, size_t errlen);
+/* Same, with /pnbench/run.env lines ("key=value": memory_hierarchy=v1|v2,
+ * fault=panic:DELAY|hang:DELAY for the runner's own tests); NULL-terminated. */
+int image_run_archive_env(const char *out_path, const char *const *record_argv,
+			  const char *const *env_lines, char *err, size_t errlen);
 /* An ext4 image holding /data.bin of file_size bytes, cached per size. */
 int image_data_disk(uint64_t file_size, char *path, size_t len, char *err, size_t errlen);
+
+struct run_result;
+
+/* What a guest looks like for one boot. */
+struct guest_shape {
+	uint64_t memory;	/* bytes */
+	unsigned cpus;
+	unsigned maxcpus;	/* possible CPUs (QEMU maxcpus); 0 or <= cpus: cpus */
+	uint64_t data_size;	/* bytes of /data/data.bin on /dev/vda; 0 = no disk */
+	uint64_t bound_ns;	/* the program's own bound; the watchdog adds boot time */
+	const char *cmdline;	/* extra kernel command line, or "" */
+};
+
+/* Boot k and run argv (argv[0] a path inside the guest, e.g.
+ * /bin/pnbench-record) as the guest's only job: its standard output goes to
+ * dir/events.jsonl through the second serial port as it is written, the
+ * console to dir/console.log.  Classifies the end in res: ok, panic, hang,
+ * no_init (kernel did not reach init), broken (no end record). */
+int guest_exec(const struct kernel_image *k, const char *const *argv,
+	       const struct guest_shape *shape, const char *dir, const char *fault,
+	       struct run_result *res);
+
+/* Boot one run of s on k in QEMU; events land in dir/events.jsonl as the
+ * guest writes them, the console in dir/console.log.  fault is NULL or a
+ * fault= value for the runner's tests. */
+int guest_run(const struct kernel_image *k, const struct scenario *s, unsigned rep,
+	      const char *dir, const char *fault, struct run_result *res);
 
 #endif

@@ -20,13 +20,18 @@ static const struct {
 	{ "probes", cmd_probes, "list every mechanism and whether this kernel supports it" },
 	{ "workloads", cmd_workloads, "list the workloads and their options" },
 	{ "scenario", cmd_scenario, "check scenario files, or list the keys they take" },
+	{ "kernels", cmd_kernels, "list, fetch or build the kernels guests boot" },
+	{ "vmstat-cost", cmd_vmstat_cost, "vm_stat read cost, counter staleness, mechanism cost sweeps" },
+	{ "analyze", cmd_analyze, "compute metrics of result directories (summary.json, cell.json)" },
+	{ "compare", cmd_compare, "compare two result sets: medians, change, Mann-Whitney U" },
+	{ "report", cmd_report, "text report for mail, gnuplot pictures and an index" },
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pnbench COMMAND [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'pnbench COMMAND --help' for a command's options; man docs/pnbench.1.\n");
 }
 

@@ -226,40 +226,11 @@ static int data_file(uint64_t size, char *path, size_t len, char *why, size_t wl
 	return 0;
 }
 
-/* Split args on blanks, replacing {data}. No quoting: scenario args are simple. */
-static int build_argv(const struct scenario *s, const char *data, char **argv, int max, char *store, size_t len)
-{
-	char *p = store;
-	int n = 0;
-	char tmp[SCN_STR * 2];
-	const char *src = s->args;
-	size_t o = 0;
-
-	while (*src && o < sizeof tmp - 1) {
-		if (!strncmp(src, "{data}", 6)) {
-			o += (size_t)snprintf(tmp + o, sizeof tmp - o, "%s", data);
-			src += 6;
-		} else {
-			tmp[o++] = *src++;
-		}
-	}
-	tmp[o < sizeof tmp ? o : sizeof tmp - 1] = 0;
-	snprintf(store, len, "%s", tmp);
-	for (char *t = strtok(p, " \t"); t && n < max - 1; t = strtok(NULL, " \t"))
-		argv[n++] = t;
-	argv[n] = NULL;
-	return n;
-}
-
 int native_run(const struct scenario *s, unsigned rep, const char *dir, struct run_result *res)
 {
 	struct memcg m;
 	char why[1024], name[256], data[800] = "", events[1200], console[1200];
-	char rec[1024], wl[1024], argstore[SCN_STR * 2];
-	char *wargv[64];
-	char *argv[256];
-	char labels[3][200];
-	int argc = 0;
+	char rec[1024], wl[1024];
 	uint64_t t_start;
 
 	memset(res, 0, sizeof *res);
@@ -286,36 +257,19 @@ int native_run(const struct scenario *s, unsigned rep, const char *dir, struct r
 	snprintf(wl, sizeof wl, "%s/pnbench-workload", pnb_bindir());
 	snprintf(events, sizeof events, "%s/events.jsonl", dir);
 	snprintf(console, sizeof console, "%s/console.log", dir);
-	snprintf(labels[0], sizeof labels[0], "scenario=%s", s->name);
-	snprintf(labels[1], sizeof labels[1], "rep=%u", rep);
-	snprintf(labels[2], sizeof labels[2], "kernel=native");
-	char dur[32];
-	pnb_fmt_duration(s->duration_ns, dur, sizeof dur);
-
-	argv[argc++] = rec;
-	argv[argc++] = "--out";
-	argv[argc++] = events;
-	argv[argc++] = m.version == 1 ? "--memcg-v1" : "--memcg-v2";
-	argv[argc++] = m.dir;
-	argv[argc++] = "--domain";
-	argv[argc++] = m.version == 1 ? "memcg-v1" : "memcg-v2";
-	argv[argc++] = "--duration";
-	argv[argc++] = dur;
-	for (int i = 0; i < 3; i++) {
-		argv[argc++] = "--label";
-		argv[argc++] = labels[i];
+	struct record_where where = {
+		.recorder = rec, .workload = wl, .out = events,
+		.memcg_flag = m.version == 1 ? "--memcg-v1" : "--memcg-v2", .memcg_dir = m.dir,
+		.domain = m.version == 1 ? "memcg-v1" : "memcg-v2", .data = data, .kernel = "native",
+	};
+	static struct record_args args;
+	if (record_args_build(s, rep, &where, &args)) {
+		snprintf(res->status, sizeof res->status, "broken");
+		snprintf(res->reason, sizeof res->reason, "the recorder's command line is too long");
+		remove_memcg(&m);
+		return -1;
 	}
-	for (int i = 0; i < s->nprobes && argc < 200; i++) {
-		argv[argc++] = "--probe";
-		argv[argc++] = (char *)s->probes[i];
-	}
-	argv[argc++] = "--";
-	argv[argc++] = wl;
-	argv[argc++] = (char *)s->workload;
-	int wn = build_argv(s, data, wargv, 40, argstore, sizeof argstore);
-	for (int i = 0; i < wn; i++)
-		argv[argc++] = wargv[i];
-	argv[argc] = NULL;
+	char **argv = args.argv;
 
 	t_start = pnb_mono_ns();
 	pid_t pid = fork();

@@ -20,6 +20,27 @@ int native_check(char *why, size_t len);
 int native_run(const struct scenario *s, unsigned rep, const char *dir,
 	       struct run_result *res);
 
+/* The recorder's command line for a run, shared by the native and guest
+ * backends.  Strings live in the struct; argv is NULL-terminated. */
+struct record_args {
+	char *argv[300];
+	int argc;
+	char store[16384];
+	size_t used;
+};
+struct record_where {
+	const char *recorder;		/* path of pnbench-record */
+	const char *workload;		/* path of pnbench-workload */
+	const char *out;		/* events file, or NULL for standard output */
+	const char *memcg_flag;		/* "--memcg-v1" / "--memcg-v2" or NULL */
+	const char *memcg_dir;
+	const char *domain;		/* "system", "memcg-v1", "memcg-v2" */
+	const char *data;		/* what {data} becomes, or "" */
+	const char *kernel;		/* label */
+};
+int record_args_build(const struct scenario *s, unsigned rep, const struct record_where *w,
+		      struct record_args *a);
+
 /* What an events.jsonl says, in brief (for progress lines and status). */
 #define SUM_MAX_PROBES 64
 struct events_summary {

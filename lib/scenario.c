@@ -36,6 +36,8 @@ static const struct scn_key keys[] = {
 	{ "machine", "memory", K_SIZE, F(memory), 16ULL << 20, 1ULL << 40, "256M",
 	  "guest RAM, or the memory cgroup limit of a native run" },
 	{ "machine", "cpus", K_UINT, F(cpus), 1, 256, "2", "guest CPUs" },
+	{ "machine", "maxcpus", K_UINT, F(maxcpus), 0, 256, "0",
+	  "guest possible CPUs (QEMU maxcpus, the rest offline); 0: cpus" },
 	{ "machine", "swap", K_SWAP, F(swap), 0, 0, "none", "none | zram" },
 	{ "machine", "cmdline", K_STR, F(cmdline), 0, 0, "", "extra guest kernel command line" },
 };
@@ -223,6 +225,11 @@ int scenario_parse_string(const char *name, const char *text, struct scenario *s
 	}
 	if (strstr(s->args, "{data}") && !s->data_size) {
 		snprintf(err, errlen, "scenario %s: [workload] args use {data} but data_size is not set", name);
+		return -EINVAL;
+	}
+	if (s->maxcpus && s->maxcpus < s->cpus) {
+		snprintf(err, errlen, "scenario %s: [machine] maxcpus %u is below cpus %u", name,
+			 s->maxcpus, s->cpus);
 		return -EINVAL;
 	}
 	s->text = strdup(text);

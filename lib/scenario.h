@@ -36,6 +36,7 @@ struct scenario {
 
 	uint64_t memory;		/* guest RAM, or the native memcg limit */
 	unsigned cpus;
+	unsigned maxcpus;		/* guest possible CPUs (QEMU maxcpus); 0: cpus */
 	enum scn_swap swap;
 	char cmdline[SCN_STR];		/* extra guest kernel command line */
 

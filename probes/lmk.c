@@ -151,7 +151,8 @@ static int lmk_supported(const struct probe *p, const struct probe_env *env,
 	if ((r = pnb_memview_read(&tmp.src, &v)))
 		return view_error(r, env, why, whylen);
 	if (s->on_vmpressure) {
-		r = pnb_vmpressure_cgdir(env->root, env->memcg_v1, 0, dir, sizeof dir, why, whylen);
+		r = pnb_vmpressure_cgdir(env->root, env->memcg_v1,
+					 env->domain == PNB_DOMAIN_SYSTEM, dir, sizeof dir, why, whylen);
 		if (!r)
 			r = pnb_vmpressure_supported(env->root, dir, why, whylen);
 		if (r) {
@@ -180,7 +181,8 @@ static int lmk_open(struct probe *p, const struct probe_env *env, struct jsonl *
 	s->cur_idx = -1;
 	s->evals = 0;
 	if (s->on_vmpressure) {
-		r = pnb_vmpressure_cgdir(env->root, env->memcg_v1, 0, s->cgdir, sizeof s->cgdir,
+		r = pnb_vmpressure_cgdir(env->root, env->memcg_v1,
+					 env->domain == PNB_DOMAIN_SYSTEM, s->cgdir, sizeof s->cgdir,
 					 why, whylen);
 		if (r)
 			return r;

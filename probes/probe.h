@@ -17,7 +17,7 @@
 #include "procfs.h"
 #include "memview.h"
 
-#define PROBE_MAX_FDS 4
+#define PROBE_MAX_FDS 260	/* 256 listeners of one mechanism, plus a few */
 #define PROBE_ERR_LEN 256
 #define PROBE_SPEC_LEN 160
 

@@ -31,7 +31,7 @@
 
 #define MAX_PROBES 64
 
-/* epoll tags: probes use (index << 8 | fd index); the rest are fixed. */
+/* epoll tags: probes use (index << 16 | fd index); the rest are fixed. */
 enum {
 	TAG_SIGNAL = 1ULL << 40,
 	TAG_PROGRESS,
@@ -218,7 +218,7 @@ static void arm_probes(struct recorder *r)
 		r->armed[i] = 1;
 		for (int k = 0; k < p->nfd; k++) {
 			int e = epoll_add(r, p->fd[k], p->events[k] ? p->events[k] : EPOLLIN,
-					  ((uint64_t)i << 8) | (uint64_t)k);
+					  ((uint64_t)i << 16) | (uint64_t)k);
 			if (e) {
 				snprintf(why, sizeof why, "epoll: %s", strerror(-e));
 				drop_probe(r, i, why);
@@ -343,6 +343,22 @@ static void progress_line(struct recorder *r, char *line, uint64_t now)
 		o = jsonl_new(&r->out, "progress", now);
 		jset_str(o, "what", what);
 		jset_int(o, "value", (long long)v);
+	} else if (sscanf(line, "result %63s", what) == 1) {
+		/* A benchmark workload's measurement: "result KEY VALUE". */
+		const char *val = line + strlen("result ") + strlen(what);
+		double d;
+		char *end;
+		while (*val == ' ')
+			val++;
+		d = strtod(val, &end);
+		o = jsonl_new(&r->out, end != val && !*end ? "result" : "recorder", now);
+		if (end != val && !*end) {
+			jset_str(o, "key", what);
+			jset_real(o, "value", d);
+		} else {
+			jset_str(o, "what", "bad_progress_line");
+			jset_str(o, "detail", line);
+		}
 	} else if (sscanf(line, "phase %63s", what) == 1) {
 		o = jsonl_new(&r->out, "phase", now);
 		jset_str(o, "phase", what);
@@ -482,7 +498,7 @@ static int loop(struct recorder *r)
 					return 0;
 				stop_workload(r, "duration");
 			} else {
-				int pi = (int)(tag >> 8), k = (int)(tag & 0xff);
+				int pi = (int)(tag >> 16), k = (int)(tag & 0xffff);
 				struct probe *p = &r->probes[pi];
 				if (!r->armed[pi])
 					continue;

@@ -1,4 +1,8 @@
-/* memcg v1 vmpressure: vmpressure:LEVEL[:MODE][:root].
+/* memcg v1 vmpressure: vmpressure:LEVEL[:MODE][:root][:n=N].
+ *
+ * n=N registers N identical listeners, one eventfd each (the cost
+ * benchmark's "256 listeners"); each event then carries "listener", the
+ * eventfd's index, so the spread of one evaluation's wake-ups shows.
  *
  * Registration (Documentation/admin-guide/cgroup-v1/memory.rst, "Memory
  * Pressure"): an eventfd, an open fd of the cgroup's memory.pressure_level,
@@ -47,6 +51,7 @@
  * Arm one probe per level to see the distribution. */
 #include "probe.h"
 #include "cgroupfs.h"
+#include "parse.h"
 #include "procfs.h"
 
 #include <errno.h>
@@ -62,7 +67,9 @@ struct vmp_priv {
 	int mode;		/* index into modes, -1: none given (no suffix sent) */
 	int on_root;		/* listen on the v1 hierarchy root */
 	char cgdir[4096];	/* root-prefixed cgroup directory, set by open() */
-	uint64_t total;		/* signals seen so far */
+	int listeners;		/* n=N */
+	int n_given;		/* the spec said n=: events carry "listener" */
+	uint64_t total[PROBE_MAX_FDS];	/* signals seen so far, per listener */
 };
 
 static int lookup(const char *const *tab, int n, const char *s)
@@ -77,12 +84,28 @@ static int vmp_parse(struct probe *p, const char *args, char *err, size_t errlen
 {
 	struct vmp_priv *s = p->priv;
 	char buf[PROBE_SPEC_LEN];
-	char *f[3];
-	int n = probe_split_args(args, buf, sizeof buf, f, 3);
+	char *f[4];
+	int n = probe_split_args(args, buf, sizeof buf, f, 4);
 	int i = 1;
 
 	if (n == -E2BIG) {
-		snprintf(err, errlen, "too many fields (want LEVEL[:MODE][:root])");
+		snprintf(err, errlen, "too many fields (want LEVEL[:MODE][:root][:n=N])");
+		return -EINVAL;
+	}
+	s->listeners = 1;
+	s->n_given = 0;
+	if (n >= 2 && !strncmp(f[n - 1], "n=", 2)) {
+		uint64_t v;
+		if (pnb_parse_u64(f[n - 1] + 2, &v) || v < 1 || v > PROBE_MAX_FDS - 4) {
+			snprintf(err, errlen, "bad '%s' (want n=1..%d: listeners, one eventfd each)",
+				 f[n - 1], PROBE_MAX_FDS - 4);
+			return -EINVAL;
+		}
+		s->listeners = (int)v;
+		s->n_given = 1;
+		n--;
+	} else if (n == 4) {
+		snprintf(err, errlen, "too many fields (want LEVEL[:MODE][:root][:n=N])");
 		return -EINVAL;
 	}
 	if (n < 1 || !*f[0]) {
@@ -122,6 +145,15 @@ static int vmp_parse(struct probe *p, const char *args, char *err, size_t errlen
 	return 0;
 }
 
+/* On cgroup v1, global reclaim accounts its vmpressure to the root memcg
+ * only (the per-memcg "!tree" calls are dropped on the legacy hierarchy), so
+ * a listener on a child never hears machine-wide pressure.  When the run's
+ * domain is the whole system (a guest) we listen where lmkd and ulmkd did. */
+static int listen_on_root(const struct vmp_priv *s, const struct probe_env *env)
+{
+	return s->on_root || env->domain == PNB_DOMAIN_SYSTEM;
+}
+
 static int vmp_supported(const struct probe *p, const struct probe_env *env,
 			 char *why, size_t whylen)
 {
@@ -129,7 +161,7 @@ static int vmp_supported(const struct probe *p, const struct probe_env *env,
 	char dir[4096];
 	int r;
 
-	r = pnb_vmpressure_cgdir(env->root, env->memcg_v1, s->on_root, dir, sizeof dir,
+	r = pnb_vmpressure_cgdir(env->root, env->memcg_v1, listen_on_root(s, env), dir, sizeof dir,
 				 why, whylen);
 	return r ? r : pnb_vmpressure_supported(env->root, dir, why, whylen);
 }
@@ -142,7 +174,7 @@ static int vmp_open(struct probe *p, const struct probe_env *env, struct jsonl *
 	int efd, r;
 
 	(void)out;
-	r = pnb_vmpressure_cgdir(env->root, env->memcg_v1, s->on_root, s->cgdir,
+	r = pnb_vmpressure_cgdir(env->root, env->memcg_v1, listen_on_root(s, env), s->cgdir,
 				 sizeof s->cgdir, why, whylen);
 	if (r)
 		return r;
@@ -150,13 +182,24 @@ static int vmp_open(struct probe *p, const struct probe_env *env, struct jsonl *
 		snprintf(arg, sizeof arg, "%s,%s", levels[s->level], modes[s->mode]);
 	else
 		snprintf(arg, sizeof arg, "%s", levels[s->level]);
-	r = pnb_vmpressure_register(s->cgdir, arg, &efd, why, whylen);
-	if (r)
-		return r;
-	s->total = 0;
-	p->fd[0] = efd;
-	p->events[0] = 0;
-	p->nfd = 1;
+	for (int i = 0; i < s->listeners; i++) {
+		r = pnb_vmpressure_register(s->cgdir, arg, &efd, why, whylen);
+		if (r) {
+			if (i) {
+				size_t l = strlen(why);
+				snprintf(why + l, whylen - l, " (listener %d of %d)", i + 1, s->listeners);
+			}
+			for (int k = 0; k < i; k++) {
+				close(p->fd[k]);
+				p->fd[k] = -1;
+			}
+			return r;
+		}
+		s->total[i] = 0;
+		p->fd[i] = efd;
+		p->events[i] = 0;
+	}
+	p->nfd = s->listeners;
 	return 0;
 }
 
@@ -168,8 +211,7 @@ static int vmp_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 	ssize_t n;
 	json_t *o;
 
-	(void)idx;
-	n = read(p->fd[0], &count, sizeof count);
+	n = read(p->fd[idx], &count, sizeof count);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
 	if (n != sizeof count)
@@ -177,28 +219,32 @@ static int vmp_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 	snprintf(f, sizeof f, "%s/memory.pressure_level", s->cgdir);
 	if (access(f, F_OK) != 0 && errno == ENOENT)
 		return -ENODEV;	/* the removal signal, not pressure */
-	s->total += count;
+	s->total[idx] += count;
 	o = probe_event(p, out, "notify", now_ns);
 	jset_str(o, "level", levels[s->level]);
 	jset_int(o, "count", (long long)count);
-	jset_int(o, "total", (long long)s->total);
+	jset_int(o, "total", (long long)s->total[idx]);
+	if (s->n_given)
+		jset_int(o, "listener", idx);
 	return jsonl_emit(out, o);
 }
 
 static void vmp_close(struct probe *p, struct jsonl *out)
 {
 	(void)out;
-	if (p->fd[0] >= 0)
-		close(p->fd[0]);	/* the kernel unregisters on the eventfd's POLLHUP */
-	p->fd[0] = -1;
+	for (int i = 0; i < p->nfd; i++) {
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);	/* the kernel unregisters on the eventfd's POLLHUP */
+		p->fd[i] = -1;
+	}
 	p->nfd = 0;
 }
 
 const struct probe_ops probe_vmpressure = {
 	.name = "vmpressure",
 	.example = "vmpressure:low:hierarchy",
-	.synopsis = "vmpressure:low|medium|critical[:default|hierarchy|local][:root]",
-	.summary = "memcg v1 memory.pressure_level eventfd on the run's v1 memcg (or the v1 root)",
+	.synopsis = "vmpressure:low|medium|critical[:default|hierarchy|local][:root][:n=N]",
+	.summary = "memcg v1 memory.pressure_level eventfd on the run's v1 memcg (the v1 root in a guest)",
 	.parse = vmp_parse,
 	.supported = vmp_supported,
 	.open = vmp_open,

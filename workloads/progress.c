@@ -45,3 +45,10 @@ void wl_phase(const char *name)
 	mark(line, n);
 }
 
+
+void wl_result(const char *key, double value)
+{
+	char line[160];
+	int n = snprintf(line, sizeof line, "result %s %.9g\n", key, value);
+	mark(line, n);
+}

@@ -24,5 +24,8 @@ extern const struct workload *const workload_registry[];
 void wl_progress(const char *what, uint64_t value);
 /* Same, for a phase change: "phase <name>". */
 void wl_phase(const char *name);
+/* A benchmark's measurement: "result <key> <value>" (key: [a-z0-9_.:-],
+ * unit in its name, e.g. "vmstat_read_ns_p50"). */
+void wl_result(const char *key, double value);
 
 #endif
