@@ -1,4 +1,8 @@
-/* PSI memory triggers: psi:some|full:STALL:WINDOW[:cgroup].
+/* PSI memory triggers: psi:some|full:STALL:WINDOW[:cgroup][:n=N].
+ *
+ * n=N arms N identical triggers, one per fd (the kernel allows one per fd):
+ * the cost benchmark's "256 listeners".  Each event then carries "listener"
+ * (the fd's index) so the spread of one stall's wake-ups can be measured.
  *
  * The trigger is armed by writing "some|full <stall us> <window us>" to
  * /proc/pressure/memory (or the run's cgroup2 memory.pressure) and waiting
@@ -48,8 +52,10 @@ struct psi_priv {
 	int full;		/* 0: some, 1: full */
 	int cgroup;		/* on the run's cgroup2 memory.pressure */
 	uint32_t stall_us, window_us;
+	int listeners;		/* n=N: identical triggers, one per fd */
+	int n_given;		/* the spec said n=: events carry "listener" */
 	char path[4096];	/* root-prefixed file the trigger lives on */
-	uint64_t nevents;
+	uint64_t nevents[PROBE_MAX_FDS];
 	int have_total0;
 	uint64_t total0_us;	/* the level's total when armed */
 };
@@ -97,11 +103,27 @@ static int psi_parse(struct probe *p, const char *args, char *err, size_t errlen
 {
 	struct psi_priv *s = p->priv;
 	char buf[PROBE_SPEC_LEN];
-	char *f[4];
-	int n = probe_split_args(args, buf, sizeof buf, f, 4);
+	char *f[5];
+	int n = probe_split_args(args, buf, sizeof buf, f, 5);
 
 	if (n == -E2BIG) {
-		snprintf(err, errlen, "too many fields (want some|full:STALL:WINDOW[:cgroup])");
+		snprintf(err, errlen, "too many fields (want some|full:STALL:WINDOW[:cgroup][:n=N])");
+		return -EINVAL;
+	}
+	s->listeners = 1;
+	s->n_given = 0;
+	if (n >= 1 && !strncmp(f[n - 1], "n=", 2)) {
+		uint64_t v;
+		if (pnb_parse_u64(f[n - 1] + 2, &v) || v < 1 || v > PROBE_MAX_FDS - 4) {
+			snprintf(err, errlen, "bad '%s' (want n=1..%d: triggers, one per fd)",
+				 f[n - 1], PROBE_MAX_FDS - 4);
+			return -EINVAL;
+		}
+		s->listeners = (int)v;
+		s->n_given = 1;
+		n--;
+	} else if (n == 5) {
+		snprintf(err, errlen, "too many fields (want some|full:STALL:WINDOW[:cgroup][:n=N])");
 		return -EINVAL;
 	}
 	if (n < 1 || !*f[0]) {
@@ -136,7 +158,7 @@ static int psi_parse(struct probe *p, const char *args, char *err, size_t errlen
 	s->cgroup = 0;
 	if (n == 4) {
 		if (strcmp(f[3], "cgroup") != 0) {
-			snprintf(err, errlen, "bad 4th field '%s' (want 'cgroup' or nothing)", f[3]);
+			snprintf(err, errlen, "bad 4th field '%s' (want 'cgroup', 'n=N' or nothing)", f[3]);
 			return -EINVAL;
 		}
 		s->cgroup = 1;
@@ -256,19 +278,14 @@ static const char *write_errno_hint(const struct psi_priv *s, int e)
 	}
 }
 
-static int psi_open(struct probe *p, const struct probe_env *env, struct jsonl *out,
-		    char *why, size_t whylen)
+/* One trigger on its own fd.  0 or -errno with why. */
+static int arm_one(struct psi_priv *s, int *fdp, char *why, size_t whylen)
 {
-	struct psi_priv *s = p->priv;
-	struct pnb_psi psi;
 	char trig[64];
 	size_t len;
 	ssize_t n;
-	int fd, r, e;
+	int fd, e;
 
-	(void)out;
-	if ((r = psi_path(p, env, s->path, sizeof s->path, why, whylen)))
-		return r;
 	fd = open(s->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
@@ -295,13 +312,40 @@ static int psi_open(struct probe *p, const struct probe_env *env, struct jsonl *
 		close(fd);
 		return -EIO;
 	}
-	s->have_total0 = read_fd_psi(fd, &psi) == 0 && level_line(s, &psi)->present;
+	*fdp = fd;
+	return 0;
+}
+
+static int psi_open(struct probe *p, const struct probe_env *env, struct jsonl *out,
+		    char *why, size_t whylen)
+{
+	struct psi_priv *s = p->priv;
+	struct pnb_psi psi;
+	int r;
+
+	(void)out;
+	if ((r = psi_path(p, env, s->path, sizeof s->path, why, whylen)))
+		return r;
+	for (int i = 0; i < s->listeners; i++) {
+		if ((r = arm_one(s, &p->fd[i], why, whylen))) {
+			if (i) {
+				size_t l = strlen(why);
+				snprintf(why + l, whylen - l, " (trigger %d of %d)", i + 1, s->listeners);
+			}
+			for (int k = 0; k < i; k++) {
+				close(p->fd[k]);
+				p->fd[k] = -1;
+			}
+			return r;
+		}
+		/* POLLIN is always set on this file: wait only for POLLPRI. */
+		p->events[i] = EPOLLPRI;
+		s->nevents[i] = 0;
+	}
+	s->have_total0 = read_fd_psi(p->fd[0], &psi) == 0 && level_line(s, &psi)->present;
 	if (s->have_total0)
 		s->total0_us = level_line(s, &psi)->total_us;
-	p->fd[0] = fd;
-	/* POLLIN is always set on this file: wait only for POLLPRI. */
-	p->events[0] = EPOLLPRI;
-	p->nfd = 1;
+	p->nfd = s->listeners;
 	return 0;
 }
 
@@ -321,22 +365,24 @@ static void put_line(json_t *o, const char *prefix, const struct pnb_psi_line *l
 	jset_int(o, k, (long long)l->total_us);
 }
 
-static int emit_one(struct probe *p, uint64_t now_ns, struct jsonl *out)
+static int emit_one(struct probe *p, int idx, uint64_t now_ns, struct jsonl *out)
 {
 	struct psi_priv *s = p->priv;
 	struct pnb_psi psi;
 	json_t *o;
 	int r;
 
-	r = read_fd_psi(p->fd[0], &psi);
+	r = read_fd_psi(p->fd[idx], &psi);
 	if (r && r != -EINVAL)
 		return r;
-	s->nevents++;
+	s->nevents[idx]++;
 	o = probe_event(p, out, "notify", now_ns);
 	jset_str(o, "level", level_name(s));
 	jset_int(o, "stall_us", s->stall_us);
 	jset_int(o, "window_us", s->window_us);
-	jset_int(o, "count", (long long)s->nevents);
+	jset_int(o, "count", (long long)s->nevents[idx]);
+	if (s->n_given)
+		jset_int(o, "listener", idx);
 	if (r == 0) {
 		put_line(o, "some", &psi.some);
 		put_line(o, "full", &psi.full);
@@ -351,10 +397,9 @@ static int emit_one(struct probe *p, uint64_t now_ns, struct jsonl *out)
 
 static int psi_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *out)
 {
-	struct pollfd pfd = { .fd = p->fd[0], .events = POLLPRI };
+	struct pollfd pfd = { .fd = p->fd[idx], .events = POLLPRI };
 	int r;
 
-	(void)idx;
 	/* handle() is not told which epoll bits fired.  A zero-timeout poll
 	 * tells a dead trigger (POLLERR: cgroup removed, psi disabled) from an
 	 * event: the event itself was consumed by epoll's own poll (the kernel
@@ -364,26 +409,28 @@ static int psi_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 		return -errno;
 	if (pfd.revents & (POLLERR | POLLNVAL))
 		return -ENODEV;
-	if ((r = emit_one(p, now_ns, out)))
+	if ((r = emit_one(p, idx, now_ns, out)))
 		return r;
 	if (pfd.revents & POLLPRI)
-		return emit_one(p, now_ns, out);
+		return emit_one(p, idx, now_ns, out);
 	return 0;
 }
 
 static void psi_close(struct probe *p, struct jsonl *out)
 {
 	(void)out;
-	if (p->fd[0] >= 0)
-		close(p->fd[0]);	/* closing the fd removes the trigger */
-	p->fd[0] = -1;
+	for (int i = 0; i < p->nfd; i++) {
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);	/* closing the fd removes the trigger */
+		p->fd[i] = -1;
+	}
 	p->nfd = 0;
 }
 
 const struct probe_ops probe_psi = {
 	.name = "psi",
 	.example = "psi:some:150ms:2s",
-	.synopsis = "psi:some|full:STALL:WINDOW[:cgroup]",
+	.synopsis = "psi:some|full:STALL:WINDOW[:cgroup][:n=N]",
 	.summary = "PSI memory trigger on /proc/pressure/memory or the run's cgroup2 memory.pressure",
 	.parse = psi_parse,
 	.supported = psi_supported,

@@ -2,6 +2,8 @@
  * optionally one thread per CPU: the pressure ramp no mechanism can pace,
  * which shows how quickly each one reacts. */
 #include "common.h"
+#include "benchutil.h"
+#include "clock.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -91,6 +93,7 @@ static int busy_beaver_main(int argc, char **argv)
 	}
 
 	wl_phase("alloc");
+	uint64_t t0 = pnb_mono_ns();
 	for (; started < threads; started++) {
 		r = pthread_create(&tid[started], NULL, beaver_thread, &b);
 		if (r) {
@@ -106,6 +109,8 @@ static int busy_beaver_main(int argc, char **argv)
 		pnb_err("mmap: %s", strerror(-r));
 		return PNB_EXIT_FAIL;
 	}
+	/* Throughput for the mechanism-cost benchmark (docs/vmstat-cost.md). */
+	wl_result_alloc(atomic_load(&b.done), pnb_mono_ns() - t0, (unsigned)started);
 	wl_hold(hold);
 	return PNB_EXIT_OK;
 }

@@ -2,6 +2,8 @@
  * page touched, never freed: a straight line towards the OOM killer, so lead
  * times convert directly into megabytes of headroom. */
 #include "common.h"
+#include "benchutil.h"
+#include "clock.h"
 #include "log.h"
 
 #include <string.h>
@@ -38,11 +40,14 @@ static int fixed_rate_main(int argc, char **argv)
 	}
 
 	wl_phase("alloc");
+	uint64_t t0 = pnb_mono_ns();
 	r = wl_alloc_paced(rate, chunk, limit);
 	if (r) {
 		pnb_err("mmap: %s", strerror(-r));
 		return PNB_EXIT_FAIL;
 	}
+	/* Throughput for the mechanism-cost benchmark (docs/vmstat-cost.md). */
+	wl_result_alloc(limit, pnb_mono_ns() - t0, 1);
 	wl_hold(hold);
 	return PNB_EXIT_OK;
 }

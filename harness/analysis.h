@@ -1,0 +1,247 @@
+/* Analysis of result directories: one run (events.jsonl + meta.json) into
+ * metrics, runs into cells (kernel x scenario) and sets.  The definitions
+ * are docs/metrics.md; analyze, compare and report share this code. */
+#ifndef PNB_ANALYSIS_H
+#define PNB_ANALYSIS_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define AN_SUMMARY_SCHEMA "pnbench-summary/1"
+#define AN_CELL_SCHEMA "pnbench-cell/1"
+#define AN_SET_SCHEMA "pnbench-set/1"
+
+/* "No such time" for the int64 timestamps below. */
+#define AN_NONE INT64_MIN
+
+#define AN_PROBE_LEN 160
+#define AN_LEVEL_LEN 32
+#define AN_NAME_LEN 128
+
+/* The ground-truth onset a level claims to describe (metrics.md 3.3). */
+enum an_claim { AN_CLAIM_NONE, AN_CLAIM_RECLAIM, AN_CLAIM_DIRECT, AN_CLAIM_OOM,
+		AN_CLAIM_THRESHOLD };
+enum an_lead { AN_LEAD_OK, AN_LEAD_MISSED, AN_LEAD_NO_OOM };
+/* scenario "expect", as lib/scenario.h has it. */
+enum an_expect { AN_EXPECT_ANY, AN_EXPECT_OOM, AN_EXPECT_NO_OOM };
+
+/* Run flags (metrics.md 1); the first AN_F_INCOMPLETE_MASK make a run incomplete. */
+enum {
+	AN_F_NO_END = 1u << 0,
+	AN_F_CUT_LAST_LINE = 1u << 1,
+	AN_F_META_INCOMPLETE = 1u << 2,
+	AN_F_NO_META = 1u << 3,
+	AN_F_NO_HEADER = 1u << 4,
+	AN_F_PARTIAL_DIR = 1u << 5,
+	AN_F_BAD_LINES = 1u << 6,
+	AN_F_NO_WORKLOAD_START = 1u << 7,
+	AN_F_UNEXPECTED_OOM = 1u << 8,
+	AN_F_NO_OOM = 1u << 9,
+	AN_F_TRACE_UNFILTERED = 1u << 10,
+	AN_F_OOM_FROM_VMSTAT = 1u << 11,
+	AN_F_SCENARIO_UNPARSED = 1u << 12,
+};
+#define AN_F_INCOMPLETE_MASK 0x3fu
+#define AN_NFLAGS 13
+extern const char *const an_flag_names[AN_NFLAGS];
+
+/* One (probe spec, level) of one run. */
+struct an_group {
+	char probe[AN_PROBE_LEN];
+	char mech[32];
+	char level[AN_LEVEL_LEN];
+	int probe_idx;			/* position in the header's probe list, -1 unknown */
+	enum an_claim claim;
+	int notifications;
+	long long signals;
+	int before_oom, after_oom;
+	int64_t first_ns, last_ns;	/* AN_NONE when silent */
+	enum an_lead lead_status;
+	double first_s, last_s;		/* since workload start; NAN when silent */
+	double lead_s, late_s;
+	double headroom_kB, headroom_pct;
+	double progress_alloc_MiB, progress_read_MiB;
+	double latency_s;
+	const char *onset;		/* which onset latency_s is against */
+	int false_positives, judged, unjudged;
+	double fp_per_min;
+	int peak_per_s;
+	long long peak_signals_per_s;
+	int storm;
+	double threshold_kB, minfree_kB;	/* from the first notification; NAN */
+};
+
+struct an_probe_status {
+	char probe[AN_PROBE_LEN];
+	char mech[32];
+	char status[16];		/* the last status line */
+	char reason[384];
+	int armed;			/* ever armed */
+};
+
+/* Timeline material the report plots. */
+struct an_sample {
+	int64_t t;
+	double total_kB, free_kB, available_kB, anon_kB, cache_kB;
+	double pgscan;			/* vmstat pgscan_kswapd + pgscan_direct; NAN */
+};
+struct an_rate {
+	int64_t t;			/* bucket start */
+	double bucket_s;
+	double count;			/* reclaim entries (direct + memcg) in it */
+};
+struct an_mark {
+	int64_t t;
+	int group;
+};
+
+struct an_run {
+	char dir[PATH_MAX];
+	char kernel[AN_NAME_LEN], release[AN_NAME_LEN], scenario[AN_NAME_LEN];
+	int rep;
+	char events_schema[64], meta_schema[64];
+	char *scenario_text;		/* meta.json scenario.text, NULL when absent */
+	char *command;			/* meta.json harness.command, joined; NULL */
+	char git_rev[64];
+	enum an_expect expect;
+	char workload[64];
+	char domain[32];
+
+	int lines, bad_lines;
+	char meta_status[32], end_reason[64];
+	unsigned flags;
+	int incomplete;
+
+	int64_t t_start, t_stop, t_alloc;
+	int64_t t_oom, t_reclaim, t_direct;	/* AN_NONE when unknown */
+	char oom_source[16], reclaim_source[16], direct_source[16];
+	int oom_kills;
+	int workload_pid;
+
+	double run_s;
+	double time_to_oom_s, alloc_to_oom_s;
+	double rate_MiB_s, available_at_alloc_kB, expected_alloc_to_oom_s, oom_time_ratio;
+	double recorder_cpu_per_s;
+
+	int ngroups;
+	struct an_group *g;
+	int nprobes;
+	struct an_probe_status *probes;
+
+	size_t nsamples, nrates, nmarks;
+	struct an_sample *samples;
+	struct an_rate *rates;
+	struct an_mark *marks;
+};
+
+/* A cell: one kernel x scenario, its repetitions sorted by rep. */
+struct an_cell {
+	char kernel[AN_NAME_LEN], scenario[AN_NAME_LEN];
+	int nruns;
+	struct an_run **runs;
+	char dir[PATH_MAX];		/* the runs' common parent, "" when none */
+};
+
+struct an_set {
+	char path[PATH_MAX];
+	int nruns;
+	struct an_run *runs;
+	int ncells;
+	struct an_cell *cells;
+};
+
+/* A row of a cell: a (probe, level) seen in any of its runs. */
+struct an_key {
+	char probe[AN_PROBE_LEN];
+	char mech[32];
+	char level[AN_LEVEL_LEN];
+	int probe_idx;
+	enum an_claim claim;
+};
+
+/* Metrics with a value per run; the first AN_NGROUP_METRICS are per group. */
+enum an_metric {
+	AN_M_FIRST, AN_M_LEAD, AN_M_LEAD_RANKED, AN_M_LATE, AN_M_HEADROOM_KB,
+	AN_M_HEADROOM_PCT, AN_M_PROGRESS_ALLOC, AN_M_PROGRESS_READ, AN_M_LATENCY,
+	AN_M_NOTIFICATIONS, AN_M_SIGNALS, AN_M_FP, AN_M_FP_RATE, AN_M_PEAK,
+	AN_M_PEAK_SIGNALS,
+	AN_NGROUP_METRICS,
+	AN_M_TIME_TO_OOM = AN_NGROUP_METRICS, AN_M_ALLOC_TO_OOM, AN_M_EXPECTED_OOM,
+	AN_M_OOM_RATIO, AN_M_RECORDER_CPU, AN_M_RUN_S,
+	AN_NMETRICS
+};
+
+struct an_metric_info {
+	const char *key;	/* JSON key and --rules name root */
+	const char *label;	/* for tables, with unit, <= 24 chars */
+	int worse;		/* -1 lower is worse, +1 higher is worse, 0 neutral */
+	double scale;		/* display value = value * scale */
+};
+extern const struct an_metric_info an_metrics[AN_NMETRICS];
+
+const char *an_claim_name(enum an_claim c);
+const char *an_lead_name(enum an_lead l);
+const char *an_expect_name(enum an_expect e);
+/* The claim of (mech, level) from the table of metrics.md 3.3. */
+enum an_claim an_claim_of(const char *mech, const char *level);
+
+/* Read and analyse one run directory.  0, or -errno with a reason in err
+ * (only when there is nothing to analyse: no events.jsonl). */
+int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen);
+void an_run_free(struct an_run *r);
+json_t *an_run_json(const struct an_run *r);
+
+/* Every run directory at or below path (including .N.partial ones),
+ * grouped into cells sorted by kernel then scenario. */
+int an_set_load(const char *path, struct an_set *s, char *err, size_t errlen);
+void an_set_free(struct an_set *s);
+/* Kernel names of the set, in cell order, without repeats: count. */
+int an_set_kernels(const struct an_set *s, const char **names, int max);
+
+/* The rows of a cell (malloc'd into *keys): count, or -ENOMEM. */
+int an_cell_keys(const struct an_cell *c, struct an_key **keys);
+/* Rows of several cells: the union, without a probe's "*" row when
+ * another row names a level for it, in row order.  Count or -ENOMEM. */
+int an_cells_keys(const struct an_cell *const *cells, int n, struct an_key **keys);
+/* Metric m of one run for key k (NULL for run metrics): NAN when it has no
+ * value.  A probe armed in the run but silent counts as 0 notifications and
+ * a missed lead (when the run had an OOM kill). */
+double an_run_value(const struct an_run *r, const struct an_key *k, enum an_metric m);
+/* Counts for a key over a cell's runs. */
+struct an_key_counts {
+	int runs, armed, fired, fired_before_oom, missed, oom_runs;
+};
+void an_key_counts(const struct an_cell *c, const struct an_key *k, struct an_key_counts *n);
+json_t *an_cell_json(const struct an_cell *c);
+json_t *an_set_json(const struct an_set *s);
+
+/* Write j (and drop the reference) to path atomically: 0 or -errno. */
+int an_write_json(const char *path, json_t *j);
+
+/* "vmpressure:low:hierarchy" or "lmk:poll:100ms adj12": the row label. */
+void an_key_label(const struct an_key *k, char *buf, size_t len);
+
+/* ---- compare (harness/compare.c) ---- */
+
+/* Regression rules: names for --rules and the metric each one watches. */
+enum { CMP_RULE_LEAD = 1u << 0, CMP_RULE_HEADROOM = 1u << 1, CMP_RULE_LATENCY = 1u << 2,
+       CMP_RULE_FP = 1u << 3, CMP_RULE_STORM = 1u << 4, CMP_RULE_OVERHEAD = 1u << 5 };
+
+struct cmp_opts {
+	double threshold_pct;	/* a median moving this much the bad way ... */
+	double alpha;		/* ... with p below this is a regression */
+	unsigned rules;
+	int method;		/* enum pnb_mwu_method */
+	const char *base_kernel, *new_kernel;	/* NULL: the side's only kernel */
+};
+void cmp_opts_default(struct cmp_opts *o);
+/* "lead,fp" into rules: 0, or -EINVAL with the bad name in err. */
+int cmp_parse_rules(const char *s, unsigned *rules, char *err, size_t errlen);
+/* Print the comparison table (<= 80 columns).  0: no regression,
+ * 1: regression, -1: refused or nothing to compare (reason in err). */
+int pnb_compare(const struct an_set *base, const struct an_set *new,
+		const struct cmp_opts *o, FILE *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1963 @@
+/* pnbench analyze: result directories into metrics (docs/metrics.md).
+ * The reading and computing half is shared with compare and report. */
+#include "analysis.h"
+#include "cli.h"
+#include "log.h"
+#include "parse.h"
+#include "scenario.h"
+#include "stats.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NS 1000000000.0
+/* vmstat onsets are polled every 10 ms (probes/reclaim.c). */
+#define VMSTAT_TOL_NS 10000000LL
+#define STORM_PER_S 100
+
+const char *const an_flag_names[AN_NFLAGS] = {
+	"no_end", "cut_last_line", "meta_incomplete", "no_meta", "no_header",
+	"partial_dir", "bad_lines", "no_workload_start", "unexpected_oom", "no_oom",
+	"trace_unfiltered", "oom_from_vmstat", "scenario_unparsed",
+};
+
+const struct an_metric_info an_metrics[AN_NMETRICS] = {
+	[AN_M_FIRST] = { "first_s", "first notification s", 0, 1 },
+	[AN_M_LEAD] = { "lead_s", "lead time s", -1, 1 },
+	[AN_M_LEAD_RANKED] = { "lead_s", "lead time s", -1, 1 },
+	[AN_M_LATE] = { "late_s", "late by s", 1, 1 },
+	[AN_M_HEADROOM_KB] = { "headroom_kB", "headroom MiB", -1, 1.0 / 1024 },
+	[AN_M_HEADROOM_PCT] = { "headroom_pct", "headroom % of total", -1, 1 },
+	[AN_M_PROGRESS_ALLOC] = { "progress_alloc_MiB", "allocated by then MiB", 0, 1 },
+	[AN_M_PROGRESS_READ] = { "progress_read_MiB", "read by then MiB", 0, 1 },
+	[AN_M_LATENCY] = { "latency_s", "reaction latency s", 1, 1 },
+	[AN_M_NOTIFICATIONS] = { "notifications", "notifications", 0, 1 },
+	[AN_M_SIGNALS] = { "signals", "kernel signals", 0, 1 },
+	[AN_M_FP] = { "false_positives", "false positives", 1, 1 },
+	[AN_M_FP_RATE] = { "fp_per_min", "false positives /min", 1, 1 },
+	[AN_M_PEAK] = { "peak_per_s", "peak rate /s", 1, 1 },
+	[AN_M_PEAK_SIGNALS] = { "peak_signals_per_s", "peak signals /s", 1, 1 },
+	[AN_M_TIME_TO_OOM] = { "time_to_oom_s", "time to OOM s", 0, 1 },
+	[AN_M_ALLOC_TO_OOM] = { "alloc_to_oom_s", "alloc start to OOM s", 0, 1 },
+	[AN_M_EXPECTED_OOM] = { "expected_alloc_to_oom_s", "expected (avail/rate) s", 0, 1 },
+	[AN_M_OOM_RATIO] = { "oom_time_ratio", "actual/expected", 0, 1 },
+	[AN_M_RECORDER_CPU] = { "recorder_cpu_per_s", "recorder CPU %", 1, 100 },
+	[AN_M_RUN_S] = { "run_s", "run length s", 0, 1 },
+};
+
+const char *an_claim_name(enum an_claim c)
+{
+	static const char *const n[] = { "none", "reclaim", "direct", "oom", "threshold" };
+	return n[c];
+}
+
+const char *an_lead_name(enum an_lead l)
+{
+	static const char *const n[] = { "ok", "missed", "no_oom" };
+	return n[l];
+}
+
+const char *an_expect_name(enum an_expect e)
+{
+	static const char *const n[] = { "any", "oom", "no-oom" };
+	return n[e];
+}
+
+enum an_claim an_claim_of(const char *mech, const char *level)
+{
+	if (!strcmp(mech, "vmpressure")) {
+		if (!strcmp(level, "low"))
+			return AN_CLAIM_RECLAIM;
+		if (!strcmp(level, "medium"))
+			return AN_CLAIM_DIRECT;
+		if (!strcmp(level, "critical"))
+			return AN_CLAIM_OOM;
+	} else if (!strcmp(mech, "psi")) {
+		if (!strcmp(level, "some"))
+			return AN_CLAIM_RECLAIM;
+		if (!strcmp(level, "full"))
+			return AN_CLAIM_DIRECT;
+	} else if (!strcmp(mech, "memevents")) {
+		if (!strcmp(level, "low"))
+			return AN_CLAIM_RECLAIM;
+		if (!strcmp(level, "high") || !strcmp(level, "max"))
+			return AN_CLAIM_DIRECT;
+		if (!strncmp(level, "oom", 3))
+			return AN_CLAIM_OOM;
+	} else if (!strcmp(mech, "memavail")) {
+		if (!strcmp(level, "below"))
+			return AN_CLAIM_THRESHOLD;
+	} else if (!strcmp(mech, "lmk")) {
+		if (!strncmp(level, "adj", 3))
+			return AN_CLAIM_THRESHOLD;
+	}
+	return AN_CLAIM_NONE;
+}
+
+/* Levels that only report reclaim activity (metrics.md 3.4). */
+static int activity_only(const char *mech, const char *level)
+{
+	if (!strcmp(mech, "vmpressure"))
+		return !strcmp(level, "low");
+	if (!strcmp(mech, "memevents"))
+		return !strcmp(level, "low") || !strcmp(level, "high") || !strcmp(level, "max");
+	return 0;
+}
+
+/* Mechanisms that are ground truth or sampling, not notifications. */
+static int is_notifier(const char *mech)
+{
+	return strcmp(mech, "sample") && strcmp(mech, "oom") && strcmp(mech, "reclaim");
+}
+
+/* ---- growable arrays ----------------------------------------------------- */
+
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 64;
+	void *q = realloc(*p, nc * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = nc;
+	return 0;
+}
+#define PUSH(arr, n, cap, val) \
+	(grow((void **)&(arr), &(cap), (n), sizeof *(arr)) ? -ENOMEM : ((arr)[(n)++] = (val), 0))
+
+/* ---- JSON helpers -------------------------------------------------------- */
+
+static int jget_i64(json_t *o, const char *k, int64_t *v)
+{
+	json_t *x = json_object_get(o, k);
+	if (json_is_integer(x)) {
+		*v = json_integer_value(x);
+		return 0;
+	}
+	if (json_is_real(x)) {
+		*v = (int64_t)json_real_value(x);
+		return 0;
+	}
+	return -1;
+}
+
+static double jget_num(json_t *o, const char *k)
+{
+	json_t *x = json_object_get(o, k);
+	return json_is_number(x) ? json_number_value(x) : NAN;
+}
+
+static const char *jget_str(json_t *o, const char *k)
+{
+	json_t *x = json_object_get(o, k);
+	return json_is_string(x) ? json_string_value(x) : NULL;
+}
+
+static void copy_str(char *dst, size_t len, const char *s)
+{
+	snprintf(dst, len, "%s", s ? s : "");
+}
+
+/* NAN is not JSON: it becomes null. */
+static json_t *jreal(double v)
+{
+	if (isnan(v))
+		return json_null();
+	if (isinf(v))
+		return json_string(v < 0 ? "-inf" : "inf");
+	return json_real(v);
+}
+
+static json_t *jtime_s(int64_t t, int64_t origin)
+{
+	return t == AN_NONE ? json_null() : json_real((double)(t - origin) / NS);
+}
+
+/* ---- one run ------------------------------------------------------------- */
+
+enum what { W_OTHER, W_WORKLOAD_START, W_WORKLOAD_EXIT, W_OOM_KILL, W_MARK_VICTIM,
+	    W_KSWAPD_WAKE, W_DIRECT_BEGIN, W_MEMCG_BEGIN, W_RECLAIM_ONSET, W_RECLAIM_RATE };
+enum source { S_OTHER, S_TRACEFS, S_KMSG, S_VMSTAT };
+
+struct truth {
+	int64_t t;
+	size_t seq;
+	enum what what;
+	enum source source;
+	int64_t pid, tgid, delta;
+	char kind[16];
+	double count, bucket_ns;
+};
+
+struct note {
+	int64_t t;
+	size_t seq;
+	int group;
+	long long signals;
+};
+
+struct progress {
+	int64_t t;
+	size_t seq;
+	int read;		/* 1: read_bytes, 0: alloc_bytes */
+	double bytes;
+};
+
+struct ctx {
+	struct an_run *r;
+	json_t *header, *meta;
+	struct truth *tr;
+	size_t ntr, ctr;
+	struct note *no;
+	size_t nno, cno;
+	struct progress *pr;
+	size_t npr, cpr;
+	size_t csam, crate;
+	int trace_filtered;
+	char (*hprobes)[AN_PROBE_LEN];	/* the header's probe list */
+	int nhprobes;
+	int64_t end_t, end_cpu_ns, max_t;
+	int have_end_cpu;
+};
+
+#define CMP_T(a, b) ((a)->t != (b)->t ? ((a)->t > (b)->t) - ((a)->t < (b)->t) : \
+		     ((a)->seq > (b)->seq) - ((a)->seq < (b)->seq))
+static int truth_cmp(const void *a, const void *b) { const struct truth *p = a, *q = b; return CMP_T(p, q); }
+static int note_cmp(const void *a, const void *b) { const struct note *p = a, *q = b; return CMP_T(p, q); }
+static int progress_cmp(const void *a, const void *b) { const struct progress *p = a, *q = b; return CMP_T(p, q); }
+static int sample_cmp(const void *a, const void *b)
+{
+	const struct an_sample *p = a, *q = b;
+	return (p->t > q->t) - (p->t < q->t);
+}
+
+static int probe_index(const struct ctx *c, const char *spec)
+{
+	for (int i = 0; i < c->nhprobes; i++)
+		if (!strcmp(c->hprobes[i], spec))
+			return i;
+	return -1;
+}
+
+static int group_slot(struct ctx *c, const char *spec, const char *mech, const char *level)
+{
+	struct an_run *r = c->r;
+
+	for (int i = 0; i < r->ngroups; i++)
+		if (!strcmp(r->g[i].probe, spec) && !strcmp(r->g[i].level, level))
+			return i;
+	struct an_group *ng = realloc(r->g, (size_t)(r->ngroups + 1) * sizeof *ng);
+	if (!ng)
+		return -ENOMEM;
+	r->g = ng;
+	struct an_group *g = &r->g[r->ngroups];
+	memset(g, 0, sizeof *g);
+	copy_str(g->probe, sizeof g->probe, spec);
+	copy_str(g->mech, sizeof g->mech, mech);
+	copy_str(g->level, sizeof g->level, level);
+	g->probe_idx = probe_index(c, spec);
+	g->claim = an_claim_of(mech, level);
+	g->first_ns = g->last_ns = AN_NONE;
+	g->threshold_kB = g->minfree_kB = NAN;
+	return r->ngroups++;
+}
+
+static struct an_probe_status *probe_status_slot(struct an_run *r, const char *spec)
+{
+	for (int i = 0; i < r->nprobes; i++)
+		if (!strcmp(r->probes[i].probe, spec))
+			return &r->probes[i];
+	struct an_probe_status *np = realloc(r->probes, (size_t)(r->nprobes + 1) * sizeof *np);
+	if (!np)
+		return NULL;
+	r->probes = np;
+	memset(&np[r->nprobes], 0, sizeof *np);
+	copy_str(np[r->nprobes].probe, sizeof np->probe, spec);
+	return &np[r->nprobes++];
+}
+
+static enum what what_of(const char *w)
+{
+	static const struct { const char *s; enum what w; } tab[] = {
+		{ "workload_start", W_WORKLOAD_START }, { "workload_exit", W_WORKLOAD_EXIT },
+		{ "oom_kill", W_OOM_KILL }, { "mark_victim", W_MARK_VICTIM },
+		{ "kswapd_wake", W_KSWAPD_WAKE }, { "direct_reclaim_begin", W_DIRECT_BEGIN },
+		{ "memcg_reclaim_begin", W_MEMCG_BEGIN }, { "reclaim_onset", W_RECLAIM_ONSET },
+		{ "reclaim_rate", W_RECLAIM_RATE },
+	};
+	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+		if (w && !strcmp(w, tab[i].s))
+			return tab[i].w;
+	return W_OTHER;
+}
+
+static enum source source_of(const char *s)
+{
+	if (!s)
+		return S_OTHER;
+	if (!strcmp(s, "tracefs"))
+		return S_TRACEFS;
+	if (!strcmp(s, "kmsg"))
+		return S_KMSG;
+	if (!strcmp(s, "vmstat"))
+		return S_VMSTAT;
+	return S_OTHER;
+}
+
+static int on_header(struct ctx *c, json_t *o)
+{
+	struct an_run *r = c->r;
+	json_t *p = json_object_get(o, "probes"), *v;
+	size_t i;
+
+	if (c->header)
+		return 0;
+	c->header = json_incref(o);
+	copy_str(r->events_schema, sizeof r->events_schema, jget_str(o, "schema"));
+	copy_str(r->domain, sizeof r->domain, jget_str(o, "domain"));
+	if (json_is_array(p)) {
+		c->hprobes = calloc(json_array_size(p) + 1, sizeof *c->hprobes);
+		if (!c->hprobes)
+			return -ENOMEM;
+		json_array_foreach(p, i, v)
+			if (json_is_string(v))
+				copy_str(c->hprobes[c->nhprobes++], AN_PROBE_LEN, json_string_value(v));
+	}
+	return 0;
+}
+
+static int on_sample(struct ctx *c, json_t *o, int64_t t)
+{
+	struct an_run *r = c->r;
+	json_t *view = json_object_get(o, "view"), *vm = json_object_get(o, "vmstat");
+	struct an_sample s = { .t = t };
+
+	if (!json_is_object(view))
+		return 0;
+	s.total_kB = jget_num(view, "total_kB");
+	s.free_kB = jget_num(view, "free_kB");
+	s.available_kB = jget_num(view, "available_kB");
+	s.anon_kB = jget_num(view, "anon_kB");
+	s.cache_kB = jget_num(view, "cache_kB");
+	s.pgscan = NAN;
+	if (json_is_object(vm)) {
+		double a = jget_num(vm, "pgscan_kswapd"), b = jget_num(vm, "pgscan_direct");
+		if (!isnan(a) && !isnan(b))
+			s.pgscan = a + b;
+	}
+	return PUSH(r->samples, r->nsamples, c->csam, s);
+}
+
+static int on_notify(struct ctx *c, json_t *o, int64_t t, size_t seq)
+{
+	const char *spec = jget_str(o, "probe"), *mech = jget_str(o, "mech"),
+		   *level = jget_str(o, "level");
+	struct note n = { .t = t, .seq = seq, .signals = 1 };
+	int64_t v;
+
+	if (!spec || !level)
+		return 0;
+	if (!mech)
+		mech = "";
+	n.group = group_slot(c, spec, mech, level);
+	if (n.group < 0)
+		return n.group;
+	/* Eventfd counters (vmpressure and the vmpressure-driven LMK) and
+	 * memory.events deltas say how many kernel events one wake-up carries. */
+	if (!strcmp(mech, "vmpressure") || (!strcmp(mech, "lmk") && strstr(spec, "vmpressure"))) {
+		if (!jget_i64(o, "count", &v) && v > 0)
+			n.signals = v;
+	} else if (!strcmp(mech, "memevents")) {
+		if (!jget_i64(o, "delta", &v) && v > 0)
+			n.signals = v;
+	}
+	struct an_group *g = &c->r->g[n.group];
+	/* Thresholds of the earliest line (lines are not in time order). */
+	if (g->first_ns == AN_NONE || t < g->first_ns) {
+		g->first_ns = t;
+		g->threshold_kB = jget_num(o, "threshold_kB");
+		g->minfree_kB = jget_num(o, "minfree_kB");
+	}
+	return PUSH(c->no, c->nno, c->cno, n);
+}
+
+static int on_truth(struct ctx *c, json_t *o, int64_t t, size_t seq)
+{
+	struct truth x = { .t = t, .seq = seq, .pid = -1, .tgid = -1, .delta = 1 };
+
+	x.what = what_of(jget_str(o, "what"));
+	if (x.what == W_OTHER)
+		return 0;
+	x.source = source_of(jget_str(o, "source"));
+	jget_i64(o, "pid", &x.pid);
+	jget_i64(o, "tgid", &x.tgid);
+	jget_i64(o, "delta", &x.delta);
+	copy_str(x.kind, sizeof x.kind, jget_str(o, "kind"));
+	x.count = jget_num(o, "count");
+	x.bucket_ns = jget_num(o, "bucket_ns");
+	return PUSH(c->tr, c->ntr, c->ctr, x);
+}
+
+static int on_line(struct ctx *c, json_t *o, size_t seq)
+{
+	struct an_run *r = c->r;
+	const char *type = jget_str(o, "type");
+	int64_t t;
+
+	if (jget_i64(o, "t_ns", &t) || !type)
+		return 1;	/* not an event */
+	if (t > c->max_t)
+		c->max_t = t;
+	if (!strcmp(type, "header"))
+		return on_header(c, o);
+	if (!strcmp(type, "sample"))
+		return on_sample(c, o, t);
+	if (!strcmp(type, "notify"))
+		return on_notify(c, o, t, seq);
+	if (!strcmp(type, "truth"))
+		return on_truth(c, o, t, seq);
+	if (!strcmp(type, "progress")) {
+		const char *w = jget_str(o, "what");
+		struct progress p = { .t = t, .seq = seq, .bytes = jget_num(o, "value") };
+		if (!w || isnan(p.bytes) || (strcmp(w, "alloc_bytes") && strcmp(w, "read_bytes")))
+			return 0;
+		p.read = !strcmp(w, "read_bytes");
+		return PUSH(c->pr, c->npr, c->cpr, p);
+	}
+	if (!strcmp(type, "phase")) {
+		const char *ph = jget_str(o, "phase");
+		if (ph && !strcmp(ph, "alloc") && (r->t_alloc == AN_NONE || t < r->t_alloc))
+			r->t_alloc = t;
+		return 0;
+	}
+	if (!strcmp(type, "probe")) {
+		const char *spec = jget_str(o, "probe"), *st = jget_str(o, "status");
+		struct an_probe_status *ps;
+		if (!spec)
+			return 0;
+		if (!(ps = probe_status_slot(r, spec)))
+			return -ENOMEM;
+		copy_str(ps->mech, sizeof ps->mech, jget_str(o, "mech"));
+		copy_str(ps->status, sizeof ps->status, st);
+		if (jget_str(o, "reason"))
+			copy_str(ps->reason, sizeof ps->reason, jget_str(o, "reason"));
+		if (st && (!strcmp(st, "armed") || !strcmp(st, "degraded")))
+			ps->armed = 1;
+		return 0;
+	}
+	if (!strcmp(type, "recorder")) {
+		const char *w = jget_str(o, "what");
+		if (w && !strcmp(w, "trace_filtered"))
+			c->trace_filtered = 1;
+		else if (w && !strcmp(w, "trace_unfiltered"))
+			r->flags |= AN_F_TRACE_UNFILTERED;
+		return 0;
+	}
+	if (!strcmp(type, "end")) {
+		int64_t cpu;
+		r->flags &= ~AN_F_NO_END;
+		c->end_t = t;
+		copy_str(r->end_reason, sizeof r->end_reason, jget_str(o, "reason"));
+		if (!jget_i64(o, "recorder_cpu_ns", &cpu)) {
+			c->end_cpu_ns = cpu;
+			c->have_end_cpu = 1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static int read_events(struct ctx *c, const char *path, char *err, size_t errlen)
+{
+	struct an_run *r = c->r;
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0, seq = 0;
+	ssize_t n;
+	int last_bad = 0, ret = 0;
+
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_error_t e;
+		json_t *o;
+		size_t k = strspn(line, " \t\r\n");
+
+		if (line[k] == 0)
+			continue;
+		r->lines++;
+		o = json_loads(line, 0, &e);
+		if (!json_is_object(o) || (ret = on_line(c, o, seq++)) == 1) {
+			/* Counted as bad now; the last one is a cut line instead. */
+			r->bad_lines++;
+			last_bad = 1;
+			ret = 0;
+		} else {
+			last_bad = 0;
+		}
+		json_decref(o);
+		if (ret < 0)
+			break;
+	}
+	free(line);
+	fclose(f);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (last_bad) {
+		r->bad_lines--;
+		r->flags |= AN_F_CUT_LAST_LINE;
+	}
+	if (r->bad_lines)
+		r->flags |= AN_F_BAD_LINES;
+	return 0;
+}
+
+static void read_meta(struct ctx *c, const char *dir)
+{
+	struct an_run *r = c->r;
+	char path[PATH_MAX + 16];
+	json_error_t e;
+	json_t *m, *k, *s, *h, *res, *cmd;
+
+	snprintf(path, sizeof path, "%s/meta.json", dir);
+	m = json_load_file(path, 0, &e);
+	if (!json_is_object(m)) {
+		json_decref(m);
+		r->flags |= AN_F_NO_META;
+		return;
+	}
+	c->meta = m;
+	copy_str(r->meta_schema, sizeof r->meta_schema, jget_str(m, "schema"));
+	k = json_object_get(m, "kernel");
+	copy_str(r->kernel, sizeof r->kernel, jget_str(k, "name"));
+	copy_str(r->release, sizeof r->release, jget_str(k, "release"));
+	s = json_object_get(m, "scenario");
+	copy_str(r->scenario, sizeof r->scenario, jget_str(s, "name"));
+	if (jget_str(s, "text"))
+		r->scenario_text = strdup(jget_str(s, "text"));
+	int64_t rep;
+	if (!jget_i64(m, "rep", &rep))
+		r->rep = (int)rep;
+	h = json_object_get(m, "harness");
+	copy_str(r->git_rev, sizeof r->git_rev, jget_str(h, "git_rev"));
+	cmd = json_object_get(h, "command");
+	if (json_is_array(cmd)) {
+		size_t i, len = 1;
+		json_t *v;
+		json_array_foreach(cmd, i, v)
+			len += strlen(json_string_value(v) ? json_string_value(v) : "") + 1;
+		if ((r->command = malloc(len))) {
+			r->command[0] = 0;
+			json_array_foreach(cmd, i, v) {
+				if (i)
+					strcat(r->command, " ");
+				strcat(r->command, json_string_value(v) ? json_string_value(v) : "");
+			}
+		}
+	}
+	res = json_object_get(m, "result");
+	copy_str(r->meta_status, sizeof r->meta_status, jget_str(res, "status"));
+	if (!json_is_true(json_object_get(res, "complete")))
+		r->flags |= AN_F_META_INCOMPLETE;
+}
+
+/* Kernel / scenario / rep when meta.json does not say: the header's
+ * labels, then the path <kernel>/<scenario>/<rep>. */
+static void fill_names(struct ctx *c, const char *dir)
+{
+	struct an_run *r = c->r;
+	json_t *labels = c->header ? json_object_get(c->header, "labels") : NULL;
+	char buf[PATH_MAX], *parts[3] = { NULL, NULL, NULL };
+	char *p;
+	int np = 0;
+
+	snprintf(buf, sizeof buf, "%s", dir);
+	while (np < 3 && (p = strrchr(buf, '/'))) {
+		parts[np++] = p + 1;
+		*p = 0;
+	}
+	if (np < 3 && buf[0])
+		parts[np++] = buf;
+	if (!r->kernel[0])
+		copy_str(r->kernel, sizeof r->kernel,
+			 jget_str(labels, "kernel") ? jget_str(labels, "kernel") : parts[2] ? parts[2] : "unknown");
+	if (!r->scenario[0])
+		copy_str(r->scenario, sizeof r->scenario,
+			 jget_str(labels, "scenario") ? jget_str(labels, "scenario") : parts[1] ? parts[1] : "unknown");
+	if (!r->rep) {
+		const char *rs = jget_str(labels, "rep");
+		const char *base = parts[0] ? parts[0] : "";
+		uint64_t v;
+		char tmp[64];
+		/* ".3.partial" is rep 3 of a run that never finished. */
+		if (base[0] == '.') {
+			snprintf(tmp, sizeof tmp, "%s", base + 1);
+			char *dot = strchr(tmp, '.');
+			if (dot)
+				*dot = 0;
+			base = tmp;
+		}
+		if (rs && !pnb_parse_u64(rs, &v))
+			r->rep = (int)v;
+		else if (!pnb_parse_u64(base, &v))
+			r->rep = (int)v;
+	}
+	if (!r->release[0] && c->header)
+		copy_str(r->release, sizeof r->release, jget_str(c->header, "kernel_release"));
+}
+
+static void scenario_info(struct ctx *c)
+{
+	struct an_run *r = c->r;
+	json_t *argv = c->header ? json_object_get(c->header, "workload_argv") : NULL;
+	struct scenario s;
+	char err[512];
+
+	r->expect = AN_EXPECT_ANY;
+	if (r->scenario_text) {
+		memset(&s, 0, sizeof s);
+		if (!scenario_parse_string(r->scenario, r->scenario_text, &s, err, sizeof err)) {
+			r->expect = s.expect == SCN_EXPECT_OOM ? AN_EXPECT_OOM :
+				    s.expect == SCN_EXPECT_NO_OOM ? AN_EXPECT_NO_OOM : AN_EXPECT_ANY;
+			copy_str(r->workload, sizeof r->workload, s.workload);
+			scenario_free(&s);
+		} else {
+			r->flags |= AN_F_SCENARIO_UNPARSED;
+		}
+	}
+	r->rate_MiB_s = NAN;
+	if (json_is_array(argv)) {
+		size_t n = json_array_size(argv);
+		if (!r->workload[0] && n > 1)
+			copy_str(r->workload, sizeof r->workload, json_string_value(json_array_get(argv, 1)));
+		for (size_t i = 0; i < n; i++) {
+			const char *a = json_string_value(json_array_get(argv, i)), *v = NULL;
+			uint64_t bps;
+			if (!a)
+				continue;
+			if (!strcmp(a, "--rate") && i + 1 < n)
+				v = json_string_value(json_array_get(argv, i + 1));
+			else if (!strncmp(a, "--rate=", 7))
+				v = a + 7;
+			if (v && !pnb_parse_rate_bps(v, &bps))
+				r->rate_MiB_s = (double)bps / (1024.0 * 1024.0);
+		}
+	}
+}
+
+/* Index of the last sample with t <= at, or -1. */
+static ssize_t sample_at(const struct an_run *r, int64_t at)
+{
+	ssize_t lo = 0, hi = (ssize_t)r->nsamples - 1, best = -1;
+
+	while (lo <= hi) {
+		ssize_t mid = lo + (hi - lo) / 2;
+		if (r->samples[mid].t <= at) {
+			best = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	return best;
+}
+
+/* Calm: MemAvailable at or above half of the domain. 1, 0, -1 unknown. */
+static int calm_at(const struct an_run *r, int64_t t)
+{
+	ssize_t i = sample_at(r, t);
+
+	if (i < 0 || isnan(r->samples[i].available_kB) || isnan(r->samples[i].total_kB))
+		return -1;
+	return r->samples[i].available_kB >= r->samples[i].total_kB / 2;
+}
+
+static int pid_matches(const struct ctx *c, const struct truth *x, const int64_t *thr, size_t nthr)
+{
+	if (c->r->workload_pid <= 0)
+		return 1;
+	if (x->pid == c->r->workload_pid || x->tgid == c->r->workload_pid)
+		return 1;
+	for (size_t i = 0; i < nthr; i++)
+		if (x->pid == thr[i])
+			return 1;
+	return 0;
+}
+
+static void ground_truth(struct ctx *c)
+{
+	struct an_run *r = c->r;
+	int memcg = strncmp(r->domain, "system", 6) != 0;
+	int filter_trace = memcg && !c->trace_filtered;
+	int64_t first[4] = { AN_NONE, AN_NONE, AN_NONE, AN_NONE };	/* by source */
+	int kills[4] = { 0, 0, 0, 0 }, seen[4] = { 0, 0, 0, 0 };
+	int64_t *thr = NULL;
+	size_t nthr = 0, cthr = 0;
+	int64_t victims[64];
+	int nvictims = 0;
+
+	/* Threads of the workload: pids whose reclaim lines carry its tgid. */
+	for (size_t i = 0; i < c->ntr; i++) {
+		struct truth *x = &c->tr[i];
+		if (r->workload_pid > 0 && x->tgid == r->workload_pid && x->pid > 0)
+			PUSH(thr, nthr, cthr, x->pid);
+	}
+	for (size_t i = 0; i < c->ntr; i++) {
+		struct truth *x = &c->tr[i];
+		int ok;
+
+		switch (x->what) {
+		case W_MARK_VICTIM:
+		case W_OOM_KILL:
+			if (x->source == S_VMSTAT) {
+				ok = 1;
+			} else if (x->source == S_TRACEFS) {
+				ok = !filter_trace || pid_matches(c, x, thr, nthr);
+			} else if (x->source == S_KMSG) {
+				ok = !memcg || pid_matches(c, x, thr, nthr);
+			} else {
+				ok = 0;
+			}
+			if ((x->what == W_MARK_VICTIM) != (x->source == S_TRACEFS))
+				break;
+			seen[x->source] = 1;
+			if (!ok)
+				break;
+			if (first[x->source] == AN_NONE)
+				first[x->source] = x->t;
+			if (x->source == S_VMSTAT) {
+				kills[S_VMSTAT] += x->delta > 0 ? (int)x->delta : 1;
+			} else if (x->source == S_TRACEFS) {
+				/* A kill marks each thread group member it reaches. */
+				int seen = 0;
+				for (int v = 0; v < nvictims; v++)
+					seen |= victims[v] == x->pid;
+				if (!seen && nvictims < 64) {
+					victims[nvictims++] = x->pid;
+					kills[S_TRACEFS]++;
+				}
+			} else {
+				kills[x->source]++;
+			}
+			break;
+		case W_KSWAPD_WAKE:
+		case W_DIRECT_BEGIN:
+		case W_MEMCG_BEGIN:
+			if (x->source != S_TRACEFS || (filter_trace && !pid_matches(c, x, thr, nthr)))
+				break;
+			if (r->t_reclaim == AN_NONE || strcmp(r->reclaim_source, "tracefs")) {
+				r->t_reclaim = x->t;
+				copy_str(r->reclaim_source, sizeof r->reclaim_source, "tracefs");
+			}
+			if (x->what != W_KSWAPD_WAKE &&
+			    (r->t_direct == AN_NONE || strcmp(r->direct_source, "tracefs"))) {
+				r->t_direct = x->t;
+				copy_str(r->direct_source, sizeof r->direct_source, "tracefs");
+			}
+			break;
+		case W_RECLAIM_ONSET:
+			if (x->source != S_VMSTAT)
+				break;
+			if (r->t_reclaim == AN_NONE) {
+				r->t_reclaim = x->t;
+				copy_str(r->reclaim_source, sizeof r->reclaim_source, "vmstat");
+			}
+			if ((!strcmp(x->kind, "direct") || !strcmp(x->kind, "memcg")) &&
+			    r->t_direct == AN_NONE) {
+				r->t_direct = x->t;
+				copy_str(r->direct_source, sizeof r->direct_source, "vmstat");
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	free(thr);
+	/* Sorted by time, so the first accepted line of a source is its
+	 * earliest; a tracefs onset found after a vmstat one replaced it. */
+	if (first[S_TRACEFS] != AN_NONE) {
+		r->t_oom = first[S_TRACEFS];
+		copy_str(r->oom_source, sizeof r->oom_source, "tracefs");
+	} else if (first[S_KMSG] != AN_NONE) {
+		r->t_oom = first[S_KMSG];
+		copy_str(r->oom_source, sizeof r->oom_source, "kmsg");
+	} else if (first[S_VMSTAT] != AN_NONE && !seen[S_TRACEFS] && !seen[S_KMSG]) {
+		/* Only when nothing could tell whose kill it was: a kmsg or
+		 * tracefs line about another task proves it was not ours. */
+		r->t_oom = first[S_VMSTAT];
+		copy_str(r->oom_source, sizeof r->oom_source, "vmstat");
+		r->flags |= AN_F_OOM_FROM_VMSTAT;
+	}
+	if (r->t_oom == AN_NONE)
+		r->oom_kills = 0;
+	else
+		r->oom_kills = kills[S_KMSG] ? kills[S_KMSG] : kills[S_TRACEFS] ? kills[S_TRACEFS] :
+			       kills[S_VMSTAT];
+}
+
+static void reclaim_rates(struct ctx *c)
+{
+	struct an_run *r = c->r;
+	size_t cap = 0;
+
+	/* Sum lines of equal bucket start (late reads give a second line). */
+	for (size_t i = 0; i < c->ntr; i++) {
+		struct truth *x = &c->tr[i];
+		if (x->what != W_RECLAIM_RATE || isnan(x->count))
+			continue;
+		if (r->nrates && r->rates[r->nrates - 1].t == x->t) {
+			r->rates[r->nrates - 1].count += x->count;
+			continue;
+		}
+		struct an_rate a = { .t = x->t, .count = x->count,
+				     .bucket_s = isnan(x->bucket_ns) || x->bucket_ns <= 0 ? 0.1 : x->bucket_ns / NS };
+		if (PUSH(r->rates, r->nrates, cap, a))
+			return;
+	}
+}
+
+static double progress_at(const struct ctx *c, int64_t t, int read)
+{
+	double v = NAN;
+
+	for (size_t i = 0; i < c->npr && c->pr[i].t <= t; i++)
+		if (c->pr[i].read == read)
+			v = c->pr[i].bytes / (1024.0 * 1024.0);
+	return v;
+}
+
+static int64_t threshold_onset(const struct an_run *r, const struct an_group *g)
+{
+	for (size_t i = 0; i < r->nsamples; i++) {
+		const struct an_sample *s = &r->samples[i];
+		if (!strcmp(g->mech, "memavail") && !isnan(g->threshold_kB) &&
+		    s->available_kB < g->threshold_kB)
+			return s->t;
+		if (!strcmp(g->mech, "lmk") && !isnan(g->minfree_kB) &&
+		    s->free_kB < g->minfree_kB && s->cache_kB < g->minfree_kB)
+			return s->t;
+	}
+	return AN_NONE;
+}
+
+static void group_metrics(struct ctx *c, int gi)
+{
+	struct an_run *r = c->r;
+	struct an_group *g = &r->g[gi];
+	int64_t *ts = malloc((c->nno + 1) * sizeof *ts);
+	long long *sg = malloc((c->nno + 1) * sizeof *sg);
+	size_t n = 0;
+
+	g->first_s = g->last_s = g->lead_s = g->late_s = NAN;
+	g->headroom_kB = g->headroom_pct = g->progress_alloc_MiB = g->progress_read_MiB = NAN;
+	g->latency_s = NAN;
+	g->onset = NULL;
+	g->first_ns = g->last_ns = AN_NONE;
+	if (!ts || !sg) {
+		free(ts);
+		free(sg);
+		return;
+	}
+	for (size_t i = 0; i < c->nno; i++) {
+		struct note *x = &c->no[i];
+		if (x->group != gi)
+			continue;
+		ts[n] = x->t;
+		sg[n++] = x->signals;
+		g->notifications++;
+		g->signals += x->signals;
+		if (r->t_oom != AN_NONE && x->t >= r->t_oom) {
+			g->after_oom++;
+			continue;
+		}
+		if (r->t_oom != AN_NONE)
+			g->before_oom++;
+
+		/* False positives, metrics.md 3.4. */
+		int fp = -1;	/* -1 unjudged, else 0/1 */
+		if (r->expect == AN_EXPECT_NO_OOM) {
+			if (activity_only(g->mech, g->level)) {
+				fp = 0;
+			} else {
+				int calm = calm_at(r, x->t);
+				fp = calm < 0 ? -1 : calm;
+			}
+		} else {
+			int64_t on = AN_NONE, tol = 0;
+			switch (g->claim) {
+			case AN_CLAIM_RECLAIM:
+				on = r->t_reclaim;
+				tol = !strcmp(r->reclaim_source, "vmstat") ? VMSTAT_TOL_NS : 0;
+				fp = on == AN_NONE ? -1 : x->t < on - tol;
+				break;
+			case AN_CLAIM_DIRECT:
+				on = r->t_direct;
+				tol = !strcmp(r->direct_source, "vmstat") ? VMSTAT_TOL_NS : 0;
+				fp = on == AN_NONE ? -1 : x->t < on - tol;
+				break;
+			case AN_CLAIM_OOM:
+			case AN_CLAIM_THRESHOLD: {
+				int calm = calm_at(r, x->t);
+				fp = calm < 0 ? -1 : calm;
+				break;
+			}
+			case AN_CLAIM_NONE:
+				fp = -2;	/* not judged at all */
+				break;
+			}
+		}
+		if (fp >= 0) {
+			g->judged++;
+			g->false_positives += fp;
+		} else if (fp == -1) {
+			g->unjudged++;
+		}
+	}
+	if (n) {
+		g->first_ns = ts[0];
+		g->last_ns = ts[n - 1];
+		g->first_s = (double)(ts[0] - r->t_start) / NS;
+		g->last_s = (double)(ts[n - 1] - r->t_start) / NS;
+	}
+	if (r->t_oom == AN_NONE) {
+		g->lead_status = AN_LEAD_NO_OOM;
+	} else if (n && ts[0] < r->t_oom) {
+		g->lead_status = AN_LEAD_OK;
+		g->lead_s = (double)(r->t_oom - ts[0]) / NS;
+	} else {
+		g->lead_status = AN_LEAD_MISSED;
+		if (n)
+			g->late_s = (double)(ts[0] - r->t_oom) / NS;
+	}
+	if (n) {
+		ssize_t si = sample_at(r, ts[0]);
+		if (si >= 0) {
+			g->headroom_kB = r->samples[si].available_kB;
+			if (r->samples[si].total_kB > 0)
+				g->headroom_pct = 100.0 * r->samples[si].available_kB / r->samples[si].total_kB;
+		}
+		g->progress_alloc_MiB = progress_at(c, ts[0], 0);
+		g->progress_read_MiB = progress_at(c, ts[0], 1);
+
+		int64_t on = AN_NONE;
+		switch (g->claim) {
+		case AN_CLAIM_RECLAIM: on = r->t_reclaim; g->onset = "reclaim"; break;
+		case AN_CLAIM_DIRECT: on = r->t_direct; g->onset = "direct_reclaim"; break;
+		case AN_CLAIM_OOM: on = r->t_oom; g->onset = "oom"; break;
+		case AN_CLAIM_THRESHOLD: on = threshold_onset(r, g); g->onset = "threshold_crossed"; break;
+		case AN_CLAIM_NONE: break;
+		}
+		if (on != AN_NONE)
+			g->latency_s = (double)(ts[0] - on) / NS;
+
+		/* Sliding 1 s window [ts[i], ts[i] + 1 s) over [i, j). */
+		size_t j = 0;
+		long long sum = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				sum -= sg[i - 1];
+			while (j < n && ts[j] < ts[i] + (int64_t)NS) {
+				sum += sg[j];
+				j++;
+			}
+			if ((int)(j - i) > g->peak_per_s)
+				g->peak_per_s = (int)(j - i);
+			if (sum > g->peak_signals_per_s)
+				g->peak_signals_per_s = sum;
+		}
+		g->storm = g->peak_per_s >= STORM_PER_S;
+	}
+	g->fp_per_min = r->run_s > 0 ? g->false_positives / (r->run_s / 60.0) : NAN;
+	free(ts);
+	free(sg);
+}
+
+static int group_order(const void *a, const void *b);
+
+/* Armed notifiers that never spoke get a group, so "silent" shows. */
+static void silent_groups(struct ctx *c)
+{
+	struct an_run *r = c->r;
+
+	for (int i = 0; i < r->nprobes; i++) {
+		struct an_probe_status *p = &r->probes[i];
+		char lvl[AN_LEVEL_LEN] = "*";
+		int seen = 0;
+
+		if (!p->armed || !is_notifier(p->mech))
+			continue;
+		for (int k = 0; k < r->ngroups; k++)
+			seen |= !strcmp(r->g[k].probe, p->probe);
+		if (seen)
+			continue;
+		if (!strcmp(p->mech, "vmpressure") || !strcmp(p->mech, "psi")) {
+			/* "vmpressure:medium:..." and "psi:some:..." name their level. */
+			const char *a = strchr(p->probe, ':');
+			if (a) {
+				size_t len = strcspn(a + 1, ":");
+				if (len && len < sizeof lvl) {
+					memcpy(lvl, a + 1, len);
+					lvl[len] = 0;
+				}
+			}
+		} else if (!strcmp(p->mech, "memavail")) {
+			strcpy(lvl, "below");
+		}
+		group_slot(c, p->probe, p->mech, lvl);
+	}
+}
+
+static void run_metrics(struct ctx *c)
+{
+	struct an_run *r = c->r;
+
+	r->t_stop = c->end_t != AN_NONE ? c->end_t : c->max_t;
+	r->run_s = (double)(r->t_stop - r->t_start) / NS;
+	r->time_to_oom_s = r->alloc_to_oom_s = NAN;
+	r->available_at_alloc_kB = r->expected_alloc_to_oom_s = r->oom_time_ratio = NAN;
+	r->recorder_cpu_per_s = NAN;
+
+	int64_t ta = r->t_alloc != AN_NONE ? r->t_alloc : r->t_start;
+	ssize_t si = sample_at(r, ta);
+	if (si < 0 && r->nsamples)
+		si = 0;
+	if (si >= 0)
+		r->available_at_alloc_kB = r->samples[si].available_kB;
+	if (r->t_oom != AN_NONE) {
+		r->time_to_oom_s = (double)(r->t_oom - r->t_start) / NS;
+		r->alloc_to_oom_s = (double)(r->t_oom - ta) / NS;
+	}
+	if (!isnan(r->rate_MiB_s) && r->rate_MiB_s > 0 && !isnan(r->available_at_alloc_kB)) {
+		r->expected_alloc_to_oom_s = r->available_at_alloc_kB / 1024.0 / r->rate_MiB_s;
+		if (!isnan(r->alloc_to_oom_s) && r->expected_alloc_to_oom_s > 0)
+			r->oom_time_ratio = r->alloc_to_oom_s / r->expected_alloc_to_oom_s;
+	}
+	if (c->have_end_cpu && c->end_t > 0)
+		r->recorder_cpu_per_s = (double)c->end_cpu_ns / (double)c->end_t;
+	if (r->expect == AN_EXPECT_NO_OOM && r->t_oom != AN_NONE)
+		r->flags |= AN_F_UNEXPECTED_OOM;
+	if (r->expect == AN_EXPECT_OOM && r->t_oom == AN_NONE)
+		r->flags |= AN_F_NO_OOM;
+}
+
+/* Groups in row order (header probe order, then level), and the timeline
+ * marks pointing at them. */
+static int sort_groups(struct ctx *c)
+{
+	struct an_run *r = c->r;
+	int n = r->ngroups;
+	int *idx = malloc((size_t)(n + 1) * sizeof *idx), *map = malloc((size_t)(n + 1) * sizeof *map);
+	struct an_group *sorted = malloc((size_t)(n + 1) * sizeof *sorted);
+	size_t cap = 0;
+	int ret = 0;
+
+	if (!idx || !map || !sorted) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		idx[i] = i;
+	/* Insertion sort: a few dozen groups at most, and stable. */
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0 && group_order(&r->g[idx[k - 1]], &r->g[idx[k]]) > 0; k--) {
+			int t = idx[k];
+			idx[k] = idx[k - 1];
+			idx[k - 1] = t;
+		}
+	for (int i = 0; i < n; i++) {
+		sorted[i] = r->g[idx[i]];
+		map[idx[i]] = i;
+	}
+	if (n)
+		memcpy(r->g, sorted, (size_t)n * sizeof *sorted);
+	for (size_t i = 0; i < c->nno; i++) {
+		struct an_mark m = { c->no[i].t, map[c->no[i].group] };
+		if ((ret = PUSH(r->marks, r->nmarks, cap, m)))
+			break;
+	}
+out:
+	free(idx);
+	free(map);
+	free(sorted);
+	return ret;
+}
+
+int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen)
+{
+	struct ctx c = { .r = r, .end_t = AN_NONE, .max_t = 0 };
+	char path[PATH_MAX + 16];
+	const char *base;
+	int ret;
+
+	memset(r, 0, sizeof *r);
+	copy_str(r->dir, sizeof r->dir, dir);
+	r->t_alloc = r->t_oom = r->t_reclaim = r->t_direct = AN_NONE;
+	r->flags = AN_F_NO_END;
+	base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	if (base[0] == '.' && strstr(base, ".partial"))
+		r->flags |= AN_F_PARTIAL_DIR;
+
+	read_meta(&c, dir);
+	snprintf(path, sizeof path, "%s/events.jsonl", dir);
+	ret = read_events(&c, path, err, errlen);
+	if (ret)
+		goto out;
+	if (!c.header)
+		r->flags |= AN_F_NO_HEADER;
+	fill_names(&c, dir);
+	scenario_info(&c);
+
+	qsort(c.tr, c.ntr, sizeof *c.tr, truth_cmp);
+	qsort(c.no, c.nno, sizeof *c.no, note_cmp);
+	qsort(c.pr, c.npr, sizeof *c.pr, progress_cmp);
+	qsort(r->samples, r->nsamples, sizeof *r->samples, sample_cmp);
+
+	r->t_start = 0;
+	r->flags |= AN_F_NO_WORKLOAD_START;
+	for (size_t i = 0; i < c.ntr; i++)
+		if (c.tr[i].what == W_WORKLOAD_START) {
+			r->t_start = c.tr[i].t;
+			r->workload_pid = (int)c.tr[i].pid;
+			r->flags &= ~AN_F_NO_WORKLOAD_START;
+			break;
+		}
+	ground_truth(&c);
+	reclaim_rates(&c);
+	run_metrics(&c);
+	silent_groups(&c);
+	for (int i = 0; i < r->ngroups; i++)
+		group_metrics(&c, i);
+	/* Marks refer to groups by index: sort the groups first. */
+	if ((ret = sort_groups(&c)))
+		goto out;
+	r->incomplete = (r->flags & AN_F_INCOMPLETE_MASK) != 0;
+out:
+	json_decref(c.header);
+	json_decref(c.meta);
+	free(c.tr);
+	free(c.no);
+	free(c.pr);
+	free(c.hprobes);
+	if (ret)
+		an_run_free(r);
+	return ret;
+}
+
+void an_run_free(struct an_run *r)
+{
+	free(r->scenario_text);
+	free(r->command);
+	free(r->g);
+	free(r->probes);
+	free(r->samples);
+	free(r->rates);
+	free(r->marks);
+	r->scenario_text = r->command = NULL;
+	r->g = NULL;
+	r->probes = NULL;
+	r->samples = NULL;
+	r->rates = NULL;
+	r->marks = NULL;
+	r->ngroups = r->nprobes = 0;
+	r->nsamples = r->nrates = r->nmarks = 0;
+}
+
+/* ---- ordering of rows ---------------------------------------------------- */
+
+static int level_rank(const char *mech, const char *level)
+{
+	static const char *const order[] = { "low", "medium", "critical", "some", "full",
+					     "high", "max", "oom", "oom_kill", "oom_group_kill",
+					     "below" };
+	uint64_t n;
+
+	/* adj12 before adj0: the LMK rule reaches the higher adj first. */
+	if (!strcmp(mech, "lmk") && !strncmp(level, "adj", 3) && !pnb_parse_u64(level + 3, &n))
+		return 100 + (int)(1000 - (n > 1000 ? 1000 : n));
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+		if (!strcmp(level, order[i]))
+			return (int)i;
+	return 2000;
+}
+
+static int key_order(int ia, const char *pa, const char *ma, const char *la,
+		     int ib, const char *pb, const char *mb, const char *lb)
+{
+	int r;
+
+	if (ia != ib) {
+		if (ia < 0)
+			return 1;
+		if (ib < 0)
+			return -1;
+		return ia - ib;
+	}
+	if ((r = strcmp(pa, pb)))
+		return r;
+	int ra = level_rank(ma, la), rb = level_rank(mb, lb);
+	if (ra != rb)
+		return ra - rb;
+	return strcmp(la, lb);
+}
+
+static int group_order(const void *a, const void *b)
+{
+	const struct an_group *p = a, *q = b;
+	return key_order(p->probe_idx, p->probe, p->mech, p->level,
+			 q->probe_idx, q->probe, q->mech, q->level);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct an_key *p = a, *q = b;
+	return key_order(p->probe_idx, p->probe, p->mech, p->level,
+			 q->probe_idx, q->probe, q->mech, q->level);
+}
+
+/* ---- JSON of a run ------------------------------------------------------- */
+
+static json_t *flags_json(unsigned flags)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < AN_NFLAGS; i++)
+		if (flags & (1u << i))
+			json_array_append_new(a, json_string(an_flag_names[i]));
+	return a;
+}
+
+json_t *an_run_json(const struct an_run *r)
+{
+	json_t *o = json_object(), *run = json_object(), *truth = json_object();
+	json_t *probes = json_array(), *groups = json_array();
+
+	json_object_set_new(o, "schema", json_string(AN_SUMMARY_SCHEMA));
+	json_object_set_new(run, "dir", json_string(r->dir));
+	json_object_set_new(run, "kernel", json_string(r->kernel));
+	json_object_set_new(run, "release", json_string(r->release));
+	json_object_set_new(run, "scenario", json_string(r->scenario));
+	json_object_set_new(run, "rep", json_integer(r->rep));
+	json_object_set_new(run, "workload", json_string(r->workload));
+	json_object_set_new(run, "expect", json_string(an_expect_name(r->expect)));
+	json_object_set_new(run, "domain", json_string(r->domain));
+	json_object_set_new(run, "events_schema", json_string(r->events_schema));
+	json_object_set_new(run, "git_rev", json_string(r->git_rev));
+	json_object_set_new(o, "run", run);
+	json_object_set_new(o, "incomplete", json_boolean(r->incomplete));
+	json_object_set_new(o, "flags", flags_json(r->flags));
+	json_object_set_new(o, "lines", json_integer(r->lines));
+	json_object_set_new(o, "bad_lines", json_integer(r->bad_lines));
+	json_object_set_new(o, "meta_status", json_string(r->meta_status));
+	json_object_set_new(o, "end_reason", json_string(r->end_reason));
+
+	json_object_set_new(truth, "workload_pid", json_integer(r->workload_pid));
+	json_object_set_new(truth, "oom_source", r->oom_source[0] ? json_string(r->oom_source) : json_null());
+	json_object_set_new(truth, "oom_kills", json_integer(r->oom_kills));
+	json_object_set_new(truth, "t_oom_s", jtime_s(r->t_oom, r->t_start));
+	json_object_set_new(truth, "reclaim_source", r->reclaim_source[0] ? json_string(r->reclaim_source) : json_null());
+	json_object_set_new(truth, "t_reclaim_s", jtime_s(r->t_reclaim, r->t_start));
+	json_object_set_new(truth, "direct_source", r->direct_source[0] ? json_string(r->direct_source) : json_null());
+	json_object_set_new(truth, "t_direct_s", jtime_s(r->t_direct, r->t_start));
+	json_object_set_new(truth, "t_alloc_s", jtime_s(r->t_alloc, r->t_start));
+	json_object_set_new(o, "truth", truth);
+
+	for (int m = AN_NGROUP_METRICS; m < AN_NMETRICS; m++)
+		json_object_set_new(o, an_metrics[m].key, jreal(an_run_value(r, NULL, m)));
+	json_object_set_new(o, "rate_MiB_s", jreal(r->rate_MiB_s));
+	json_object_set_new(o, "available_at_alloc_kB", jreal(r->available_at_alloc_kB));
+
+	for (int i = 0; i < r->nprobes; i++) {
+		const struct an_probe_status *p = &r->probes[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "probe", json_string(p->probe));
+		json_object_set_new(x, "mech", json_string(p->mech));
+		json_object_set_new(x, "status", json_string(p->status));
+		if (p->reason[0])
+			json_object_set_new(x, "reason", json_string(p->reason));
+		json_array_append_new(probes, x);
+	}
+	json_object_set_new(o, "probes", probes);
+
+	for (int i = 0; i < r->ngroups; i++) {
+		const struct an_group *g = &r->g[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "probe", json_string(g->probe));
+		json_object_set_new(x, "mech", json_string(g->mech));
+		json_object_set_new(x, "level", json_string(g->level));
+		json_object_set_new(x, "claim", json_string(an_claim_name(g->claim)));
+		json_object_set_new(x, "notifications", json_integer(g->notifications));
+		json_object_set_new(x, "signals", json_integer(g->signals));
+		json_object_set_new(x, "before_oom", json_integer(g->before_oom));
+		json_object_set_new(x, "after_oom", json_integer(g->after_oom));
+		json_object_set_new(x, "first_s", jreal(g->first_s));
+		json_object_set_new(x, "last_s", jreal(g->last_s));
+		json_object_set_new(x, "lead_status", json_string(an_lead_name(g->lead_status)));
+		json_object_set_new(x, "lead_s", jreal(g->lead_s));
+		json_object_set_new(x, "late_s", jreal(g->late_s));
+		json_object_set_new(x, "headroom_kB", jreal(g->headroom_kB));
+		json_object_set_new(x, "headroom_pct", jreal(g->headroom_pct));
+		json_object_set_new(x, "progress_alloc_MiB", jreal(g->progress_alloc_MiB));
+		json_object_set_new(x, "progress_read_MiB", jreal(g->progress_read_MiB));
+		json_object_set_new(x, "latency_s", jreal(g->latency_s));
+		json_object_set_new(x, "latency_onset", g->onset ? json_string(g->onset) : json_null());
+		json_object_set_new(x, "false_positives", json_integer(g->false_positives));
+		json_object_set_new(x, "judged", json_integer(g->judged));
+		json_object_set_new(x, "unjudged", json_integer(g->unjudged));
+		json_object_set_new(x, "fp_per_min", jreal(g->fp_per_min));
+		json_object_set_new(x, "peak_per_s", json_integer(g->peak_per_s));
+		json_object_set_new(x, "peak_signals_per_s", json_integer(g->peak_signals_per_s));
+		json_object_set_new(x, "storm", json_boolean(g->storm));
+		json_array_append_new(groups, x);
+	}
+	json_object_set_new(o, "groups", groups);
+	return o;
+}
+
+/* ---- values per run ------------------------------------------------------ */
+
+static const struct an_group *find_group(const struct an_run *r, const char *probe, const char *level)
+{
+	for (int i = 0; i < r->ngroups; i++)
+		if (!strcmp(r->g[i].probe, probe) && !strcmp(r->g[i].level, level))
+			return &r->g[i];
+	return NULL;
+}
+
+static int probe_armed(const struct an_run *r, const char *probe)
+{
+	for (int i = 0; i < r->nprobes; i++)
+		if (!strcmp(r->probes[i].probe, probe))
+			return r->probes[i].armed;
+	/* No status line (older files): a notification proves it was armed. */
+	for (int i = 0; i < r->ngroups; i++)
+		if (!strcmp(r->g[i].probe, probe))
+			return 1;
+	return 0;
+}
+
+double an_run_value(const struct an_run *r, const struct an_key *k, enum an_metric m)
+{
+	const struct an_group *g;
+
+	switch (m) {
+	case AN_M_TIME_TO_OOM: return r->time_to_oom_s;
+	case AN_M_ALLOC_TO_OOM: return r->alloc_to_oom_s;
+	case AN_M_EXPECTED_OOM: return r->expected_alloc_to_oom_s;
+	case AN_M_OOM_RATIO: return r->oom_time_ratio;
+	case AN_M_RECORDER_CPU: return r->recorder_cpu_per_s;
+	case AN_M_RUN_S: return r->run_s;
+	default: break;
+	}
+	if (!k)
+		return NAN;
+	g = find_group(r, k->probe, k->level);
+	if (!g) {
+		if (!probe_armed(r, k->probe))
+			return NAN;
+		/* Armed, but silent at this level. */
+		switch (m) {
+		case AN_M_NOTIFICATIONS: case AN_M_SIGNALS: case AN_M_FP:
+		case AN_M_PEAK: case AN_M_PEAK_SIGNALS:
+			return 0;
+		case AN_M_FP_RATE:
+			return r->run_s > 0 ? 0 : NAN;
+		case AN_M_LEAD_RANKED:
+			return r->t_oom != AN_NONE ? -INFINITY : NAN;
+		default:
+			return NAN;
+		}
+	}
+	switch (m) {
+	case AN_M_FIRST: return g->first_s;
+	case AN_M_LEAD: return g->lead_s;
+	case AN_M_LEAD_RANKED:
+		return g->lead_status == AN_LEAD_OK ? g->lead_s :
+		       g->lead_status == AN_LEAD_MISSED ? -INFINITY : NAN;
+	case AN_M_LATE: return g->late_s;
+	case AN_M_HEADROOM_KB: return g->headroom_kB;
+	case AN_M_HEADROOM_PCT: return g->headroom_pct;
+	case AN_M_PROGRESS_ALLOC: return g->progress_alloc_MiB;
+	case AN_M_PROGRESS_READ: return g->progress_read_MiB;
+	case AN_M_LATENCY: return g->latency_s;
+	case AN_M_NOTIFICATIONS: return g->notifications;
+	case AN_M_SIGNALS: return (double)g->signals;
+	case AN_M_FP: return g->false_positives;
+	case AN_M_FP_RATE: return g->fp_per_min;
+	case AN_M_PEAK: return g->peak_per_s;
+	case AN_M_PEAK_SIGNALS: return (double)g->peak_signals_per_s;
+	default: return NAN;
+	}
+}
+
+void an_key_counts(const struct an_cell *c, const struct an_key *k, struct an_key_counts *n)
+{
+	memset(n, 0, sizeof *n);
+	for (int i = 0; i < c->nruns; i++) {
+		const struct an_run *r = c->runs[i];
+		const struct an_group *g = find_group(r, k->probe, k->level);
+		int armed = probe_armed(r, k->probe);
+
+		n->runs++;
+		n->armed += armed;
+		if (r->t_oom != AN_NONE)
+			n->oom_runs++;
+		if (g && g->notifications)
+			n->fired++;
+		if (g && g->lead_status == AN_LEAD_OK)
+			n->fired_before_oom++;
+		else if (armed && r->t_oom != AN_NONE)
+			n->missed++;
+	}
+}
+
+void an_key_label(const struct an_key *k, char *buf, size_t len)
+{
+	char pat[AN_LEVEL_LEN + 2];
+
+	/* "vmpressure:low:hierarchy" already says "low". */
+	snprintf(pat, sizeof pat, ":%s", k->level);
+	if (strstr(k->probe, pat) || !strcmp(k->level, "*"))
+		snprintf(buf, len, "%s", k->probe);
+	else
+		snprintf(buf, len, "%s %s", k->probe, k->level);
+}
+
+int an_cell_keys(const struct an_cell *c, struct an_key **keys)
+{
+	struct an_key *k = NULL;
+	size_t n = 0, cap = 0;
+
+	for (int i = 0; i < c->nruns; i++) {
+		const struct an_run *r = c->runs[i];
+		for (int j = 0; j < r->ngroups; j++) {
+			const struct an_group *g = &r->g[j];
+			int dup = 0, real_elsewhere = 0;
+			for (size_t q = 0; q < n; q++)
+				dup |= !strcmp(k[q].probe, g->probe) && !strcmp(k[q].level, g->level);
+			if (dup)
+				continue;
+			/* "*" (armed, silent, level unknown) only when no run
+			 * names a level for this probe. */
+			if (!strcmp(g->level, "*"))
+				for (int i2 = 0; i2 < c->nruns; i2++)
+					for (int j2 = 0; j2 < c->runs[i2]->ngroups; j2++)
+						real_elsewhere |= !strcmp(c->runs[i2]->g[j2].probe, g->probe) &&
+								  strcmp(c->runs[i2]->g[j2].level, "*");
+			if (real_elsewhere)
+				continue;
+			struct an_key nk = { .probe_idx = g->probe_idx, .claim = g->claim };
+			copy_str(nk.probe, sizeof nk.probe, g->probe);
+			copy_str(nk.mech, sizeof nk.mech, g->mech);
+			copy_str(nk.level, sizeof nk.level, g->level);
+			if (PUSH(k, n, cap, nk)) {
+				free(k);
+				return -ENOMEM;
+			}
+		}
+	}
+	if (n)
+		qsort(k, n, sizeof *k, key_cmp);
+	*keys = k;
+	return (int)n;
+}
+
+int an_cells_keys(const struct an_cell *const *cells, int n, struct an_key **out)
+{
+	struct an_key *all = NULL;
+	int na = 0, nk;
+
+	for (int i = 0; i < n; i++) {
+		struct an_key *k = NULL, *m;
+		if ((nk = an_cell_keys(cells[i], &k)) < 0 ||
+		    !(m = realloc(all, (size_t)(na + nk + 1) * sizeof *m))) {
+			free(k);
+			free(all);
+			return -ENOMEM;
+		}
+		all = m;
+		for (int a = 0; a < nk; a++) {
+			int dup = 0;
+			for (int q = 0; q < na; q++)
+				dup |= !strcmp(all[q].probe, k[a].probe) && !strcmp(all[q].level, k[a].level);
+			if (!dup)
+				all[na++] = k[a];
+		}
+		free(k);
+	}
+	/* A "*" row of one cell yields to named levels of another. */
+	int w = 0;
+	for (int a = 0; a < na; a++) {
+		int named = 0;
+		if (!strcmp(all[a].level, "*"))
+			for (int q = 0; q < na; q++)
+				named |= q != a && !strcmp(all[q].probe, all[a].probe) &&
+					 strcmp(all[q].level, "*");
+		if (!named)
+			all[w++] = all[a];
+	}
+	na = w;
+	if (na)
+		qsort(all, (size_t)na, sizeof *all, key_cmp);
+	*out = all;
+	return na;
+}
+
+/* ---- cells and sets ------------------------------------------------------ */
+
+static json_t *dist_json(const struct an_cell *c, const struct an_key *k, enum an_metric m)
+{
+	double v[c->nruns + 1];
+	struct pnb_dist d;
+	json_t *o;
+
+	for (int i = 0; i < c->nruns; i++)
+		v[i] = an_run_value(c->runs[i], k, m);
+	if (pnb_dist_compute(v, (size_t)c->nruns, &d))
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "n", json_integer((json_int_t)d.n));
+	json_object_set_new(o, "min", jreal(d.min));
+	json_object_set_new(o, "q1", jreal(d.q1));
+	json_object_set_new(o, "median", jreal(d.median));
+	json_object_set_new(o, "q3", jreal(d.q3));
+	json_object_set_new(o, "max", jreal(d.max));
+	return o;
+}
+
+json_t *an_cell_json(const struct an_cell *c)
+{
+	json_t *o = json_object(), *runs = json_array(), *rm = json_object(), *groups = json_array();
+	struct an_key *keys = NULL;
+	int nk = an_cell_keys(c, &keys), complete = 0, oom = 0;
+
+	json_object_set_new(o, "schema", json_string(AN_CELL_SCHEMA));
+	json_object_set_new(o, "kernel", json_string(c->kernel));
+	json_object_set_new(o, "scenario", json_string(c->scenario));
+	for (int i = 0; i < c->nruns; i++) {
+		const struct an_run *r = c->runs[i];
+		json_t *x = json_object();
+		complete += !r->incomplete;
+		oom += r->t_oom != AN_NONE;
+		json_object_set_new(x, "dir", json_string(r->dir));
+		json_object_set_new(x, "rep", json_integer(r->rep));
+		json_object_set_new(x, "incomplete", json_boolean(r->incomplete));
+		json_object_set_new(x, "flags", flags_json(r->flags));
+		json_array_append_new(runs, x);
+	}
+	json_object_set_new(o, "runs", json_integer(c->nruns));
+	json_object_set_new(o, "complete", json_integer(complete));
+	json_object_set_new(o, "oom_runs", json_integer(oom));
+	json_object_set_new(o, "run_list", runs);
+	for (int m = AN_NGROUP_METRICS; m < AN_NMETRICS; m++)
+		json_object_set_new(rm, an_metrics[m].key, dist_json(c, NULL, m));
+	json_object_set_new(o, "run_metrics", rm);
+	for (int i = 0; i < nk; i++) {
+		json_t *x = json_object(), *mm = json_object(), *cnt = json_object();
+		struct an_key_counts n;
+		an_key_counts(c, &keys[i], &n);
+		json_object_set_new(x, "probe", json_string(keys[i].probe));
+		json_object_set_new(x, "mech", json_string(keys[i].mech));
+		json_object_set_new(x, "level", json_string(keys[i].level));
+		json_object_set_new(x, "claim", json_string(an_claim_name(keys[i].claim)));
+		json_object_set_new(cnt, "runs", json_integer(n.runs));
+		json_object_set_new(cnt, "armed", json_integer(n.armed));
+		json_object_set_new(cnt, "unsupported", json_integer(n.runs - n.armed));
+		json_object_set_new(cnt, "fired", json_integer(n.fired));
+		json_object_set_new(cnt, "fired_before_oom", json_integer(n.fired_before_oom));
+		json_object_set_new(cnt, "missed", json_integer(n.missed));
+		json_object_set_new(cnt, "oom_runs", json_integer(n.oom_runs));
+		json_object_set_new(x, "counts", cnt);
+		for (int m = 0; m < AN_NGROUP_METRICS; m++)
+			if (m != AN_M_LEAD_RANKED)
+				json_object_set_new(mm, an_metrics[m].key, dist_json(c, &keys[i], m));
+		json_object_set_new(x, "metrics", mm);
+		json_array_append_new(groups, x);
+	}
+	json_object_set_new(o, "groups", groups);
+	free(keys);
+	return o;
+}
+
+int an_set_kernels(const struct an_set *s, const char **names, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->ncells; i++) {
+		int dup = 0;
+		for (int k = 0; k < n; k++)
+			dup |= !strcmp(names[k], s->cells[i].kernel);
+		if (!dup && n < max)
+			names[n++] = s->cells[i].kernel;
+	}
+	return n;
+}
+
+json_t *an_set_json(const struct an_set *s)
+{
+	json_t *o = json_object(), *kern = json_array(), *scn = json_array(), *cells = json_array();
+	const char *names[64];
+	int nk = an_set_kernels(s, names, 64), incomplete = 0;
+
+	json_object_set_new(o, "schema", json_string(AN_SET_SCHEMA));
+	json_object_set_new(o, "path", json_string(s->path));
+	for (int i = 0; i < nk; i++)
+		json_array_append_new(kern, json_string(names[i]));
+	for (int i = 0; i < s->ncells; i++) {
+		int dup = 0;
+		for (int k = 0; k < i; k++)
+			dup |= !strcmp(s->cells[k].scenario, s->cells[i].scenario);
+		if (!dup)
+			json_array_append_new(scn, json_string(s->cells[i].scenario));
+	}
+	for (int i = 0; i < s->nruns; i++)
+		incomplete += s->runs[i].incomplete;
+	json_object_set_new(o, "kernels", kern);
+	json_object_set_new(o, "scenarios", scn);
+	json_object_set_new(o, "runs", json_integer(s->nruns));
+	json_object_set_new(o, "incomplete_runs", json_integer(incomplete));
+	for (int i = 0; i < s->ncells; i++) {
+		const struct an_cell *c = &s->cells[i];
+		json_t *x = an_cell_json(c);
+		json_object_set_new(x, "dir", json_string(c->dir));
+		json_array_append_new(cells, x);
+	}
+	json_object_set_new(o, "cells", cells);
+	return o;
+}
+
+static int is_run_dir(const char *dir)
+{
+	char p[PATH_MAX + 16];
+	struct stat st;
+
+	snprintf(p, sizeof p, "%s/events.jsonl", dir);
+	return !stat(p, &st) && S_ISREG(st.st_mode);
+}
+
+static int partial_name(const char *name)
+{
+	/* ".<rep>.partial": a run directory the harness never renamed. */
+	size_t n = strlen(name);
+	return name[0] == '.' && n > 9 && !strcmp(name + n - 8, ".partial");
+}
+
+struct pathlist {
+	char **p;
+	size_t n, cap;
+};
+
+static int find_runs(const char *dir, int depth, struct pathlist *l)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (is_run_dir(dir)) {
+		char *s = strdup(dir);
+		if (!s || PUSH(l->p, l->n, l->cap, s)) {
+			free(s);
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	if (depth > 4 || !(d = opendir(dir)))
+		return 0;
+	while ((e = readdir(d))) {
+		char sub[PATH_MAX];
+		struct stat st;
+		if (e->d_name[0] == '.' && !partial_name(e->d_name))
+			continue;
+		if (snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub)
+			continue;
+		if (stat(sub, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		if (find_runs(sub, depth + 1, l)) {
+			closedir(d);
+			return -ENOMEM;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct an_run *p = *(struct an_run *const *)a, *q = *(struct an_run *const *)b;
+	int r;
+
+	if ((r = strcmp(p->kernel, q->kernel)))
+		return r;
+	if ((r = strcmp(p->scenario, q->scenario)))
+		return r;
+	if (p->rep != q->rep)
+		return p->rep - q->rep;
+	return strcmp(p->dir, q->dir);
+}
+
+int an_set_load(const char *path, struct an_set *s, char *err, size_t errlen)
+{
+	struct pathlist l = { 0 };
+	struct an_run **order = NULL;
+	int ret = 0;
+
+	memset(s, 0, sizeof *s);
+	copy_str(s->path, sizeof s->path, path);
+	/* "dir/" and "dir" are the same set. */
+	for (size_t n = strlen(s->path); n > 1 && s->path[n - 1] == '/'; n--)
+		s->path[n - 1] = 0;
+	if ((ret = find_runs(s->path, 0, &l)))
+		goto out;
+	if (!l.n) {
+		snprintf(err, errlen, "%s: no run directories (none holds an events.jsonl)", path);
+		ret = -ENOENT;
+		goto out;
+	}
+	s->runs = calloc(l.n, sizeof *s->runs);
+	order = calloc(l.n, sizeof *order);
+	if (!s->runs || !order) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		char e2[512];
+		if ((ret = an_run_load(l.p[i], &s->runs[s->nruns], e2, sizeof e2))) {
+			snprintf(err, errlen, "%s", e2);
+			goto out;
+		}
+		order[s->nruns] = &s->runs[s->nruns];
+		s->nruns++;
+	}
+	qsort(order, (size_t)s->nruns, sizeof *order, run_cmp);
+	for (int i = 0; i < s->nruns; i++) {
+		struct an_run *r = order[i];
+		struct an_cell *c = s->ncells ? &s->cells[s->ncells - 1] : NULL;
+		if (!c || strcmp(c->kernel, r->kernel) || strcmp(c->scenario, r->scenario)) {
+			struct an_cell *nc = realloc(s->cells, (size_t)(s->ncells + 1) * sizeof *nc);
+			if (!nc) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			s->cells = nc;
+			c = &s->cells[s->ncells++];
+			memset(c, 0, sizeof *c);
+			copy_str(c->kernel, sizeof c->kernel, r->kernel);
+			copy_str(c->scenario, sizeof c->scenario, r->scenario);
+			c->runs = calloc((size_t)s->nruns, sizeof *c->runs);
+			if (!c->runs) {
+				ret = -ENOMEM;
+				goto out;
+			}
+		}
+		c->runs[c->nruns++] = r;
+	}
+	for (int i = 0; i < s->ncells; i++) {
+		struct an_cell *c = &s->cells[i];
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof parent, "%s", c->runs[0]->dir);
+		snprintf(c->dir, sizeof c->dir, "%s", dirname(parent));
+		for (int k = 1; k < c->nruns; k++) {
+			snprintf(parent, sizeof parent, "%s", c->runs[k]->dir);
+			if (strcmp(dirname(parent), c->dir))
+				c->dir[0] = 0;
+		}
+	}
+out:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.p[i]);
+	free(l.p);
+	free(order);
+	if (ret)
+		an_set_free(s);
+	return ret;
+}
+
+void an_set_free(struct an_set *s)
+{
+	for (int i = 0; i < s->nruns; i++)
+		an_run_free(&s->runs[i]);
+	for (int i = 0; i < s->ncells; i++)
+		free(s->cells[i].runs);
+	free(s->runs);
+	free(s->cells);
+	s->runs = NULL;
+	s->cells = NULL;
+	s->nruns = s->ncells = 0;
+}
+
+int an_write_json(const char *path, json_t *j)
+{
+	char tmp[PATH_MAX + 16];
+	int ret = 0;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10)))
+		ret = errno ? -errno : -EIO;
+	else if (rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	json_decref(j);
+	return ret;
+}
+
+/* ---- the command --------------------------------------------------------- */
+
+static void analyze_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pnbench analyze [--quiet] DIR...\n"
+		"\n"
+		"Analyse every run directory at or below each DIR (a result set, a kernel\n"
+		"or scenario directory, or one run) as docs/metrics.md defines, and write\n"
+		"  <run>/summary.json         per run\n"
+		"  <kernel>/<scenario>/cell.json  per cell: median, quartiles, min/max\n"
+		"  DIR/set-summary.json       the set\n"
+		"Incomplete runs are analysed as far as they go and flagged.\n"
+		"  -q, --quiet   print nothing but errors\n");
+}
+
+static int mkdir_p(const char *path)
+{
+	char b[PATH_MAX];
+
+	snprintf(b, sizeof b, "%s", path);
+	for (char *p = b + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(b, 0755) && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	if (mkdir(b, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void fmt_s(char *b, size_t n, double v)
+{
+	if (isnan(v))
+		snprintf(b, n, "-");
+	else
+		snprintf(b, n, "%.2f", v);
+}
+
+static int analyze_one(const char *dir, int quiet)
+{
+	struct an_set s;
+	char err[1024], path[PATH_MAX + 64];
+	int ret, fails = 0;
+
+	if ((ret = an_set_load(dir, &s, err, sizeof err))) {
+		pnb_err("analyze: %s", err);
+		return PNB_EXIT_USAGE;
+	}
+	for (int i = 0; i < s.nruns; i++) {
+		snprintf(path, sizeof path, "%s/summary.json", s.runs[i].dir);
+		if ((ret = an_write_json(path, an_run_json(&s.runs[i])))) {
+			pnb_err("analyze: writing %s: %s", path, strerror(-ret));
+			fails++;
+		}
+	}
+	for (int i = 0; i < s.ncells; i++) {
+		struct an_cell *c = &s.cells[i];
+		char cdir[PATH_MAX];
+		if (c->dir[0])
+			snprintf(cdir, sizeof cdir, "%s", c->dir);
+		else
+			snprintf(cdir, sizeof cdir, "%s/%s/%s", s.path, c->kernel, c->scenario);
+		if (mkdir_p(cdir) < 0)
+			pnb_err("analyze: creating %s: %s", cdir, strerror(errno));
+		snprintf(path, sizeof path, "%s/cell.json", cdir);
+		if ((ret = an_write_json(path, an_cell_json(c)))) {
+			pnb_err("analyze: writing %s: %s", path, strerror(-ret));
+			fails++;
+		}
+		if (quiet)
+			continue;
+		int complete = 0, oom = 0;
+		double tto[c->nruns + 1], exp[c->nruns + 1];
+		struct pnb_dist dt, de;
+		char a[32], b[32];
+		for (int k = 0; k < c->nruns; k++) {
+			complete += !c->runs[k]->incomplete;
+			oom += c->runs[k]->t_oom != AN_NONE;
+			tto[k] = c->runs[k]->time_to_oom_s;
+			exp[k] = c->runs[k]->expected_alloc_to_oom_s;
+		}
+		pnb_dist_compute(tto, (size_t)c->nruns, &dt);
+		pnb_dist_compute(exp, (size_t)c->nruns, &de);
+		fmt_s(a, sizeof a, dt.median);
+		fmt_s(b, sizeof b, de.median);
+		printf("%s/%s: %d runs (%d complete), OOM in %d, time to OOM %s s (avail/rate %s s)\n",
+		       c->kernel, c->scenario, c->nruns, complete, oom, a, b);
+		for (int k = 0; k < c->nruns; k++)
+			if (c->runs[k]->incomplete) {
+				printf("  incomplete: %s (", c->runs[k]->dir);
+				for (int f = 0, first = 1; f < AN_NFLAGS; f++)
+					if (c->runs[k]->flags & (1u << f) & AN_F_INCOMPLETE_MASK) {
+						printf("%s%s", first ? "" : ", ", an_flag_names[f]);
+						first = 0;
+					}
+				printf(")\n");
+			}
+	}
+	snprintf(path, sizeof path, "%s/set-summary.json", s.path);
+	if (!is_run_dir(s.path) && (ret = an_write_json(path, an_set_json(&s)))) {
+		pnb_err("analyze: writing %s: %s", path, strerror(-ret));
+		fails++;
+	}
+	if (!quiet)
+		printf("analyze: %d runs in %d cells; summaries written under %s\n",
+		       s.nruns, s.ncells, s.path);
+	an_set_free(&s);
+	return fails ? PNB_EXIT_FAIL : 0;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, quiet = 0, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			analyze_usage(stdout);
+			return 0;
+		default:
+			analyze_usage(stderr);
+			return PNB_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		pnb_err("analyze: which result directory? (pnbench analyze DIR)");
+		analyze_usage(stderr);
+		return PNB_EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		int r = analyze_one(argv[i], quiet);
+		if (r > rc)
+			rc = r;
+	}
+	return rc;
+}

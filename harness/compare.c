@@ -1,0 +1,501 @@
+/* pnbench compare BASE NEW: side by side per scenario x mechanism x metric,
+ * with a Mann-Whitney U test over the repetitions, in the spirit of
+ * mmtests' compare tables; the exit status gates CI (docs/metrics.md 6). */
+#include "analysis.h"
+#include "cli.h"
+#include "log.h"
+#include "parse.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	unsigned bit;
+	enum an_metric metric;
+} rules[] = {
+	{ "lead", CMP_RULE_LEAD, AN_M_LEAD_RANKED },
+	{ "headroom", CMP_RULE_HEADROOM, AN_M_HEADROOM_PCT },
+	{ "latency", CMP_RULE_LATENCY, AN_M_LATENCY },
+	{ "fp", CMP_RULE_FP, AN_M_FP_RATE },
+	{ "storm", CMP_RULE_STORM, AN_M_PEAK },
+	{ "overhead", CMP_RULE_OVERHEAD, AN_M_RECORDER_CPU },
+};
+#define NRULES (sizeof rules / sizeof rules[0])
+
+/* The per-group rows, in print order. */
+static const enum an_metric group_rows[] = {
+	AN_M_LEAD_RANKED, AN_M_HEADROOM_PCT, AN_M_LATENCY, AN_M_FP_RATE, AN_M_PEAK,
+};
+static const enum an_metric run_rows[] = {
+	AN_M_TIME_TO_OOM, AN_M_OOM_RATIO, AN_M_RECORDER_CPU,
+};
+
+void cmp_opts_default(struct cmp_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->threshold_pct = 10;
+	o->alpha = 0.05;
+	o->rules = CMP_RULE_LEAD;
+	o->method = PNB_MWU_AUTO;
+}
+
+int cmp_parse_rules(const char *s, unsigned *out, char *err, size_t errlen)
+{
+	char buf[256], *save = NULL, *tok;
+	unsigned r = 0;
+
+	snprintf(buf, sizeof buf, "%s", s);
+	if (!strcmp(buf, "none")) {
+		*out = 0;
+		return 0;
+	}
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+		for (i = 0; i < NRULES; i++)
+			if (!strcmp(tok, rules[i].name))
+				break;
+		if (i == NRULES) {
+			snprintf(err, errlen, "unknown rule '%s' (rules: lead, headroom, latency, fp, "
+				 "storm, overhead, or none)", tok);
+			return -EINVAL;
+		}
+		r |= rules[i].bit;
+	}
+	*out = r;
+	return 0;
+}
+
+static unsigned rule_of(enum an_metric m)
+{
+	for (size_t i = 0; i < NRULES; i++)
+		if (rules[i].metric == m)
+			return rules[i].bit;
+	return 0;
+}
+
+/* The one kernel of a side, or the one asked for. */
+static const char *pick_kernel(const struct an_set *s, const char *want, const char *side,
+			       char *err, size_t errlen)
+{
+	const char *names[64];
+	int n = an_set_kernels(s, names, 64);
+
+	if (want) {
+		for (int i = 0; i < n; i++)
+			if (!strcmp(names[i], want))
+				return names[i];
+		snprintf(err, errlen, "%s %s has no kernel '%s'", side, s->path, want);
+		return NULL;
+	}
+	if (n == 1)
+		return names[0];
+	{
+		char list[512] = "";
+		for (int i = 0; i < n; i++)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+				 i ? ", " : "", names[i]);
+		snprintf(err, errlen, "%s %s holds kernels %s: pick one with --%s-kernel", side,
+			 s->path, list, side);
+	}
+	return NULL;
+}
+
+static const struct an_cell *find_cell(const struct an_set *s, const char *kernel, const char *scn)
+{
+	for (int i = 0; i < s->ncells; i++)
+		if (!strcmp(s->cells[i].kernel, kernel) && !strcmp(s->cells[i].scenario, scn))
+			return &s->cells[i];
+	return NULL;
+}
+
+/* "line N: 'a' vs 'b'" for the first line where two texts differ. */
+static void first_difference(const char *a, const char *b, char *out, size_t len)
+{
+	int line = 1;
+
+	while (*a || *b) {
+		size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+		if (la != lb || strncmp(a, b, la)) {
+			snprintf(out, len, "line %d: '%.*s' vs '%.*s'", line, (int)(la > 60 ? 60 : la), a,
+				 (int)(lb > 60 ? 60 : lb), b);
+			return;
+		}
+		a += la + (a[la] == '\n');
+		b += lb + (b[lb] == '\n');
+		line++;
+	}
+	snprintf(out, len, "identical");
+}
+
+/* Refuse runs that do not measure the same thing (metrics.md 6). */
+static int check_comparable(const struct an_cell *const *cells, int ncells, char *err, size_t errlen)
+{
+	const struct an_run *ref = NULL, *tref = NULL;
+
+	for (int c = 0; c < ncells; c++) {
+		if (!cells[c])
+			continue;
+		for (int i = 0; i < cells[c]->nruns; i++) {
+			const struct an_run *r = cells[c]->runs[i];
+			if (r->events_schema[0]) {
+				if (!ref)
+					ref = r;
+				else if (strcmp(ref->events_schema, r->events_schema) ||
+					 (ref->meta_schema[0] && r->meta_schema[0] &&
+					  strcmp(ref->meta_schema, r->meta_schema))) {
+					snprintf(err, errlen, "schema versions differ: %s has %s/%s, %s has %s/%s; "
+						 "results of different schemas are not comparable",
+						 ref->dir, ref->events_schema, ref->meta_schema,
+						 r->dir, r->events_schema, r->meta_schema);
+					return -1;
+				}
+			}
+			if (r->scenario_text) {
+				if (!tref) {
+					tref = r;
+				} else if (strcmp(tref->scenario_text, r->scenario_text)) {
+					char d[200];
+					first_difference(tref->scenario_text, r->scenario_text, d, sizeof d);
+					snprintf(err, errlen, "scenario %s: the scenario text of %s and %s differs "
+						 "(%s); runs of different scenario files are not comparable",
+						 r->scenario, tref->dir, r->dir, d);
+					return -1;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static void fmt_num(char *b, size_t n, double v)
+{
+	double a = fabs(v);
+
+	if (isnan(v))
+		snprintf(b, n, "-");
+	else if (isinf(v))
+		snprintf(b, n, v < 0 ? "missed" : "inf");
+	else if (v == floor(v) && a < 1e6)
+		snprintf(b, n, "%.0f", v);
+	else if (a >= 10000)
+		snprintf(b, n, "%.0f", v);
+	else if (a >= 100)
+		snprintf(b, n, "%.1f", v);
+	else if (a >= 1)
+		snprintf(b, n, "%.3f", v);
+	else
+		snprintf(b, n, "%.4f", v);
+}
+
+/* Change of the median in percent; +-inf for "from zero" or "to missed". */
+static double change_pct(double b, double n)
+{
+	if (isnan(b) || isnan(n))
+		return NAN;
+	if (b == n)
+		return 0;
+	if (isinf(b) || isinf(n) || b == 0)
+		return n > b ? INFINITY : -INFINITY;
+	return 100.0 * (n - b) / fabs(b);
+}
+
+struct row_result {
+	int shown, regression;
+};
+
+static struct row_result print_row(FILE *out, const char *label, const struct an_cell *bc,
+				   const struct an_cell *nc, const struct an_key *k,
+				   enum an_metric m, const struct cmp_opts *o)
+{
+	struct row_result rr = { 0, 0 };
+	double bv[bc->nruns + 1], nv[nc->nruns + 1];
+	size_t nb = 0, nn = 0;
+	struct pnb_dist bd, nd;
+	struct pnb_mwu t;
+	char bs[16], ns[16], cs[16], ps[16];
+	double scale = an_metrics[m].scale;
+
+	for (int i = 0; i < bc->nruns; i++) {
+		double v = an_run_value(bc->runs[i], k, m);
+		if (!isnan(v))
+			bv[nb++] = v * scale;
+	}
+	for (int i = 0; i < nc->nruns; i++) {
+		double v = an_run_value(nc->runs[i], k, m);
+		if (!isnan(v))
+			nv[nn++] = v * scale;
+	}
+	if (!nb && !nn)
+		return rr;
+	/* Nothing happened on either side (e.g. no false positive at all). */
+	int allzero = 1;
+	for (size_t i = 0; i < nb; i++)
+		allzero &= bv[i] == 0;
+	for (size_t i = 0; i < nn; i++)
+		allzero &= nv[i] == 0;
+	if (allzero && an_metrics[m].worse > 0)
+		return rr;
+	rr.shown = 1;
+	pnb_dist_compute(bv, nb, &bd);
+	pnb_dist_compute(nv, nn, &nd);
+	fmt_num(bs, sizeof bs, bd.median);
+	fmt_num(ns, sizeof ns, nd.median);
+	double ch = change_pct(bd.median, nd.median);
+	if (isnan(ch) || isinf(ch))
+		snprintf(cs, sizeof cs, "n/a");
+	else
+		snprintf(cs, sizeof cs, "%+.1f%%", ch);
+	int have_p = nb && nn && !pnb_mwu(bv, nb, nv, nn, o->method, &t);
+	if (have_p)
+		snprintf(ps, sizeof ps, "%.3f %c", t.p, t.exact ? 'e' : 'n');
+	else
+		snprintf(ps, sizeof ps, "-");
+	int sig = have_p && t.p < o->alpha;
+	if (sig && (o->rules & rule_of(m)) && !isnan(ch)) {
+		int worse = an_metrics[m].worse;
+		rr.regression = (worse < 0 && ch < -o->threshold_pct) ||
+				(worse > 0 && ch > o->threshold_pct);
+	}
+	fprintf(out, "  %-27.27s %9s %9s %8s %8s %s%s\n", label, bs, ns, cs, ps,
+		sig ? "*" : " ", rr.regression ? " REGRESSION" : "");
+	return rr;
+}
+
+int pnb_compare(const struct an_set *base, const struct an_set *new,
+		const struct cmp_opts *o, FILE *out, char *err, size_t errlen)
+{
+	const char *bk, *nk;
+	int regressions = 0, compared = 0, maxb = 0, maxn = 0;
+
+	if (!(bk = pick_kernel(base, o->base_kernel, "base", err, errlen)) ||
+	    !(nk = pick_kernel(new, o->new_kernel, "new", err, errlen)))
+		return -1;
+
+	/* Refuse first, print after: a refused comparison prints no table. */
+	for (int i = 0; i < base->ncells; i++) {
+		const struct an_cell *bc = &base->cells[i], *pair[2];
+		if (strcmp(bc->kernel, bk))
+			continue;
+		pair[0] = bc;
+		pair[1] = find_cell(new, nk, bc->scenario);
+		if (pair[1] && check_comparable(pair, 2, err, errlen))
+			return -1;
+		if (pair[1]) {
+			compared++;
+			if (bc->nruns > maxb)
+				maxb = bc->nruns;
+			if (pair[1]->nruns > maxn)
+				maxn = pair[1]->nruns;
+		}
+	}
+	if (!compared) {
+		snprintf(err, errlen, "base %s (%s) and new %s (%s) have no scenario in common",
+			 base->path, bk, new->path, nk);
+		return -1;
+	}
+
+	fprintf(out, "pnbench compare\n");
+	fprintf(out, "  base: %s, kernel %s\n", base->path, bk);
+	fprintf(out, "  new:  %s, kernel %s\n", new->path, nk);
+	fprintf(out, "  test: Mann-Whitney U, two-sided, over repetitions; p marked e: exact\n"
+		     "        (<= %d runs a side), n: normal approximation with tie correction\n",
+		PNB_MWU_EXACT_MAX);
+	fprintf(out, "  mark: * p < %g;  regression: median worse by > %g%% with p < %g in:",
+		o->alpha, o->threshold_pct, o->alpha);
+	if (!o->rules)
+		fprintf(out, " (no rules)");
+	for (size_t i = 0; i < NRULES; i++)
+		if (o->rules & rules[i].bit)
+			fprintf(out, " %s", rules[i].name);
+	fprintf(out, "\n  rows of counts and rates that are 0 in every run of both sides are left out\n");
+	if (pnb_mwu_min_p((size_t)maxb, (size_t)maxn) >= o->alpha && o->method != PNB_MWU_NORMAL)
+		fprintf(out, "  note: with %d vs %d runs the smallest possible p is %.3f >= %g: no\n"
+			     "        difference can be significant; use more --reps or a larger --alpha\n",
+			maxb, maxn, pnb_mwu_min_p((size_t)maxb, (size_t)maxn), o->alpha);
+
+	for (int i = 0; i < base->ncells; i++) {
+		const struct an_cell *bc = &base->cells[i], *nc;
+		struct an_key *keys = NULL;
+		int n;
+
+		if (strcmp(bc->kernel, bk))
+			continue;
+		if (!(nc = find_cell(new, nk, bc->scenario))) {
+			fprintf(out, "\n%s: only in base (%d runs), not compared\n", bc->scenario, bc->nruns);
+			continue;
+		}
+		fprintf(out, "\n%-29s %9s %9s %8s %8s\n", bc->scenario, "base", "new", "change", "p");
+		{
+			int bcmp = 0, ncmp = 0;
+			for (int k = 0; k < bc->nruns; k++)
+				bcmp += !bc->runs[k]->incomplete;
+			for (int k = 0; k < nc->nruns; k++)
+				ncmp += !nc->runs[k]->incomplete;
+			fprintf(out, "  %-27s %9d %9d\n", "runs", bc->nruns, nc->nruns);
+			if (bcmp != bc->nruns || ncmp != nc->nruns)
+				fprintf(out, "  %-27s %9d %9d\n", "  of which complete", bcmp, ncmp);
+		}
+		for (size_t r = 0; r < sizeof run_rows / sizeof run_rows[0]; r++) {
+			struct row_result rr = print_row(out, an_metrics[run_rows[r]].label, bc, nc, NULL,
+							 run_rows[r], o);
+			regressions += rr.regression;
+		}
+		/* Rows: the union of both sides' keys. */
+		{
+			const struct an_cell *both[2] = { bc, nc };
+			n = an_cells_keys(both, 2, &keys);
+		}
+		if (n < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		for (int a = 0; a < n; a++) {
+			char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2];
+			struct an_key_counts cb, cn;
+			an_key_label(&keys[a], label, sizeof label);
+			an_key_counts(bc, &keys[a], &cb);
+			an_key_counts(nc, &keys[a], &cn);
+			if (!cb.armed && !cn.armed) {
+				fprintf(out, " %s: unsupported on both\n", label);
+				continue;
+			}
+			fprintf(out, " %s\n", label);
+			if (cb.oom_runs || cn.oom_runs) {
+				char x[16], y[16];
+				snprintf(x, sizeof x, "%d/%d", cb.fired_before_oom, cb.oom_runs);
+				snprintf(y, sizeof y, "%d/%d", cn.fired_before_oom, cn.oom_runs);
+				fprintf(out, "  %-27s %9s %9s\n", "fired before OOM", x, y);
+			} else {
+				char x[16], y[16];
+				snprintf(x, sizeof x, "%d/%d", cb.fired, cb.runs);
+				snprintf(y, sizeof y, "%d/%d", cn.fired, cn.runs);
+				fprintf(out, "  %-27s %9s %9s\n", "fired", x, y);
+			}
+			for (size_t r = 0; r < sizeof group_rows / sizeof group_rows[0]; r++) {
+				struct row_result rr = print_row(out, an_metrics[group_rows[r]].label, bc, nc,
+								 &keys[a], group_rows[r], o);
+				regressions += rr.regression;
+			}
+		}
+		free(keys);
+	}
+	for (int i = 0; i < new->ncells; i++)
+		if (!strcmp(new->cells[i].kernel, nk) && !find_cell(base, bk, new->cells[i].scenario))
+			fprintf(out, "\n%s: only in new (%d runs), not compared\n",
+				new->cells[i].scenario, new->cells[i].nruns);
+	fprintf(out, "\nverdict: %s", regressions ? "REGRESSION" : "no regression");
+	if (regressions)
+		fprintf(out, " (%d row%s)", regressions, regressions == 1 ? "" : "s");
+	fprintf(out, "\n");
+	return regressions ? 1 : 0;
+}
+
+static void compare_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pnbench compare [options] BASE NEW\n"
+		"\n"
+		"Compare two result sets (or kernel directories of them) per scenario,\n"
+		"mechanism and metric: medians, change, Mann-Whitney U p-value.\n"
+		"Exit status: 0 no regression, 1 regression, 2 usage or data error\n"
+		"(including runs of different scenario texts or schema versions).\n"
+		"  --threshold PCT     a median worse by more than PCT %% (default 10) ...\n"
+		"  --alpha P           ... with p < P (default 0.05) is a regression\n"
+		"  --rules LIST        metrics that can regress: lead, headroom, latency,\n"
+		"                      fp, storm, overhead, comma-separated, or none\n"
+		"                      (default lead)\n"
+		"  --base-kernel NAME  the kernel of BASE to compare (when it holds several)\n"
+		"  --new-kernel NAME   the kernel of NEW to compare\n"
+		"  --exact | --normal  force the exact distribution or the normal\n"
+		"                      approximation (default: exact up to %d runs a side)\n",
+		PNB_MWU_EXACT_MAX);
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "threshold", required_argument, NULL, 't' },
+		{ "alpha", required_argument, NULL, 'a' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "base-kernel", required_argument, NULL, 'B' },
+		{ "new-kernel", required_argument, NULL, 'N' },
+		{ "exact", no_argument, NULL, 'e' },
+		{ "normal", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cmp_opts o;
+	struct an_set base, new;
+	char err[1024];
+	int c, rc;
+
+	cmp_opts_default(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (pnb_parse_double(optarg, &o.threshold_pct) || o.threshold_pct < 0) {
+				pnb_err("compare: --threshold '%s': want a percentage >= 0, e.g. 10", optarg);
+				return PNB_EXIT_USAGE;
+			}
+			break;
+		case 'a':
+			if (pnb_parse_double(optarg, &o.alpha) || o.alpha <= 0 || o.alpha > 1) {
+				pnb_err("compare: --alpha '%s': want a probability in (0, 1], e.g. 0.05", optarg);
+				return PNB_EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (cmp_parse_rules(optarg, &o.rules, err, sizeof err)) {
+				pnb_err("compare: --rules: %s", err);
+				return PNB_EXIT_USAGE;
+			}
+			break;
+		case 'B':
+			o.base_kernel = optarg;
+			break;
+		case 'N':
+			o.new_kernel = optarg;
+			break;
+		case 'e':
+			o.method = PNB_MWU_EXACT;
+			break;
+		case 'n':
+			o.method = PNB_MWU_NORMAL;
+			break;
+		case 'h':
+			compare_usage(stdout);
+			return 0;
+		default:
+			compare_usage(stderr);
+			return PNB_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		pnb_err("compare: want two result directories, BASE and NEW (got %d)", argc - optind);
+		compare_usage(stderr);
+		return PNB_EXIT_USAGE;
+	}
+	if (an_set_load(argv[optind], &base, err, sizeof err)) {
+		pnb_err("compare: base: %s", err);
+		return PNB_EXIT_USAGE;
+	}
+	if (an_set_load(argv[optind + 1], &new, err, sizeof err)) {
+		pnb_err("compare: new: %s", err);
+		an_set_free(&base);
+		return PNB_EXIT_USAGE;
+	}
+	rc = pnb_compare(&base, &new, &o, stdout, err, sizeof err);
+	if (rc < 0) {
+		pnb_err("compare: refused: %s", err);
+		rc = PNB_EXIT_USAGE;
+	}
+	an_set_free(&base);
+	an_set_free(&new);
+	return rc;
+}

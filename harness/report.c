@@ -1,0 +1,1079 @@
+/* pnbench report DIR: a plain-text report for mail (tables <= 80 columns,
+ * gnuplot dumb plots), PNG and SVG pictures from the gnuplot scripts in
+ * plots/, and an index.md linking every table and figure with the command
+ * that regenerates it. */
+#include "analysis.h"
+#include "cli.h"
+#include "log.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PNB_GIT_REV
+#define PNB_GIT_REV "unknown"
+#endif
+
+struct figure {
+	char name[256];
+	char caption[512];
+	char script[32];
+	int png_ok, svg_ok;
+	char dumb[PATH_MAX];	/* dumb output file, "" when none */
+};
+
+struct rep {
+	const struct an_set *s;
+	const char *dir_arg, *out, *against, *only;
+	char prog[PATH_MAX];	/* how to call pnbench in printed commands */
+	char plots[PATH_MAX];
+	char png_term[16];
+	int gnuplot;		/* usable */
+	char no_plot_why[256];
+	struct figure *fig;
+	int nfig, capfig;
+	int failures;
+	int only_found;
+};
+
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '_'))
+			*s = '_';
+}
+
+static int mkdir_p(const char *path)
+{
+	char b[PATH_MAX];
+
+	snprintf(b, sizeof b, "%s", path);
+	for (char *p = b + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(b, 0755) && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	if (mkdir(b, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Run argv with stdout+stderr appended to log; exit status or -errno. */
+static int run_logged(char *const argv[], const char *log)
+{
+	pid_t pid;
+	int st;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int nul = open("/dev/null", O_RDONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (nul >= 0)
+			dup2(nul, 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static long file_size(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) ? -1 : (long)st.st_size;
+}
+
+/* Which terminals this gnuplot has: pngcairo, else png (libgd); svg. */
+static void probe_gnuplot(struct rep *R)
+{
+	char log[PATH_MAX + 32], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	char *const argv[] = { "gnuplot", "-e", "set terminal", NULL };
+
+	snprintf(log, sizeof log, "%s/.gnuplot-terminals", R->out);
+	unlink(log);
+	int rc = run_logged(argv, log);
+	if (rc == 127 || rc < 0) {
+		snprintf(R->no_plot_why, sizeof R->no_plot_why,
+			 "gnuplot not found (install gnuplot-nox): no pictures");
+		unlink(log);
+		return;
+	}
+	if ((f = fopen(log, "re"))) {
+		if (getdelim(&buf, &len, 0, f) < 0) {
+			free(buf);
+			buf = NULL;
+		}
+		fclose(f);
+	}
+	unlink(log);
+	if (!buf) {
+		snprintf(R->no_plot_why, sizeof R->no_plot_why, "gnuplot printed no terminal list");
+		return;
+	}
+	if (strstr(buf, " pngcairo "))
+		snprintf(R->png_term, sizeof R->png_term, "pngcairo");
+	else if (strstr(buf, " png "))
+		snprintf(R->png_term, sizeof R->png_term, "png");
+	if (!R->png_term[0] || !strstr(buf, " svg ") || !strstr(buf, " dumb ")) {
+		snprintf(R->no_plot_why, sizeof R->no_plot_why,
+			 "this gnuplot lacks the png, svg or dumb terminal: no pictures");
+		R->png_term[0] = 0;
+	} else {
+		R->gnuplot = 1;
+	}
+	free(buf);
+}
+
+static struct figure *add_figure(struct rep *R, const char *name, const char *script,
+				 const char *caption)
+{
+	if (R->nfig == R->capfig) {
+		int nc = R->capfig ? R->capfig * 2 : 16;
+		struct figure *f = realloc(R->fig, (size_t)nc * sizeof *f);
+		if (!f)
+			return NULL;
+		R->fig = f;
+		R->capfig = nc;
+	}
+	struct figure *f = &R->fig[R->nfig++];
+	memset(f, 0, sizeof *f);
+	snprintf(f->name, sizeof f->name, "%s", name);
+	snprintf(f->script, sizeof f->script, "%s", script);
+	snprintf(f->caption, sizeof f->caption, "%s", caption);
+	return f;
+}
+
+/* Draw one figure in png, svg and dumb; args follow TERM and OUT. */
+static void draw(struct rep *R, struct figure *f, const char *first_arg, char *const rest[])
+{
+	static const char *const terms[3] = { NULL, "svg", "dumb" };
+	static const char *const ext[3] = { "png", "svg", "txt" };
+	char script[PATH_MAX + 64], log[PATH_MAX + 32];
+
+	if (!R->gnuplot)
+		return;
+	snprintf(script, sizeof script, "%s/%s.gp", R->plots, f->script);
+	snprintf(log, sizeof log, "%s/gnuplot.log", R->out);
+	for (int t = 0; t < 3; t++) {
+		char out[PATH_MAX + 300];
+		char *argv[32];
+		int n = 0;
+		snprintf(out, sizeof out, "%s/%s.%s", R->out, f->name, ext[t]);
+		unlink(out);
+		argv[n++] = "gnuplot";
+		argv[n++] = "-c";
+		argv[n++] = script;
+		argv[n++] = (char *)first_arg;
+		argv[n++] = (char *)(t == 0 ? R->png_term : terms[t]);
+		argv[n++] = out;
+		for (int i = 0; rest[i] && n < 30; i++)
+			argv[n++] = rest[i];
+		argv[n] = NULL;
+		int rc = run_logged(argv, log);
+		if (rc || file_size(out) <= 0) {
+			pnb_err("report: gnuplot %s.gp for %s.%s failed (status %d; see %s)",
+				f->script, f->name, ext[t], rc, log);
+			R->failures++;
+			continue;
+		}
+		if (t == 0)
+			f->png_ok = 1;
+		else if (t == 1)
+			f->svg_ok = 1;
+		else
+			snprintf(f->dumb, sizeof f->dumb, "%s", out);
+	}
+}
+
+static int wants(const struct rep *R, const char *name)
+{
+	return !R->only || !strcmp(R->only, name);
+}
+
+static FILE *open_out(struct rep *R, const char *name)
+{
+	char p[PATH_MAX + 300];
+	FILE *f;
+
+	snprintf(p, sizeof p, "%s/%s", R->out, name);
+	if (!(f = fopen(p, "we"))) {
+		pnb_err("report: cannot write %s: %s", p, strerror(errno));
+		R->failures++;
+	}
+	return f;
+}
+
+static void tsv_num(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("\t-", f);
+	else
+		fprintf(f, "\t%.6g", v);
+}
+
+/* ---- figures ------------------------------------------------------------- */
+
+static void regen_cmd(const struct rep *R, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s report %s --out %s --only %s", R->prog, R->dir_arg, R->out, name);
+}
+
+static void timeline(struct rep *R, const struct an_run *r)
+{
+	char name[256], prefix[PATH_MAX + 300], p[PATH_MAX + 320], title[512], caption[512];
+	char oom[32], rlabel[80], nrows[16], xmax[32], cmd[1024];
+	FILE *f;
+
+	snprintf(name, sizeof name, "timeline-%s-%s-%d", r->kernel, r->scenario, r->rep);
+	sanitize(name);
+	if (!wants(R, name))
+		return;
+	R->only_found = 1;
+	snprintf(prefix, sizeof prefix, "%s/%s", R->out, name);
+
+	snprintf(p, sizeof p, "%s.tsv", prefix);
+	if (!(f = fopen(p, "we")))
+		goto fail;
+	fprintf(f, "# t_s\tavailable_MiB\tcache_MiB\tanon_MiB\ttotal_MiB  (%s, domain %s)\n",
+		r->dir, r->domain);
+	for (size_t i = 0; i < r->nsamples; i++) {
+		const struct an_sample *s = &r->samples[i];
+		fprintf(f, "%.3f", (double)(s->t - r->t_start) / 1e9);
+		tsv_num(f, s->available_kB / 1024);
+		tsv_num(f, s->cache_kB / 1024);
+		tsv_num(f, s->anon_kB / 1024);
+		tsv_num(f, s->total_kB / 1024);
+		fputc('\n', f);
+	}
+	fclose(f);
+
+	/* Reclaim: tracefs entries per second when recorded, else the
+	 * machine-wide vmstat pgscan rate. */
+	snprintf(p, sizeof p, "%s-reclaim.tsv", prefix);
+	if (!(f = fopen(p, "we")))
+		goto fail;
+	snprintf(rlabel, sizeof rlabel, "none");
+	if (r->nrates) {
+		snprintf(rlabel, sizeof rlabel, "reclaim entries/s (tracefs)");
+		fprintf(f, "# t_s\treclaim_entries_per_s (direct + memcg, tracefs)\n");
+		for (size_t i = 0; i < r->nrates; i++)
+			fprintf(f, "%.3f\t%.6g\n", (double)(r->rates[i].t - r->t_start) / 1e9,
+				r->rates[i].count / r->rates[i].bucket_s);
+	} else {
+		int any = 0;
+		fprintf(f, "# t_s\tpgscan_pages_per_s (vmstat pgscan_kswapd + pgscan_direct)\n");
+		for (size_t i = 1; i < r->nsamples; i++) {
+			const struct an_sample *a = &r->samples[i - 1], *b = &r->samples[i];
+			if (isnan(a->pgscan) || isnan(b->pgscan) || b->t <= a->t)
+				continue;
+			fprintf(f, "%.3f\t%.6g\n", (double)(b->t - r->t_start) / 1e9,
+				(b->pgscan - a->pgscan) / ((double)(b->t - a->t) / 1e9));
+			any = 1;
+		}
+		if (any)
+			snprintf(rlabel, sizeof rlabel, "pages scanned/s (vmstat)");
+	}
+	fclose(f);
+
+	snprintf(p, sizeof p, "%s-rows.tsv", prefix);
+	if (!(f = fopen(p, "we")))
+		goto fail;
+	fprintf(f, "# row\tmechanism/level\n");
+	for (int i = 0; i < r->ngroups; i++) {
+		struct an_key k = { .claim = r->g[i].claim };
+		char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2];
+		snprintf(k.probe, sizeof k.probe, "%s", r->g[i].probe);
+		snprintf(k.level, sizeof k.level, "%s", r->g[i].level);
+		an_key_label(&k, label, sizeof label);
+		fprintf(f, "%d\t%s\n", i + 1, label);
+	}
+	fclose(f);
+
+	snprintf(p, sizeof p, "%s-marks.tsv", prefix);
+	if (!(f = fopen(p, "we")))
+		goto fail;
+	fprintf(f, "# t_s\trow\n");
+	for (size_t i = 0; i < r->nmarks; i++)
+		fprintf(f, "%.6f\t%d\n", (double)(r->marks[i].t - r->t_start) / 1e9, r->marks[i].group + 1);
+	/* gnuplot refuses an empty file: a mark outside the x range. */
+	if (!r->nmarks)
+		fprintf(f, "-1\t0\n");
+	fclose(f);
+
+	if (r->t_oom != AN_NONE)
+		snprintf(oom, sizeof oom, "%.6f", (double)(r->t_oom - r->t_start) / 1e9);
+	else
+		snprintf(oom, sizeof oom, "none");
+	snprintf(nrows, sizeof nrows, "%d", r->ngroups > 0 ? r->ngroups : 1);
+	snprintf(xmax, sizeof xmax, "%.3f", r->run_s > 0 ? r->run_s : 1);
+	snprintf(title, sizeof title, "%s on %s, run %d%s: memory, reclaim and notifications",
+		 r->scenario, r->kernel, r->rep, r->incomplete ? " (INCOMPLETE)" : "");
+	regen_cmd(R, name, cmd, sizeof cmd);
+	snprintf(caption, sizeof caption,
+		 "%s on %s, run %d: available memory, page cache and anonymous memory of the "
+		 "domain (%s) and the reclaim rate over time; below, one row per "
+		 "mechanism/level with a mark per notification; dashed red line: OOM kill. "
+		 "Regenerate: `%s`", r->scenario, r->kernel, r->rep, r->domain, cmd);
+	struct figure *fig = add_figure(R, name, "timeline", caption);
+	if (!fig)
+		goto fail;
+	char *rest[] = { title, oom, rlabel, nrows, xmax, NULL };
+	draw(R, fig, prefix, rest);
+	return;
+fail:
+	pnb_err("report: writing %s: %s", p, strerror(errno));
+	R->failures++;
+}
+
+static void cell_dist(const struct an_cell *c, const struct an_key *k, enum an_metric m,
+		      struct pnb_dist *d)
+{
+	double v[c->nruns + 1];
+
+	for (int i = 0; i < c->nruns; i++)
+		v[i] = an_run_value(c->runs[i], k, m);
+	pnb_dist_compute(v, (size_t)c->nruns, d);
+}
+
+static int series_tsv_note(const char *path, const struct an_cell *const *cells, int n,
+			   const struct an_key *keys, int nk, enum an_metric m, const char *what,
+			   int note);
+
+/* One row per key, one series per cell: median min max of metric m. */
+static int series_tsv(const char *path, const struct an_cell *const *cells, int n,
+		      const struct an_key *keys, int nk, enum an_metric m, const char *what)
+{
+	return series_tsv_note(path, cells, n, keys, nk, m, what, 0);
+}
+
+/* With note: a fourth column per series, "missed in k of N runs" where the
+ * median is a miss (the plot prints it where no point can be). */
+static int series_tsv_note(const char *path, const struct an_cell *const *cells, int n,
+			   const struct an_key *keys, int nk, enum an_metric m, const char *what,
+			   int note)
+{
+	FILE *f = fopen(path, "we");
+	int any = 0;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "# row\tmechanism/level");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "\t%s %s median\tmin\tmax%s", cells[i]->kernel, cells[i]->scenario,
+			note ? "\tnote" : "");
+	fprintf(f, "   (%s)\n", what);
+	for (int a = 0; a < nk; a++) {
+		char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2];
+		an_key_label(&keys[a], label, sizeof label);
+		fprintf(f, "%d\t%s", a + 1, label);
+		for (int i = 0; i < n; i++) {
+			struct pnb_dist d;
+			cell_dist(cells[i], &keys[a], m, &d);
+			/* A missed run (-inf) pulls the bar down to 0 s. */
+			if (isinf(d.min) && d.min < 0)
+				d.min = 0;
+			tsv_num(f, d.median);
+			tsv_num(f, d.min);
+			tsv_num(f, d.max);
+			if (note) {
+				struct an_key_counts kc;
+				an_key_counts(cells[i], &keys[a], &kc);
+				if (isinf(d.median) && d.median < 0)
+					fprintf(f, "\tmissed in %d of %d runs", kc.missed, kc.oom_runs);
+				else
+					fputs("\t\"\"", f);
+			}
+			any |= d.n > 0 && !isinf(d.median);
+		}
+		fputc('\n', f);
+	}
+	fclose(f);
+	return any;
+}
+
+static void lead_figure(struct rep *R, const char *scenario)
+{
+	const struct an_set *s = R->s;
+	const struct an_cell *cells[64];
+	char name[256], tsv[PATH_MAX + 300], title[256], caption[1024], cmd[1024];
+	char nks[16], kernels[1024] = "", nrows[16];
+	struct an_key *keys = NULL;
+	int n = 0, nk, oom = 0;
+
+	for (int i = 0; i < s->ncells && n < 64; i++)
+		if (!strcmp(s->cells[i].scenario, scenario)) {
+			cells[n++] = &s->cells[i];
+			for (int k = 0; k < s->cells[i].nruns; k++)
+				oom += s->cells[i].runs[k]->t_oom != AN_NONE;
+		}
+	snprintf(name, sizeof name, "lead-%s", scenario);
+	sanitize(name);
+	if (!oom || !wants(R, name))
+		return;
+	R->only_found = 1;
+	if ((nk = an_cells_keys(cells, n, &keys)) <= 0) {
+		free(keys);
+		return;
+	}
+	snprintf(tsv, sizeof tsv, "%s/%s.tsv", R->out, name);
+	int any = series_tsv_note(tsv, cells, n, keys, nk, AN_M_LEAD_RANKED, "lead time s", 1);
+	free(keys);
+	if (any < 0) {
+		pnb_err("report: writing %s: %s", tsv, strerror(-any));
+		R->failures++;
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		snprintf(kernels + strlen(kernels), sizeof kernels - strlen(kernels), "%s%s",
+			 i ? " " : "", cells[i]->kernel);
+	snprintf(nks, sizeof nks, "%d", n);
+	snprintf(nrows, sizeof nrows, "%d", nk);
+	snprintf(title, sizeof title, "%s: lead time before the OOM kill, per mechanism", scenario);
+	regen_cmd(R, name, cmd, sizeof cmd);
+	snprintf(caption, sizeof caption,
+		 "%s: how long before the OOM kill each mechanism/level first spoke, per kernel "
+		 "(median over runs, bar from the shortest to the longest; a bar reaching 0: some "
+		 "run missed the kill; 'missed': most runs did). Regenerate: `%s`", scenario, cmd);
+	struct figure *fig = add_figure(R, name, "lead", caption);
+	if (!fig || !any)
+		return;	/* nothing fired before any kill: the table says "missed" */
+	char *rest[] = { title, nks, kernels, nrows, NULL };
+	draw(R, fig, tsv, rest);
+}
+
+static void fp_figure(struct rep *R, const char *kernel)
+{
+	const struct an_set *s = R->s;
+	const struct an_cell *cells[64];
+	char name[256], tsv[PATH_MAX + 300], title[256], caption[1024], cmd[1024];
+	char ns[16], scns[2048] = "", nrows[16];
+	struct an_key *keys = NULL;
+	int n = 0, nk;
+
+	for (int i = 0; i < s->ncells && n < 64; i++)
+		if (!strcmp(s->cells[i].kernel, kernel))
+			cells[n++] = &s->cells[i];
+	snprintf(name, sizeof name, "fp-%s", kernel);
+	sanitize(name);
+	if (!wants(R, name))
+		return;
+	R->only_found = 1;
+	if ((nk = an_cells_keys(cells, n, &keys)) <= 0) {
+		free(keys);
+		return;
+	}
+	snprintf(tsv, sizeof tsv, "%s/%s.tsv", R->out, name);
+	int any = series_tsv(tsv, cells, n, keys, nk, AN_M_FP_RATE, "false positives per minute");
+	free(keys);
+	if (any < 0) {
+		pnb_err("report: writing %s: %s", tsv, strerror(-any));
+		R->failures++;
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		snprintf(scns + strlen(scns), sizeof scns - strlen(scns), "%s%s", i ? " " : "",
+			 cells[i]->scenario);
+	snprintf(ns, sizeof ns, "%d", n);
+	snprintf(nrows, sizeof nrows, "%d", nk);
+	snprintf(title, sizeof title, "%s: false positives per minute, per workload", kernel);
+	regen_cmd(R, name, cmd, sizeof cmd);
+	snprintf(caption, sizeof caption,
+		 "Kernel %s: notifications per minute at a level whose claim the ground truth "
+		 "contradicts (docs/metrics.md 3.4), per mechanism/level and workload (median "
+		 "over runs, bar from min to max). Regenerate: `%s`", kernel, cmd);
+	struct figure *fig = add_figure(R, name, "fp", caption);
+	if (!fig || !any)
+		return;
+	char *rest[] = { title, ns, scns, nrows, NULL };
+	draw(R, fig, tsv, rest);
+}
+
+/* ---- tables -------------------------------------------------------------- */
+
+static void fmt(char *b, size_t n, double v, int prec)
+{
+	if (isnan(v))
+		snprintf(b, n, "-");
+	else if (isinf(v))
+		snprintf(b, n, "%s", v < 0 ? "missed" : "inf");
+	else
+		snprintf(b, n, "%.*f", prec, v);
+}
+
+/* Text wrapped at 79 columns with an indent for continuation lines. */
+static void wrap(FILE *f, const char *first, const char *text, int indent)
+{
+	int col = fprintf(f, "%s", first);
+	const char *p = text;
+
+	while (*p) {
+		size_t w = strcspn(p, " ");
+		if (col + (int)w + 1 > 79 && col > indent) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent && p != text) {
+			fputc(' ', f);
+			col++;
+		}
+		col += fprintf(f, "%.*s", (int)w, p);
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', f);
+}
+
+static void table_runs(FILE *f, const struct an_set *s)
+{
+	fprintf(f, "Table 1. Runs and the OOM kill (medians over runs)\n\n");
+	fprintf(f, "%-15s %-12s %5s %4s %9s %12s %6s %6s\n", "scenario", "kernel", "runs", "OOM",
+		"to OOM s", "avail/rate s", "ratio", "CPU %");
+	fprintf(f, "%-15s %-12s %5s %4s %9s %12s %6s %6s\n", "", "", "ok", "", "", "(expected)",
+		"", "(rec.)");
+	for (int i = 0; i < s->ncells; i++) {
+		const struct an_cell *c = &s->cells[i];
+		struct pnb_dist tto, ex, ra, cpu;
+		char a[16], b[16], cc[16], d[16], runs[16], oom[16];
+		int complete = 0, ooms = 0;
+		for (int k = 0; k < c->nruns; k++) {
+			complete += !c->runs[k]->incomplete;
+			ooms += c->runs[k]->t_oom != AN_NONE;
+		}
+		cell_dist(c, NULL, AN_M_TIME_TO_OOM, &tto);
+		cell_dist(c, NULL, AN_M_EXPECTED_OOM, &ex);
+		cell_dist(c, NULL, AN_M_OOM_RATIO, &ra);
+		cell_dist(c, NULL, AN_M_RECORDER_CPU, &cpu);
+		fmt(a, sizeof a, tto.median, 2);
+		fmt(b, sizeof b, ooms ? ex.median : NAN, 2);
+		fmt(cc, sizeof cc, ra.median, 3);
+		fmt(d, sizeof d, cpu.median * 100, 2);
+		snprintf(runs, sizeof runs, "%d/%d", complete, c->nruns);
+		snprintf(oom, sizeof oom, "%d/%d", ooms, c->nruns);
+		fprintf(f, "%-15.15s %-12.12s %5s %4s %9s %12s %6s %6s\n", c->scenario, c->kernel,
+			runs, oom, a, b, cc, d);
+	}
+	fprintf(f, "\nruns ok: complete/total (incomplete runs are analysed as far as they go).\n"
+		   "avail/rate: MemAvailable of the domain when allocation started divided by\n"
+		   "the workload's --rate; ratio = actual/expected time, ~1 when sane.\n"
+		   "CPU %%: recorder CPU time per second of run.\n");
+	for (int i = 0; i < s->nruns; i++) {
+		const struct an_run *r = &s->runs[i];
+		char fl[512] = "";
+		for (int k = 0; k < AN_NFLAGS; k++)
+			if (r->flags & (1u << k) & ~(unsigned)AN_F_TRACE_UNFILTERED)
+				snprintf(fl + strlen(fl), sizeof fl - strlen(fl), "%s%s",
+					 fl[0] ? ", " : "", an_flag_names[k]);
+		if (fl[0]) {
+			char first[PATH_MAX + 64];
+			snprintf(first, sizeof first, "%s %s: ", r->incomplete ? "INCOMPLETE" : "note",
+				 r->dir);
+			wrap(f, first, fl, 4);
+		}
+	}
+}
+
+static void table_cell(FILE *f, const struct an_cell *c, int num)
+{
+	struct an_key *keys = NULL;
+	int nk = an_cell_keys(c, &keys), ooms = 0;
+
+	for (int k = 0; k < c->nruns; k++)
+		ooms += c->runs[k]->t_oom != AN_NONE;
+	fprintf(f, "\nTable %d.a  %s on %s: first notification (%d runs, OOM kill in %d)\n\n",
+		num, c->scenario, c->kernel, c->nruns, ooms);
+	fprintf(f, "%-29s %5s %7s %-15s %6s %8s\n", "mechanism / level", "fired", "lead s",
+		"[min..max]", "avail", "MiB done");
+	fprintf(f, "%-29s %5s %7s %-15s %6s %8s\n", "", ooms ? "<OOM" : "", "median", "",
+		"%", "median");
+	for (int a = 0; a < nk; a++) {
+		char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2], fired[16], lead[16], range[32];
+		char av[16], mib[16];
+		struct an_key_counts n;
+		struct pnb_dist dl, dr, dh, dpa, dpr;
+		an_key_label(&keys[a], label, sizeof label);
+		an_key_counts(c, &keys[a], &n);
+		if (!n.armed)
+			continue;
+		cell_dist(c, &keys[a], AN_M_LEAD_RANKED, &dr);
+		cell_dist(c, &keys[a], AN_M_LEAD, &dl);
+		cell_dist(c, &keys[a], AN_M_HEADROOM_PCT, &dh);
+		cell_dist(c, &keys[a], AN_M_PROGRESS_ALLOC, &dpa);
+		cell_dist(c, &keys[a], AN_M_PROGRESS_READ, &dpr);
+		if (ooms)
+			snprintf(fired, sizeof fired, "%d/%d", n.fired_before_oom, n.oom_runs);
+		else
+			snprintf(fired, sizeof fired, "%d/%d", n.fired, n.runs);
+		range[0] = 0;
+		if (!ooms) {
+			snprintf(lead, sizeof lead, "-");
+		} else if (isinf(dr.median)) {
+			struct pnb_dist late;
+			cell_dist(c, &keys[a], AN_M_LATE, &late);
+			snprintf(lead, sizeof lead, "missed");
+			if (late.n)
+				snprintf(range, sizeof range, "late %+.3f s", late.median);
+			else
+				snprintf(range, sizeof range, "silent");
+		} else {
+			fmt(lead, sizeof lead, dr.median, 3);
+			if (dl.n)
+				snprintf(range, sizeof range, "[%.3f..%.3f]", dl.min, dl.max);
+		}
+		fmt(av, sizeof av, dh.median, 1);
+		fmt(mib, sizeof mib, dpa.n ? dpa.median : dpr.median, 1);
+		fprintf(f, "%-29.29s %5s %7s %-15s %6s %8s\n", label, fired, lead, range, av, mib);
+	}
+	fprintf(f, "\n%-29s %-9s %9s %6s %4s %7s %6s\n", "mechanism / level", "claim", "latency s",
+		"notif.", "FP", "FP/min", "peak/s");
+	for (int a = 0; a < nk; a++) {
+		char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2], lat[16], no[16], fp[16], fpm[16], pk[16];
+		struct an_key_counts n;
+		struct pnb_dist d1, d2, d3, d4, d5;
+		an_key_label(&keys[a], label, sizeof label);
+		an_key_counts(c, &keys[a], &n);
+		if (!n.armed)
+			continue;
+		cell_dist(c, &keys[a], AN_M_LATENCY, &d1);
+		cell_dist(c, &keys[a], AN_M_NOTIFICATIONS, &d2);
+		cell_dist(c, &keys[a], AN_M_FP, &d3);
+		cell_dist(c, &keys[a], AN_M_FP_RATE, &d4);
+		cell_dist(c, &keys[a], AN_M_PEAK, &d5);
+		fmt(lat, sizeof lat, d1.median, 3);
+		fmt(no, sizeof no, d2.median, 0);
+		fmt(fp, sizeof fp, d3.median, 0);
+		fmt(fpm, sizeof fpm, d4.median, 2);
+		fmt(pk, sizeof pk, d5.median, 0);
+		fprintf(f, "%-29.29s %-9s %9s %6s %4s %7s %6s%s\n", label, an_claim_name(keys[a].claim),
+			lat, no, fp, fpm, pk, d5.median >= 100 ? " storm" : "");
+	}
+	/* Unsupported probes, with the reason of the first run that says. */
+	for (int a = 0; a < c->nruns; a++) {
+		const struct an_run *r = c->runs[a];
+		for (int p = 0; p < r->nprobes; p++) {
+			const struct an_probe_status *ps = &r->probes[p];
+			int earlier = 0;
+			if (ps->armed || strcmp(ps->status, "unsupported"))
+				continue;
+			for (int b = 0; b < a; b++)
+				for (int q = 0; q < c->runs[b]->nprobes; q++)
+					earlier |= !strcmp(c->runs[b]->probes[q].probe, ps->probe) &&
+						   !c->runs[b]->probes[q].armed;
+			if (earlier)
+				continue;
+			char first[AN_PROBE_LEN + 32];
+			snprintf(first, sizeof first, "unsupported %s: ", ps->probe);
+			wrap(f, first, ps->reason[0] ? ps->reason : "(no reason given)", 4);
+		}
+	}
+	free(keys);
+}
+
+/* ---- the command --------------------------------------------------------- */
+
+static void report_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pnbench report DIR [--against BASE] [--out OUTDIR] [--only FIGURE]\n"
+		"\n"
+		"Write OUTDIR (default DIR/report): report.txt (plain text for mail:\n"
+		"tables <= 80 columns and gnuplot dumb plots), PNG and SVG figures made by\n"
+		"plots/*.gp from TSV files next to them, and index.md linking all of it.\n"
+		"  --against BASE  add the comparison with BASE (as pnbench compare)\n"
+		"  --only FIGURE   regenerate one figure (its name in index.md) and stop\n"
+		"  -q, --quiet     do not print report.txt on stdout\n");
+}
+
+static void append_file(FILE *to, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char buf[4096];
+	size_t n;
+
+	if (!f)
+		return;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, n, to);
+	fclose(f);
+}
+
+/* The run of a cell to show in mail: the one with the median OOM time. */
+static const struct an_run *median_run(const struct an_cell *c)
+{
+	struct pnb_dist d;
+	const struct an_run *best = c->runs[0];
+	double bestd = INFINITY;
+
+	cell_dist(c, NULL, AN_M_TIME_TO_OOM, &d);
+	for (int i = 0; i < c->nruns; i++) {
+		const struct an_run *r = c->runs[i];
+		double dd = d.n ? fabs(r->time_to_oom_s - d.median) : (r->incomplete ? 1 : 0);
+		if (isnan(dd))
+			dd = INFINITY;
+		if (dd < bestd) {
+			bestd = dd;
+			best = r;
+		}
+	}
+	return best;
+}
+
+static const struct figure *find_fig(const struct rep *R, const char *name)
+{
+	for (int i = 0; i < R->nfig; i++)
+		if (!strcmp(R->fig[i].name, name))
+			return &R->fig[i];
+	return NULL;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "against", required_argument, NULL, 'a' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "only", required_argument, NULL, 'O' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rep R = { 0 };
+	struct an_set s, base;
+	int have_base = 0, quiet = 0, c, cmp_rc = 0;
+	char err[1024], outbuf[PATH_MAX], cwd[PATH_MAX], cmpmsg[1200] = "";
+	const char *scn[256];
+	int nscn = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "a:o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': R.against = optarg; break;
+		case 'o': R.out = optarg; break;
+		case 'O': R.only = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'h': report_usage(stdout); return 0;
+		default: report_usage(stderr); return PNB_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		pnb_err("report: want one result directory (got %d)", argc - optind);
+		report_usage(stderr);
+		return PNB_EXIT_USAGE;
+	}
+	R.dir_arg = argv[optind];
+	if (an_set_load(R.dir_arg, &s, err, sizeof err)) {
+		pnb_err("report: %s", err);
+		return PNB_EXIT_USAGE;
+	}
+	R.s = &s;
+	if (!R.out) {
+		snprintf(outbuf, sizeof outbuf, "%s/report", s.path);
+		R.out = outbuf;
+	}
+	if (mkdir_p(R.out)) {
+		pnb_err("report: cannot create %s: %s", R.out, strerror(errno));
+		an_set_free(&s);
+		return PNB_EXIT_FAIL;
+	}
+	/* Printed commands: bin/pnbench from the top directory, else absolute. */
+	if (getcwd(cwd, sizeof cwd) && !strcmp(cwd, pnb_topdir()))
+		snprintf(R.prog, sizeof R.prog, "bin/pnbench");
+	else
+		snprintf(R.prog, sizeof R.prog, "%s/pnbench", pnb_bindir());
+	snprintf(R.plots, sizeof R.plots, "%s/plots", pnb_topdir());
+	probe_gnuplot(&R);
+	if (R.gnuplot) {
+		char p[PATH_MAX + 32];
+		snprintf(p, sizeof p, "%s/gnuplot.log", R.out);
+		unlink(p);
+	}
+
+	for (int i = 0; i < s.ncells; i++) {
+		int dup = 0;
+		for (int k = 0; k < nscn; k++)
+			dup |= !strcmp(scn[k], s.cells[i].scenario);
+		if (!dup && nscn < 256)
+			scn[nscn++] = s.cells[i].scenario;
+	}
+	const char *kern[64];
+	int nkern = an_set_kernels(&s, kern, 64);
+
+	/* Figures first: the text embeds their dumb versions. */
+	for (int i = 0; i < nscn; i++)
+		lead_figure(&R, scn[i]);
+	for (int i = 0; i < nkern; i++)
+		fp_figure(&R, kern[i]);
+	for (int i = 0; i < s.ncells; i++)
+		for (int k = 0; k < s.cells[i].nruns; k++)
+			timeline(&R, s.cells[i].runs[k]);
+
+	if (R.only) {
+		int rc = 0;
+		if (!R.only_found) {
+			pnb_err("report: no figure '%s' in %s (index.md lists them)", R.only, R.dir_arg);
+			rc = PNB_EXIT_USAGE;
+		} else if (!R.gnuplot) {
+			pnb_err("report: %s", R.no_plot_why);
+			rc = PNB_EXIT_FAIL;
+		} else {
+			rc = R.failures ? PNB_EXIT_FAIL : 0;
+			if (!rc && !quiet)
+				printf("report: regenerated %s/%s.{png,svg,txt}\n", R.out, R.only);
+		}
+		free(R.fig);
+		an_set_free(&s);
+		return rc;
+	}
+
+	if (R.against) {
+		if (an_set_load(R.against, &base, err, sizeof err)) {
+			snprintf(cmpmsg, sizeof cmpmsg, "comparison with %s impossible: %s", R.against, err);
+		} else {
+			have_base = 1;
+		}
+	}
+
+	/* Tables, each in its own file too. */
+	FILE *t1 = open_out(&R, "table-runs.txt");
+	if (t1) {
+		table_runs(t1, &s);
+		fclose(t1);
+	}
+	for (int i = 0; i < s.ncells; i++) {
+		char name[512];
+		snprintf(name, sizeof name, "table-%s-%s.txt", s.cells[i].kernel, s.cells[i].scenario);
+		sanitize(name);
+		FILE *t = open_out(&R, name);
+		if (t) {
+			table_cell(t, &s.cells[i], i + 2);
+			fclose(t);
+		}
+	}
+	if (have_base) {
+		FILE *t = open_out(&R, "compare.txt");
+		struct cmp_opts o;
+		cmp_opts_default(&o);
+		if (t) {
+			cmp_rc = pnb_compare(&base, &s, &o, t, err, sizeof err);
+			if (cmp_rc < 0)
+				fprintf(t, "comparison refused: %s\n", err);
+			fclose(t);
+		}
+	}
+
+	/* report.txt */
+	FILE *f = open_out(&R, "report.txt");
+	if (f) {
+		char p[PATH_MAX + 300];
+		int complete = 0, minrep = 1 << 30, maxrep = 0;
+		for (int i = 0; i < s.nruns; i++)
+			complete += !s.runs[i].incomplete;
+		for (int i = 0; i < s.ncells; i++) {
+			if (s.cells[i].nruns < minrep)
+				minrep = s.cells[i].nruns;
+			if (s.cells[i].nruns > maxrep)
+				maxrep = s.cells[i].nruns;
+		}
+		fprintf(f, "pnbench report: %s\n\n", R.dir_arg);
+		{
+			char kl[2048] = "";
+			for (int i = 0; i < nkern; i++) {
+				const char *rel = "";
+				for (int k = 0; k < s.nruns; k++)
+					if (!strcmp(s.runs[k].kernel, kern[i]) && s.runs[k].release[0]) {
+						rel = s.runs[k].release;
+						break;
+					}
+				snprintf(kl + strlen(kl), sizeof kl - strlen(kl), "%s%s (%s)", i ? ", " : "",
+					 kern[i], rel[0] ? rel : "release unknown");
+			}
+			wrap(f, "kernels:   ", kl, 11);
+		}
+		{
+			char sl[4096] = "";
+			for (int i = 0; i < nscn; i++)
+				snprintf(sl + strlen(sl), sizeof sl - strlen(sl), "%s%s", i ? ", " : "", scn[i]);
+			wrap(f, "scenarios: ", sl, 11);
+		}
+		if (minrep == maxrep)
+			fprintf(f, "reps:      %d per kernel and scenario; %d runs, %d complete\n", minrep,
+				s.nruns, complete);
+		else
+			fprintf(f, "reps:      %d to %d per kernel and scenario; %d runs, %d complete\n",
+				minrep, maxrep, s.nruns, complete);
+		fprintf(f, "harness:   runs by pnbench %s, report by pnbench %s\n",
+			s.nruns ? s.runs[0].git_rev : "?", PNB_GIT_REV);
+		/* The commands that made the runs, each once. */
+		int shown = 0;
+		for (int i = 0; i < s.nruns; i++) {
+			int dup = 0;
+			if (!s.runs[i].command)
+				continue;
+			for (int k = 0; k < i; k++)
+				dup |= s.runs[k].command && !strcmp(s.runs[k].command, s.runs[i].command);
+			if (dup)
+				continue;
+			char line[8192];
+			snprintf(line, sizeof line, "bin/pnbench %s", s.runs[i].command);
+			wrap(f, shown ? "           " : "runs made: ", line, 13);
+			shown++;
+		}
+		if (!shown)
+			fprintf(f, "runs made: (no meta.json records the command)\n");
+		{
+			char line[PATH_MAX * 3];
+			snprintf(line, sizeof line, "%s report %s --out %s%s%s", R.prog, R.dir_arg, R.out,
+				 R.against ? " --against " : "", R.against ? R.against : "");
+			wrap(f, "report:    ", line, 13);
+		}
+		fprintf(f, "metrics:   docs/metrics.md; every figure is the median over runs\n"
+			   "           with its spread; 'missed' = spoke only after the OOM kill\n"
+			   "           or never.\n\n");
+		snprintf(p, sizeof p, "%s/table-runs.txt", R.out);
+		append_file(f, p);
+		for (int i = 0; i < s.ncells; i++) {
+			char name[512];
+			snprintf(name, sizeof name, "table-%s-%s.txt", s.cells[i].kernel, s.cells[i].scenario);
+			sanitize(name);
+			snprintf(p, sizeof p, "%s/%s", R.out, name);
+			append_file(f, p);
+		}
+		if (R.against) {
+			fprintf(f, "\nComparison with %s\n\n", R.against);
+			if (have_base) {
+				snprintf(p, sizeof p, "%s/compare.txt", R.out);
+				append_file(f, p);
+			} else {
+				fprintf(f, "%s\n", cmpmsg);
+			}
+		}
+		if (!R.gnuplot) {
+			fprintf(f, "\nPictures: %s\n", R.no_plot_why);
+		} else {
+			int num = 1;
+			fprintf(f, "\nPlots (the PNG/SVG versions and their data are listed in %s/index.md)\n",
+				R.out);
+			for (int i = 0; i < nscn; i++) {
+				char name[256];
+				snprintf(name, sizeof name, "lead-%s", scn[i]);
+				sanitize(name);
+				const struct figure *fg = find_fig(&R, name);
+				if (!fg || !fg->dumb[0])
+					continue;
+				char first[64];
+				fprintf(f, "\n");
+				snprintf(first, sizeof first, "Figure %d. ", num++);
+				wrap(f, first, fg->caption, 4);
+				append_file(f, fg->dumb);
+			}
+			for (int i = 0; i < nkern; i++) {
+				char name[256];
+				snprintf(name, sizeof name, "fp-%s", kern[i]);
+				sanitize(name);
+				const struct figure *fg = find_fig(&R, name);
+				if (!fg || !fg->dumb[0])
+					continue;
+				char first[64];
+				fprintf(f, "\n");
+				snprintf(first, sizeof first, "Figure %d. ", num++);
+				wrap(f, first, fg->caption, 4);
+				append_file(f, fg->dumb);
+			}
+			for (int i = 0; i < s.ncells; i++) {
+				const struct an_run *r = median_run(&s.cells[i]);
+				char name[256];
+				snprintf(name, sizeof name, "timeline-%s-%s-%d", r->kernel, r->scenario, r->rep);
+				sanitize(name);
+				const struct figure *fg = find_fig(&R, name);
+				if (!fg || !fg->dumb[0])
+					continue;
+				char first[64];
+				fprintf(f, "\n");
+				snprintf(first, sizeof first, "Figure %d. ", num++);
+				wrap(f, first, fg->caption, 4);
+				append_file(f, fg->dumb);
+			}
+		}
+		fclose(f);
+	}
+
+	/* index.md */
+	FILE *ix = open_out(&R, "index.md");
+	if (ix) {
+		fprintf(ix, "# pnbench report: %s\n\n", R.dir_arg);
+		fprintf(ix, "Regenerate everything: `%s report %s --out %s%s%s`.  Definitions: "
+			    "docs/metrics.md.\n\n", R.prog, R.dir_arg, R.out,
+			R.against ? " --against " : "", R.against ? R.against : "");
+		fprintf(ix, "## Tables\n\n");
+		fprintf(ix, "- [report.txt](report.txt): the whole report as plain text for mail "
+			    "(tables and ASCII plots)\n");
+		fprintf(ix, "- [table-runs.txt](table-runs.txt): runs, time to the OOM kill, "
+			    "sanity check, recorder overhead\n");
+		for (int i = 0; i < s.ncells; i++) {
+			char name[512];
+			snprintf(name, sizeof name, "table-%s-%s.txt", s.cells[i].kernel, s.cells[i].scenario);
+			sanitize(name);
+			fprintf(ix, "- [%s](%s): %s on %s, per mechanism/level\n", name, name,
+				s.cells[i].scenario, s.cells[i].kernel);
+		}
+		if (have_base)
+			fprintf(ix, "- [compare.txt](compare.txt): comparison with %s\n", R.against);
+		fprintf(ix, "\n## Figures\n\n");
+		if (!R.gnuplot)
+			fprintf(ix, "%s.\n", R.no_plot_why);
+		for (int i = 0; i < R.nfig; i++) {
+			const struct figure *fg = &R.fig[i];
+			fprintf(ix, "### %s\n\n", fg->name);
+			if (fg->png_ok)
+				fprintf(ix, "![%s](%s.png)\n\n", fg->name, fg->name);
+			else
+				fprintf(ix, "(no picture: %s)\n\n", R.gnuplot ?
+					"no value to plot, or gnuplot failed (see gnuplot.log)" : R.no_plot_why);
+			fprintf(ix, "%s\n\n", fg->caption);
+			fprintf(ix, "Files:");
+			if (fg->png_ok)
+				fprintf(ix, " [PNG](%s.png)", fg->name);
+			if (fg->svg_ok)
+				fprintf(ix, " [SVG](%s.svg)", fg->name);
+			if (fg->dumb[0])
+				fprintf(ix, " [text](%s.txt)", fg->name);
+			fprintf(ix, " [data](%s.tsv) (script: plots/%s.gp)\n\n", fg->name, fg->script);
+		}
+		fclose(ix);
+	}
+
+	if (!quiet) {
+		char p[PATH_MAX + 32];
+		snprintf(p, sizeof p, "%s/report.txt", R.out);
+		append_file(stdout, p);
+		printf("\nreport: %s/report.txt, %s/index.md, %d figure%s%s\n", R.out, R.out, R.nfig,
+		       R.nfig == 1 ? "" : "s", R.gnuplot ? "" : " (no pictures: see report.txt)");
+		if (have_base && cmp_rc >= 0)
+			printf("report: against %s: %s\n", R.against, cmp_rc ? "REGRESSION" : "no regression");
+	}
+	free(R.fig);
+	if (have_base)
+		an_set_free(&base);
+	an_set_free(&s);
+	return R.failures ? PNB_EXIT_FAIL : 0;
+}

@@ -1,0 +1,432 @@
+/* vmstat-cost: what it costs to read the counters every mechanism is built
+ * on.  /proc/vmstat sums the per-cpu event counters over every online CPU on
+ * each read, /proc/zoneinfo prints every CPU's pageset, /proc/pressure loops
+ * over possible CPUs, memory.stat flushes per-cpu cgroup statistics: all of
+ * them get dearer as CPUs are added.  A reader pinned to one CPU reads each
+ * file whole, again and again, and the latency of every whole-file read goes
+ * into a histogram per file; optional load threads on the other CPUs
+ * allocate and free pages meanwhile, so the per-cpu diffs are moving.
+ *
+ * Results ("result KEY VALUE", KEY = <metric>_<unit>[_<stat>]:<file>, see
+ * docs/vmstat-cost.md): read_ns_{min,p50,p90,p99,max,mean}:<file> for pread
+ * at offset 0 on a kept-open fd, openread_ns_*:<file> for open+read+close,
+ * read_count / openread_count, size_bytes, and cpus_online, cpus_possible,
+ * reader_cpu, load_threads, load_alloc_MBps.  Nothing is written on
+ * standard output: in a guest the recorder's standard output, which the
+ * workload inherits, is the events stream. */
+#include "benchutil.h"
+#include "cgroupfs.h"
+#include "clock.h"
+#include "common.h"
+#include "log.h"
+#include "parse.h"
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern const struct workload workload_vmstat_cost;
+
+enum { OPT_DURATION = 1, OPT_ITER, OPT_MODE, OPT_FILES, OPT_CPU, OPT_LOAD, OPT_LOAD_CPUS,
+       OPT_LOAD_CHUNK, OPT_LOAD_RATE, OPT_MEMCG_V1, OPT_MEMCG_V2 };
+
+static const struct option opts[] = {
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "iterations", required_argument, NULL, OPT_ITER },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "files", required_argument, NULL, OPT_FILES },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "load", required_argument, NULL, OPT_LOAD },
+	{ "load-cpus", required_argument, NULL, OPT_LOAD_CPUS },
+	{ "load-chunk", required_argument, NULL, OPT_LOAD_CHUNK },
+	{ "load-rate", required_argument, NULL, OPT_LOAD_RATE },
+	{ "memcg-v1", required_argument, NULL, OPT_MEMCG_V1 },
+	{ "memcg-v2", required_argument, NULL, OPT_MEMCG_V2 },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 }
+};
+
+enum { F_VMSTAT, F_MEMINFO, F_PRESSURE, F_ZONEINFO, F_MEMCG_V1, F_MEMCG_V2, NFILES };
+static const char *const file_names[NFILES] = {
+	"vmstat", "meminfo", "pressure", "zoneinfo", "memcg-v1", "memcg-v2",
+};
+
+struct target {
+	int wanted;		/* 1 by default, 2 when named in --files */
+	int fd;			/* kept open for pread mode */
+	char path[PATH_MAX];
+	size_t size;		/* bytes of the last whole read */
+	struct lathist pread_h, open_h;
+};
+
+/* 1 MiB: larger than zoneinfo of a 256-CPU guest. */
+static char rbuf[1 << 20];
+
+static ssize_t read_whole(int fd)
+{
+	return read_whole_fd(fd, rbuf, sizeof rbuf);
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* The v1 memory cgroup or the cgroup2 cgroup this process is in, from
+ * /proc/self/cgroup, as a directory path.  0 or -errno with why. */
+static int own_memcg(int v2, char *dir, size_t len, char *why, size_t wlen)
+{
+	char buf[8192], mnt[512];
+	const char *rel = NULL;
+	int r;
+
+	if (pnb_read_file("", "/proc/self/cgroup", buf, sizeof buf) < 0) {
+		snprintf(why, wlen, "cannot read /proc/self/cgroup");
+		return -ENOENT;
+	}
+	for (char *save, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = 0;
+		if (v2 && c1 == line + 1 && line[0] == '0' && c2 == c1 + 1) {
+			rel = c2 + 1;
+			break;
+		}
+		if (!v2) {
+			for (char *s2, *t = strtok_r(c1 + 1, ",", &s2); t; t = strtok_r(NULL, ",", &s2))
+				if (!strcmp(t, "memory"))
+					rel = c2 + 1;
+			if (rel)
+				break;
+		}
+	}
+	if (!rel) {
+		snprintf(why, wlen, "this process is in no %s", v2 ? "cgroup2 cgroup" :
+			 "cgroup v1 memory cgroup");
+		return -ENOENT;
+	}
+	r = v2 ? pnb_cgroup2_mount("", mnt, sizeof mnt) : pnb_cgroup_v1_memory_mount("", mnt, sizeof mnt);
+	if (r) {
+		snprintf(why, wlen, "no %s mounted", v2 ? "cgroup2 hierarchy" : "cgroup v1 memory hierarchy");
+		return r;
+	}
+	snprintf(dir, len, "%s%s", mnt, strcmp(rel, "/") ? rel : "");
+	return 0;
+}
+
+static int parse_files(const char *val, struct target *t)
+{
+	char buf[256], *save;
+
+	if (strlen(val) >= sizeof buf)
+		return wl_opt_error("--files", val, "too long");
+	strcpy(buf, val);
+	for (int i = 0; i < NFILES; i++)
+		t[i].wanted = 0;
+	for (char *f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		int i;
+		for (i = 0; i < NFILES && strcmp(f, file_names[i]); i++)
+			;
+		if (i == NFILES)
+			return wl_opt_error("--files", f, "not one of vmstat, meminfo, pressure, "
+					    "zoneinfo, memcg-v1, memcg-v2");
+		t[i].wanted = 2;
+	}
+	return 0;
+}
+
+static int parse_cpu(const char *opt, const char *val, int *cpu)
+{
+	uint64_t v;
+	if (wl_opt_count(opt, val, 0, BU_MAX_CPUS - 1, &v))
+		return PNB_EXIT_USAGE;
+	*cpu = (int)v;
+	return 0;
+}
+
+/* Emit one file's statistics under prefix ("read", "openread"). */
+static void emit_hist(const char *prefix, const char *file, const struct lathist *h)
+{
+	static const struct { const char *stat; double q; } st[] = {
+		{ "p50", 50 }, { "p90", 90 }, { "p99", 99 },
+	};
+	char key[96];
+
+	snprintf(key, sizeof key, "%s_ns_min:%s", prefix, file);
+	wl_result(key, (double)h->min);
+	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+		snprintf(key, sizeof key, "%s_ns_%s:%s", prefix, st[i].stat, file);
+		wl_result(key, (double)lh_pct(h, st[i].q));
+	}
+	snprintf(key, sizeof key, "%s_ns_max:%s", prefix, file);
+	wl_result(key, (double)h->max);
+	snprintf(key, sizeof key, "%s_ns_mean:%s", prefix, file);
+	wl_result(key, lh_mean(h));
+	snprintf(key, sizeof key, "%s_count:%s", prefix, file);
+	wl_result(key, (double)h->n);
+}
+
+static int vmstat_cost_main(int argc, char **argv)
+{
+	static struct target t[NFILES];
+	static int allowed[BU_MAX_CPUS], load_cpus[BU_MAX_CPUS];
+	static struct loadgen g;
+	uint64_t duration = 0, iterations = 0, load = 0, chunk = 1 << 20, rate = 0;
+	int c, r, mode_pread = 1, mode_open = 0, cpu = -1, nload_cpus = -1, load_others = 0;
+	char memcg[2][PATH_MAX] = { "", "" }, why[512];
+
+	for (int i = 0; i < NFILES; i++)
+		t[i] = (struct target){ .wanted = 1, .fd = -1 };
+	while ((c = wl_getopt(argc, argv, opts)) != -1) {
+		r = 0;
+		switch (c) {
+		case OPT_DURATION:
+			r = wl_opt_duration("--duration", optarg, &duration);
+			if (!r && !duration)
+				r = wl_opt_error("--duration", optarg, "must be above 0");
+			break;
+		case OPT_ITER: r = wl_opt_count("--iterations", optarg, 1, UINT64_MAX, &iterations); break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "pread")) mode_pread = 1, mode_open = 0;
+			else if (!strcmp(optarg, "open")) mode_pread = 0, mode_open = 1;
+			else if (!strcmp(optarg, "both")) mode_pread = 1, mode_open = 1;
+			else r = wl_opt_error("--mode", optarg, "not one of pread, open, both");
+			break;
+		case OPT_FILES: r = parse_files(optarg, t); break;
+		case OPT_CPU: r = parse_cpu("--cpu", optarg, &cpu); break;
+		case OPT_LOAD:
+			if (!strcmp(optarg, "others"))
+				load_others = 1;
+			else
+				r = wl_opt_count("--load", optarg, 0, BU_MAX_LOAD, &load);
+			break;
+		case OPT_LOAD_CPUS:
+			nload_cpus = cpulist_parse(optarg, load_cpus, BU_MAX_CPUS);
+			if (nload_cpus < 0)
+				r = wl_opt_error("--load-cpus", optarg, "not a CPU list (e.g. 1-3,5)");
+			break;
+		case OPT_LOAD_CHUNK: r = wl_opt_size("--load-chunk", optarg, 1, 1ULL << 30, 1, &chunk); break;
+		case OPT_LOAD_RATE: r = wl_opt_rate("--load-rate", optarg, &rate); break;
+		case OPT_MEMCG_V1:
+		case OPT_MEMCG_V2:
+			if (optarg[0] != '/' || strlen(optarg) >= PATH_MAX - 32)
+				r = wl_opt_error(c == OPT_MEMCG_V1 ? "--memcg-v1" : "--memcg-v2", optarg,
+						 "need an absolute cgroup directory");
+			else
+				strcpy(memcg[c == OPT_MEMCG_V2], optarg);
+			break;
+		case 'h': wl_help(&workload_vmstat_cost); return PNB_EXIT_OK;
+		default: return PNB_EXIT_USAGE;
+		}
+		if (r)
+			return PNB_EXIT_USAGE;
+	}
+	if (!duration && !iterations)
+		duration = 2 * NS_PER_S;
+
+	/* The reader's CPU, then the load's: by default every other CPU we may use. */
+	int nallowed = cpus_allowed(allowed, BU_MAX_CPUS);
+	if (nallowed <= 0) {
+		pnb_err("sched_getaffinity: %s", strerror(nallowed ? -nallowed : ENOENT));
+		return PNB_EXIT_FAIL;
+	}
+	if (cpu < 0)
+		cpu = allowed[0];
+	if (nload_cpus < 0) {
+		nload_cpus = 0;
+		for (int i = 0; i < nallowed; i++)
+			if (allowed[i] != cpu)
+				load_cpus[nload_cpus++] = allowed[i];
+	}
+	if (load_others)
+		load = (uint64_t)nload_cpus;
+	if (load && !nload_cpus) {
+		pnb_err("--load %llu: no CPU other than the reader's (%d) to put it on; name one "
+			"with --load-cpus to share the reader's", (unsigned long long)load, cpu);
+		return PNB_EXIT_USAGE;
+	}
+	if ((r = pin_self(cpu))) {
+		pnb_err("cannot pin the reader to CPU %d: %s", cpu, strerror(-r));
+		return PNB_EXIT_FAIL;
+	}
+
+	/* The files: the memcg ones from the options or our own cgroups. */
+	snprintf(t[F_VMSTAT].path, PATH_MAX, "/proc/vmstat");
+	snprintf(t[F_MEMINFO].path, PATH_MAX, "/proc/meminfo");
+	snprintf(t[F_PRESSURE].path, PATH_MAX, "/proc/pressure/memory");
+	snprintf(t[F_ZONEINFO].path, PATH_MAX, "/proc/zoneinfo");
+	for (int k = 0; k < 2; k++) {
+		struct target *m = &t[F_MEMCG_V1 + k];
+		char dir[PATH_MAX - 16];
+		if (!m->wanted)
+			continue;
+		if (memcg[k][0])
+			snprintf(dir, sizeof dir, "%s", memcg[k]);
+		else if (own_memcg(k, dir, sizeof dir, why, sizeof why)) {
+			if (m->wanted == 2) {
+				pnb_err("%s: %s", file_names[F_MEMCG_V1 + k], why);
+				return PNB_EXIT_FAIL;
+			}
+			pnb_err("skipping %s: %s", file_names[F_MEMCG_V1 + k], why);
+			m->wanted = 0;
+			continue;
+		}
+		snprintf(m->path, PATH_MAX, "%s/memory.stat", dir);
+	}
+	int nfiles = 0;
+	for (int i = 0; i < NFILES; i++) {
+		ssize_t n;
+		if (!t[i].wanted)
+			continue;
+		lh_init(&t[i].pread_h);
+		lh_init(&t[i].open_h);
+		t[i].fd = open(t[i].path, O_RDONLY | O_CLOEXEC);
+		n = t[i].fd < 0 ? -errno : read_whole(t[i].fd);
+		if (n < 0) {
+			const char *hint = n == -EOPNOTSUPP ? " (PSI disabled: psi=0?)" :
+					   n == -ENOENT ? " (not on this kernel or cgroup)" : "";
+			if (t[i].wanted == 2) {
+				pnb_err("%s: %s: %s%s", file_names[i], t[i].path, strerror((int)-n), hint);
+				return PNB_EXIT_FAIL;
+			}
+			pnb_err("skipping %s: %s: %s%s", file_names[i], t[i].path, strerror((int)-n), hint);
+			if (t[i].fd >= 0)
+				close(t[i].fd);
+			t[i].fd = -1;
+			t[i].wanted = 0;
+			continue;
+		}
+		t[i].size = (size_t)n;
+		nfiles++;
+	}
+	if (!nfiles) {
+		pnb_err("none of the files can be read");
+		return PNB_EXIT_FAIL;
+	}
+
+	if (load && loadgen_start(&g, (int)load, load_cpus, nload_cpus, chunk, rate, why, sizeof why)) {
+		pnb_err("%s", why);
+		return PNB_EXIT_FAIL;
+	}
+	wl_phase("read");
+
+	/* Files interleaved: slow drifts (frequency, other tenants) hit every
+	 * file alike instead of whichever file was measured at the time. */
+	uint64_t t_start = now_ns(), t_end = duration ? t_start + duration : UINT64_MAX;
+	uint64_t it = 0, now = t_start;
+	int err = 0;
+	while ((!iterations || it < iterations) && now < t_end && !err) {
+		for (int i = 0; i < NFILES && !err; i++) {
+			ssize_t n;
+			uint64_t t0;
+			if (!t[i].wanted)
+				continue;
+			if (mode_pread) {
+				t0 = now_ns();
+				n = read_whole(t[i].fd);
+				now = now_ns();
+				if (n < 0) {
+					pnb_err("reading %s: %s", t[i].path, strerror((int)-n));
+					err = 1;
+					break;
+				}
+				lh_add(&t[i].pread_h, now - t0);
+				t[i].size = (size_t)n;
+			}
+			if (mode_open) {
+				t0 = now_ns();
+				int fd = open(t[i].path, O_RDONLY | O_CLOEXEC);
+				n = fd < 0 ? -errno : read_whole(fd);
+				if (fd >= 0)
+					close(fd);
+				now = now_ns();
+				if (n < 0) {
+					pnb_err("open+read %s: %s", t[i].path, strerror((int)-n));
+					err = 1;
+					break;
+				}
+				lh_add(&t[i].open_h, now - t0);
+				t[i].size = (size_t)n;
+			}
+		}
+		it++;
+	}
+	uint64_t elapsed = now_ns() - t_start;
+	int lerr = load ? loadgen_stop(&g) : 0;
+	for (int i = 0; i < NFILES; i++)
+		if (t[i].fd >= 0)
+			close(t[i].fd);
+	if (err)
+		return PNB_EXIT_FAIL;
+	if (lerr) {
+		pnb_err("a load thread failed: %s (memory limit too small for %llu threads x "
+			"--load-chunk?)", strerror(-lerr), (unsigned long long)load);
+		return PNB_EXIT_FAIL;
+	}
+
+	int online = cpulist_count_file("", "/sys/devices/system/cpu/online");
+	int possible = cpulist_count_file("", "/sys/devices/system/cpu/possible");
+	if (online > 0)
+		wl_result("cpus_online", online);
+	else
+		pnb_err("cpus_online not reported: /sys/devices/system/cpu/online: %s", strerror(-online));
+	if (possible > 0)
+		wl_result("cpus_possible", possible);
+	else
+		pnb_err("cpus_possible not reported: /sys/devices/system/cpu/possible: %s",
+			strerror(-possible));
+	wl_result("reader_cpu", cpu);
+	wl_result("load_threads", (double)load);
+	if (load)
+		wl_result("load_alloc_MBps", loadgen_MBps(&g));
+	wl_result("elapsed_ns", (double)elapsed);
+	wl_result("iterations_count", (double)it);
+	for (int i = 0; i < NFILES; i++) {
+		char key[64];
+		if (!t[i].wanted)
+			continue;
+		if (mode_pread)
+			emit_hist("read", file_names[i], &t[i].pread_h);
+		if (mode_open)
+			emit_hist("openread", file_names[i], &t[i].open_h);
+		snprintf(key, sizeof key, "size_bytes:%s", file_names[i]);
+		wl_result(key, (double)t[i].size);
+		const struct lathist *h = mode_pread ? &t[i].pread_h : &t[i].open_h;
+		pnb_err("%-9s %6zu bytes  %s p50 %llu ns  p99 %llu ns  max %llu ns  (%llu reads)",
+			file_names[i], t[i].size, mode_pread ? "pread" : "open+read",
+			(unsigned long long)lh_pct(h, 50), (unsigned long long)lh_pct(h, 99),
+			(unsigned long long)h->max, (unsigned long long)h->n);
+	}
+	return PNB_EXIT_OK;
+}
+
+const struct workload workload_vmstat_cost = {
+	.name = "vmstat-cost",
+	.summary = "latency of whole reads of /proc/vmstat, meminfo, pressure, zoneinfo, memory.stat",
+	.usage =
+	"  --duration D      how long to read (default 2s unless --iterations)\n"
+	"  --iterations N    stop after N rounds over the files (with --duration: first wins)\n"
+	"  --mode M          pread (at 0 on a kept-open fd), open (open+read+close), both\n"
+	"                    (default pread)\n"
+	"  --files LIST      vmstat,meminfo,pressure,zoneinfo,memcg-v1,memcg-v2 (default:\n"
+	"                    all that can be read; a named file that cannot is an error)\n"
+	"  --cpu N           pin the reader to CPU N (default: the first allowed CPU)\n"
+	"  --load N|others   allocating processes (mmap/touch/munmap), or one per other CPU\n"
+	"                    (default 0)\n"
+	"  --load-cpus LIST  CPUs for the load, round robin (default: allowed CPUs except\n"
+	"                    the reader's)\n"
+	"  --load-chunk SIZE bytes per mmap/touch/munmap cycle (default 1M)\n"
+	"  --load-rate RATE  pace the load to RATE in total (default: as fast as possible)\n"
+	"  --memcg-v1 DIR    read DIR/memory.stat (default: this process's v1 memory cgroup)\n"
+	"  --memcg-v2 DIR    read DIR/memory.stat (default: this process's cgroup2 cgroup)\n",
+	.main = vmstat_cost_main,
+};
