@@ -194,6 +194,10 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 	json_object_set_new(r, "reason", json_string(res->reason));
 	json_object_set_new(r, "wall_s", json_real(res->wall_s));
 	json_object_set_new(r, "exit", json_integer(res->recorder_exit));
+	if (res->boot_s >= 0)
+		json_object_set_new(r, "boot_s", json_real(res->boot_s));
+	if (res->poweroff_s >= 0)
+		json_object_set_new(r, "poweroff_s", json_real(res->poweroff_s));
 	json_object_set_new(r, "started_realtime_s", json_integer(started));
 	json_object_set_new(m, "result", r);
 	snprintf(path, sizeof path, "%s/meta.json", dir);
@@ -245,18 +249,23 @@ static void report_cell(const struct cell *c, const struct kernel_image *k,
 	struct events_summary sum;
 	json_t *m;
 	const char *status = "broken", *reason = "no meta.json";
-	double wall = 0;
+	double wall = 0, boot = -1, poweroff = -1;
+	char cost[96] = "";
 
 	snprintf(path, sizeof path, "%s/meta.json", c->final);
 	m = json_load_file(path, 0, NULL);
 	if (m)
-		json_unpack(json_object_get(m, "result"), "{s?s, s?s, s?F}", "status", &status,
-			    "reason", &reason, "wall_s", &wall);
+		json_unpack(json_object_get(m, "result"), "{s?s, s?s, s?F, s?F, s?F}", "status",
+			    &status, "reason", &reason, "wall_s", &wall, "boot_s", &boot,
+			    "poweroff_s", &poweroff);
+	if (boot >= 0 && poweroff >= 0)
+		snprintf(cost, sizeof cost, " (boot to workload %.2fs, end to poweroff %.2fs)",
+			 boot, poweroff);
 	snprintf(path, sizeof path, "%s/events.jsonl", c->final);
 	events_summarize(path, &sum);
 	events_summary_line(&sum, line, sizeof line);
-	printf("[%d/%d] %s %s rep %u: %s in %.1fs%s%s\n        %s\n", idx, total, k->name,
-	       s->name, c->rep, status, wall, strcmp(status, "ok") ? ": " : "",
+	printf("[%d/%d] %s %s rep %u: %s in %.1fs%s%s%s\n        %s\n", idx, total, k->name,
+	       s->name, c->rep, status, wall, cost, strcmp(status, "ok") ? ": " : "",
 	       strcmp(status, "ok") ? reason : "", line);
 	json_decref(m);
 }

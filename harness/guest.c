@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
+#include "parse.h"
 #include "run.h"
 
 #include <errno.h>
@@ -19,6 +20,57 @@
 
 /* Boot and poweroff under TCG take a few seconds; a slow CI machine more. */
 #define BOOT_ALLOWANCE_S 90
+
+/* How long a kernel may take to reach /init before the run is called
+ * "no_init": a Debian kernel under TCG needs ~2 s, so a minute is a kernel
+ * that will not boot, not a slow one.  PNBENCH_BOOT_TIMEOUT=DURATION (e.g. 20s). */
+static uint64_t boot_timeout_ns(void)
+{
+	const char *e = getenv("PNBENCH_BOOT_TIMEOUT");
+	uint64_t ns;
+
+	if (e && *e && !pnb_parse_duration_ns(e, &ns) && ns)
+		return ns;
+	return 60 * NS_PER_S;
+}
+
+/* What a guest may take beyond its program's own bound (boot, flushing,
+ * poweroff) before the watchdog calls it a hang.  PNBENCH_GUEST_SLACK. */
+static uint64_t guest_slack_ns(void)
+{
+	const char *e = getenv("PNBENCH_GUEST_SLACK");
+	uint64_t ns;
+
+	if (e && *e && !pnb_parse_duration_ns(e, &ns) && ns)
+		return ns;
+	return BOOT_ALLOWANCE_S * NS_PER_S;
+}
+
+/* Whether the last `tail` bytes of path (the whole file when 0) hold s. */
+static int file_has(const char *path, size_t tail, const char *s)
+{
+	char buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
+	off_t off = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	if (tail) {
+		off_t size = lseek(fd, 0, SEEK_END);
+		off = size > (off_t)tail ? size - (off_t)tail : 0;
+	}
+	while ((n = pread(fd, buf, sizeof buf - 1, off)) > 0 && !found) {
+		buf[n] = 0;
+		found = memmem(buf, (size_t)n, s, strlen(s)) != NULL;
+		/* Step back by the needle so one split across reads is seen. */
+		off += n > (ssize_t)strlen(s) ? n - (ssize_t)strlen(s) : n;
+		if (n < (ssize_t)sizeof buf - 1)
+			break;
+	}
+	close(fd);
+	return found;
+}
 
 static int have_kvm(void)
 {
@@ -60,17 +112,50 @@ static int concat(const char *a, const char *b, const char *out, char *err, size
 }
 
 /* The last lines of the console, for a panic's reason. */
+/* The last lines of the console, folded into one line (" | " between them)
+ * so a run's reason stays one line in logs and meta.json. */
 static void console_tail(const char *text, int lines, char *out, size_t len)
 {
 	const char *p = text + strlen(text);
+	size_t o = 0;
 	int n = 0;
 
-	while (p > text && n <= lines) {
+	while (p > text && (p[-1] == '\n' || p[-1] == '\r'))
+		p--;
+	const char *end = p;
+	while (p > text && n < lines) {
 		p--;
 		if (*p == '\n')
 			n++;
 	}
-	snprintf(out, len, "%s", p == text ? p : p + 1);
+	if (*p == '\n')
+		p++;
+	for (; p < end && o + 4 < len; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n') {
+			o += (size_t)snprintf(out + o, len - o, " | ");
+			continue;
+		}
+		out[o++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+	}
+	out[o < len ? o : len - 1] = 0;
+	if (!o)
+		snprintf(out, len, "(console empty)");
+}
+
+/* The kernel's own words about a panic: the "Kernel panic" line, whole. */
+static void panic_line(const char *text, char *out, size_t len)
+{
+	const char *p = strstr(text, "Kernel panic");
+	size_t n;
+
+	if (!p) {
+		out[0] = 0;
+		return;
+	}
+	n = strcspn(p, "\r\n");
+	snprintf(out, len, "%.*s; ", (int)(n < len ? n : len - 3), p);
 }
 
 static char *slurp(const char *path)
@@ -126,6 +211,7 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	uint64_t t0;
 
 	memset(res, 0, sizeof *res);
+	res->boot_s = res->poweroff_s = -1;
 #define FAIL(st, ...) do { snprintf(res->status, sizeof res->status, "%s", st); \
 	snprintf(res->reason, sizeof res->reason, __VA_ARGS__); return -1; } while (0)
 
@@ -216,13 +302,22 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	uint64_t deadline = t0 + s->bound_ns + BOOT_ALLOWANCE_S * NS_PER_S;
-	int st = 0, timed_out = 0;
+	uint64_t deadline = t0 + s->bound_ns + guest_slack_ns();
+	uint64_t init_deadline = t0 + boot_timeout_ns();
+	uint64_t t_started = 0, t_end = 0;
+	int st = 0, timed_out = 0, reached_init = 0;
 	for (;;) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
+		uint64_t now = pnb_mono_ns();
 		if (w == pid)
 			break;
-		if (pnb_mono_ns() > deadline) {
+		if (!reached_init)
+			reached_init = file_has(console, 0, "pnbench-init: reached init");
+		if (!t_started && file_has(events, 0, "\"what\":\"workload_start\""))
+			t_started = now;
+		if (t_started && !t_end && file_has(events, 4096, "\"type\":\"end\""))
+			t_end = now;
+		if (now > deadline || (!reached_init && now > init_deadline)) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			timed_out = 1;
@@ -230,6 +325,9 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 		}
 		usleep(20000);
 	}
+	uint64_t t_exit = pnb_mono_ns();
+	res->boot_s = t_started ? (t_started - t0) / 1e9 : -1;
+	res->poweroff_s = t_end && !timed_out ? (t_exit - t_end) / 1e9 : -1;
 	res->wall_s = (pnb_mono_ns() - t0) / 1e9;
 	res->recorder_exit = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	unlink(initrd);
@@ -239,19 +337,27 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	events_summarize(events, &sum);
 	const char *c = con ? con : "";
 	char tail[400];
-	console_tail(c, 8, tail, sizeof tail);
+	console_tail(c, 4, tail, sizeof tail);
 	int reached = strstr(c, "pnbench-init: reached init") != NULL;
 	const char *ex = strstr(c, "pnbench-init: recorder exited ");
 	int rec_exit = ex ? atoi(ex + strlen("pnbench-init: recorder exited ")) : -1;
 
 	if (strstr(c, "Kernel panic") || strstr(c, "kernel BUG") || strstr(c, "BUG: ")) {
 		snprintf(res->status, sizeof res->status, "panic");
-		snprintf(res->reason, sizeof res->reason, "guest kernel panic; console tail: %s", tail);
+		char why[200];
+		panic_line(c, why, sizeof why);
+		snprintf(res->reason, sizeof res->reason, "guest kernel panic: %sconsole tail: %s",
+			 why, tail);
 	} else if (timed_out) {
 		snprintf(res->status, sizeof res->status, reached ? "hang" : "no_init");
-		snprintf(res->reason, sizeof res->reason, "%s within %.0f s (the run's bound + %d s); "
-			 "QEMU killed; console tail: %s", reached ? "guest did not power off" :
-			 "kernel did not reach init", res->wall_s, BOOT_ALLOWANCE_S, tail);
+		if (reached)
+			snprintf(res->reason, sizeof res->reason, "guest did not power off within "
+				 "%.0f s (the run's bound + %.0f s); QEMU killed; console tail: %s",
+				 res->wall_s, guest_slack_ns() / 1e9, tail);
+		else
+			snprintf(res->reason, sizeof res->reason, "kernel did not reach init within "
+				 "%.0f s (PNBENCH_BOOT_TIMEOUT); QEMU killed; console tail: %s",
+				 res->wall_s, tail);
 	} else if (!reached) {
 		snprintf(res->status, sizeof res->status, "no_init");
 		snprintf(res->reason, sizeof res->reason, "kernel did not reach init (QEMU exit %d); "

@@ -234,6 +234,7 @@ int native_run(const struct scenario *s, unsigned rep, const char *dir, struct r
 	uint64_t t_start;
 
 	memset(res, 0, sizeof *res);
+	res->boot_s = res->poweroff_s = -1;
 	if (find_memcg(&m, why, sizeof why)) {
 		snprintf(res->status, sizeof res->status, "refused");
 		snprintf(res->reason, sizeof res->reason, "%s", why);

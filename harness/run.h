@@ -13,6 +13,10 @@ struct run_result {
 	char reason[512];
 	double wall_s;
 	int recorder_exit;
+	/* Guest fixed cost, seen from the host: QEMU start to the workload's
+	 * start line on the events port, and the end line to QEMU's exit;
+	 * -1 when not seen.  Resolution: the watchdog's 20 ms poll. */
+	double boot_s, poweroff_s;
 };
 
 /* Native backend: the running kernel, workload confined in a memory cgroup. */
