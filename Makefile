@@ -35,7 +35,7 @@ PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init
 .PHONY: all deps check bench clean
 
 # The default matrix: the four workloads, 3 repetitions each.
-BENCH_KERNEL ?= native
+BENCH_KERNEL ?= debian:cloud
 BENCH_SCENARIOS ?= fixed-rate stream-read busy-beaver swapless-fill
 BENCH_REPS ?= 3
 BENCH_OUT ?= results/runs/bench

@@ -20,6 +20,28 @@ int pnb_path(char *out, size_t len, const char *root, const char *path)
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
+ssize_t pnb_pread_text(int fd, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	for (;;) {
+		ssize_t n;
+		if (off + 1 >= len)
+			return -EFBIG;
+		n = pread(fd, buf + off, len - 1 - off, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	buf[off] = 0;
+	return (ssize_t)off;
+}
+
 ssize_t pnb_read_file(const char *root, const char *path, char *buf, size_t len)
 {
 	char full[4096];

@@ -12,6 +12,9 @@
 /* Read a whole small file (root + path) into buf, NUL-terminated.
  * Returns bytes read or -errno (-EFBIG if it does not fit). */
 ssize_t pnb_read_file(const char *root, const char *path, char *buf, size_t len);
+/* The same from an open fd, from offset 0: pread keeps the fd's position
+ * out of it, so seq_file starts over and a probe rereads one fd forever. */
+ssize_t pnb_pread_text(int fd, char *buf, size_t len);
 /* Write a string (with or without its NUL, as told) to root + path. */
 int pnb_write_file(const char *root, const char *path, const char *s, int with_nul);
 /* Join root and path into out. */

@@ -11,6 +11,7 @@
  * Either source alone is enough to arm the probe; when one is missing the
  * probe says so in a "probe" line with status "degraded". */
 #include "probe.h"
+#include "procfs.h"
 #include "clock.h"
 #include "parse.h"
 #include "oom.h"
@@ -248,28 +249,6 @@ static int oom_parse(struct probe *p, const char *args, char *err, size_t errlen
 	return 0;
 }
 
-static ssize_t pread_text(int fd, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	for (;;) {
-		ssize_t n;
-		if (off + 1 >= len)
-			return -EFBIG;
-		n = pread(fd, buf + off, len - 1 - off, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = 0;
-	return (ssize_t)off;
-}
-
 /* Just the one line: a full kv parse of ~200 lines every 10 ms buys nothing. */
 static int vmstat_oom_kill(const char *text, uint64_t *v)
 {
@@ -338,7 +317,7 @@ static int try_vmstat(const char *root, struct oom_priv *s, int keep, char *why,
 		snprintf(why, whylen, "%.120s: %s", path, strerror(-r));
 		return r;
 	}
-	n = pread_text(fd, s->vmstat, sizeof s->vmstat);
+	n = pnb_pread_text(fd, s->vmstat, sizeof s->vmstat);
 	r = n < 0 ? (int)n : vmstat_oom_kill(s->vmstat, &v);
 	if (r) {
 		snprintf(why, whylen, "%.120s: %s", path, r == -ENOENT ?
@@ -498,7 +477,7 @@ static int vmstat_delta(struct probe *p, struct jsonl *out)
 {
 	struct oom_priv *s = p->priv;
 	uint64_t v, now = pnb_mono_ns();
-	ssize_t n = pread_text(s->vmstat_fd, s->vmstat, sizeof s->vmstat);
+	ssize_t n = pnb_pread_text(s->vmstat_fd, s->vmstat, sizeof s->vmstat);
 	json_t *o;
 	int r;
 

@@ -44,6 +44,7 @@
  * memory.stat "pgscan" (5.x+) gives kind "memcg".  A v1 memcg has no such
  * counter: native v1 runs need tracefs for reclaim onset. */
 #include "probe.h"
+#include "procfs.h"
 #include "clock.h"
 #include "parse.h"
 
@@ -764,28 +765,6 @@ static void check_overruns(struct probe *p, struct jsonl *out)
 
 /* ---- vmstat fallback --------------------------------------------------- */
 
-static ssize_t pread_text(int fd, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	for (;;) {
-		ssize_t n;
-		if (off + 1 >= len)
-			return -EFBIG;
-		n = pread(fd, buf + off, len - 1 - off, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = 0;
-	return (ssize_t)off;
-}
-
 /* pgscan_kswapd / pgscan_direct, or their per-zone parts before 4.8
  * (pgscan_kswapd_normal, ...); pgscan_direct_throttle is not a scan. */
 static int pgscan_sums(const char *text, uint64_t sum[2])
@@ -836,7 +815,7 @@ static int vmstat_check(const char *root, struct reclaim_priv *s, int keep,
 		snprintf(why, whylen, "%.200s: %s", path, strerror(-r));
 		return r;
 	}
-	n = pread_text(fd, s->vmstat, sizeof s->vmstat);
+	n = pnb_pread_text(fd, s->vmstat, sizeof s->vmstat);
 	r = n < 0 ? (int)n : pgscan_sums(s->vmstat, sum);
 	if (r) {
 		snprintf(why, whylen, "%.200s: %s", path, r == -ENOENT ?
@@ -859,7 +838,7 @@ static int vmstat_check(const char *root, struct reclaim_priv *s, int keep,
  * memcg, which /proc/vmstat never counts. */
 static int memcg_pgscan(struct reclaim_priv *s, uint64_t *v)
 {
-	ssize_t n = pread_text(s->memcg_stat_fd, s->vmstat, sizeof s->vmstat);
+	ssize_t n = pnb_pread_text(s->memcg_stat_fd, s->vmstat, sizeof s->vmstat);
 	const char *l;
 
 	if (n < 0)
@@ -903,7 +882,7 @@ static int vmstat_poll(struct probe *p, struct jsonl *out)
 	static const char *const key[3] = { "pgscan_kswapd", "pgscan_direct", "memcg_pgscan" };
 	struct reclaim_priv *s = p->priv;
 	uint64_t sum[3], now = pnb_mono_ns();
-	ssize_t n = pread_text(s->vmstat_fd, s->vmstat, sizeof s->vmstat);
+	ssize_t n = pnb_pread_text(s->vmstat_fd, s->vmstat, sizeof s->vmstat);
 	int r, nk = 2;
 
 	if (n < 0)

@@ -14,6 +14,7 @@
  * missing at open are left out; one that fails later is reported once as a
  * recorder event "sample_source_failed" and left out from then on. */
 #include "probe.h"
+#include "procfs.h"
 #include "clock.h"
 #include "parse.h"
 
@@ -148,30 +149,6 @@ static int open_src(const char *root, const char *dir, const char *name)
 		return -ENAMETOOLONG;
 	n = open(path, O_RDONLY | O_CLOEXEC);
 	return n < 0 ? -errno : n;
-}
-
-/* The whole file from offset 0: pread keeps the fd's position out of it, so
- * seq_file starts over and no reopen is needed. */
-static ssize_t pread_text(int fd, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	for (;;) {
-		ssize_t n;
-		if (off + 1 >= len)
-			return -EFBIG;
-		n = pread(fd, buf + off, len - 1 - off, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = 0;
-	return (ssize_t)off;
 }
 
 static void close_all(struct sampler_priv *s)
@@ -326,7 +303,7 @@ static int read_src(struct sampler_priv *s, enum src_id id)
 
 	if (s->fd[id] < 0 || s->failed[id])
 		return -ENOENT;
-	n = pread_text(s->fd[id], s->text, sizeof s->text);
+	n = pnb_pread_text(s->fd[id], s->text, sizeof s->text);
 	return n < 0 ? (int)n : 0;
 }
 

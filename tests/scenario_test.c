@@ -85,6 +85,7 @@ static const struct { const char *text, *msg; } bad[] = {
 	{ "[machine]\nmemory = 12Q\n", "scenario x.ini:2: memory: '12Q' is not a size (e.g. 256M, 1G)" },
 	{ "[machine]\nmemory = 1M\n", "scenario x.ini:2: memory: '1M' is out of range" },
 	{ "[machine]\nswap = disk\n", "scenario x.ini:2: swap: 'disk' is not one of none, zram" },
+	{ "[machine]\nswap = zram\n", "scenario x.ini:2: swap: 'zram' is not supported yet: guests run without swap (use none)" },
 	{ "[machine]\ncpus = 2\ncpus = 3\n", "scenario x.ini:3: key 'cpus' given twice in [machine]" },
 	{ "[workload]\nname = x\n", "scenario x.ini: [probes] needs at least one 'probe = SPEC'" },
 	{ "[probes]\nprobe = oom\n", "scenario x.ini: [workload] name is required" },
