@@ -12,6 +12,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -588,6 +589,27 @@ fail:
 
 static const char *const busybox_links[] = { "sh", "ls", "cat", "mount", "dmesg" };
 
+/* A rebuilt program gives the same kernel a new image; the old ones would
+ * pile up (~6 MB each) for ever.  Runs copy the image into their own
+ * directory before QEMU starts, so removing it under a running guest is
+ * harmless. */
+static void prune_older_images(const char *keep)
+{
+	char pattern[PNB_PATH + 8];
+	const char *dash = strrchr(keep, '-');
+	glob_t g;
+
+	if (!dash)
+		return;
+	snprintf(pattern, sizeof pattern, "%.*s-*.cpio", (int)(dash - keep), keep);
+	if (glob(pattern, 0, NULL, &g))
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		if (strcmp(g.gl_pathv[i], keep))
+			unlink(g.gl_pathv[i]);
+	globfree(&g);
+}
+
 int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *err, size_t errlen)
 {
 	const char *progs[3][2] = {
@@ -699,6 +721,7 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 	}
 	if ((e = cpio_finish(&c, path)))
 		return failf(err, errlen, "guest image: writing %s: %s", path, strerror(-e));
+	prune_older_images(path);
 	return 0;
 }
 
