@@ -39,6 +39,8 @@ BENCH_KERNEL ?= debian:cloud
 BENCH_SCENARIOS ?= fixed-rate stream-read busy-beaver swapless-fill
 BENCH_REPS ?= 3
 BENCH_OUT ?= results/runs/bench
+# The committed reference the bench report compares against.
+BENCH_BASELINE ?= debian-cloud
 all: $(PROGS) $(TEST_BIN)
 
 deps:
@@ -92,8 +94,11 @@ check: deps all
 	  kyua report --results-file=../$(KYUA_RESULTS); exit $$rc
 
 bench: deps all
-	bin/pnbench run --kernel $(BENCH_KERNEL) $(BENCH_SCENARIOS:%=--scenario %) \
-	  --reps $(BENCH_REPS) --out $(BENCH_OUT)
+	@rc=0; bin/pnbench run --kernel $(BENCH_KERNEL) $(BENCH_SCENARIOS:%=--scenario %) \
+	  --reps $(BENCH_REPS) --out $(BENCH_OUT) || rc=$$?; \
+	bin/pnbench analyze -q $(BENCH_OUT) && \
+	  bin/pnbench report $(BENCH_OUT) --against results/baselines/$(BENCH_BASELINE) || rc=1; \
+	echo "bench: results in $(BENCH_OUT), report in $(BENCH_OUT)/report.txt"; exit $$rc
 
 clean:
 	rm -rf $(B) bin $(TEST_BIN)

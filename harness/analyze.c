@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1240,6 +1241,65 @@ static json_t *flags_json(unsigned flags)
 	return a;
 }
 
+/* The keys of a group in summary.json: one table, so a new field is one
+ * line and the JSON cannot drift from struct an_group. */
+enum gfield_kind { GF_STR, GF_INT, GF_LL, GF_REAL, GF_BOOL };
+static const struct gfield {
+	const char *key;
+	enum gfield_kind kind;
+	size_t off;
+} gfields[] = {
+#define GF(k, kind, member) { k, kind, offsetof(struct an_group, member) }
+	GF("probe", GF_STR, probe),
+	GF("mech", GF_STR, mech),
+	GF("level", GF_STR, level),
+	GF("notifications", GF_INT, notifications),
+	GF("signals", GF_LL, signals),
+	GF("before_oom", GF_INT, before_oom),
+	GF("after_oom", GF_INT, after_oom),
+	GF("first_s", GF_REAL, first_s),
+	GF("last_s", GF_REAL, last_s),
+	GF("lead_s", GF_REAL, lead_s),
+	GF("late_s", GF_REAL, late_s),
+	GF("headroom_kB", GF_REAL, headroom_kB),
+	GF("headroom_pct", GF_REAL, headroom_pct),
+	GF("progress_alloc_MiB", GF_REAL, progress_alloc_MiB),
+	GF("progress_read_MiB", GF_REAL, progress_read_MiB),
+	GF("latency_s", GF_REAL, latency_s),
+	GF("false_positives", GF_INT, false_positives),
+	GF("judged", GF_INT, judged),
+	GF("unjudged", GF_INT, unjudged),
+	GF("fp_per_min", GF_REAL, fp_per_min),
+	GF("peak_per_s", GF_INT, peak_per_s),
+	GF("peak_signals_per_s", GF_LL, peak_signals_per_s),
+	GF("storm", GF_BOOL, storm),
+#undef GF
+};
+
+static json_t *group_json(const struct an_group *g)
+{
+	json_t *x = json_object();
+
+	for (size_t i = 0; i < sizeof gfields / sizeof gfields[0]; i++) {
+		const struct gfield *f = &gfields[i];
+		const char *p = (const char *)g + f->off;
+		json_t *v;
+
+		switch (f->kind) {
+		case GF_STR: v = json_string(p); break;
+		case GF_INT: v = json_integer(*(const int *)p); break;
+		case GF_LL: v = json_integer(*(const long long *)p); break;
+		case GF_REAL: v = jreal(*(const double *)p); break;
+		default: v = json_boolean(*(const int *)p); break;
+		}
+		json_object_set_new(x, f->key, v);
+	}
+	json_object_set_new(x, "claim", json_string(an_claim_name(g->claim)));
+	json_object_set_new(x, "lead_status", json_string(an_lead_name(g->lead_status)));
+	json_object_set_new(x, "latency_onset", g->onset ? json_string(g->onset) : json_null());
+	return x;
+}
+
 json_t *an_run_json(const struct an_run *r)
 {
 	json_t *o = json_object(), *run = json_object(), *truth = json_object();
@@ -1292,37 +1352,8 @@ json_t *an_run_json(const struct an_run *r)
 	}
 	json_object_set_new(o, "probes", probes);
 
-	for (int i = 0; i < r->ngroups; i++) {
-		const struct an_group *g = &r->g[i];
-		json_t *x = json_object();
-		json_object_set_new(x, "probe", json_string(g->probe));
-		json_object_set_new(x, "mech", json_string(g->mech));
-		json_object_set_new(x, "level", json_string(g->level));
-		json_object_set_new(x, "claim", json_string(an_claim_name(g->claim)));
-		json_object_set_new(x, "notifications", json_integer(g->notifications));
-		json_object_set_new(x, "signals", json_integer(g->signals));
-		json_object_set_new(x, "before_oom", json_integer(g->before_oom));
-		json_object_set_new(x, "after_oom", json_integer(g->after_oom));
-		json_object_set_new(x, "first_s", jreal(g->first_s));
-		json_object_set_new(x, "last_s", jreal(g->last_s));
-		json_object_set_new(x, "lead_status", json_string(an_lead_name(g->lead_status)));
-		json_object_set_new(x, "lead_s", jreal(g->lead_s));
-		json_object_set_new(x, "late_s", jreal(g->late_s));
-		json_object_set_new(x, "headroom_kB", jreal(g->headroom_kB));
-		json_object_set_new(x, "headroom_pct", jreal(g->headroom_pct));
-		json_object_set_new(x, "progress_alloc_MiB", jreal(g->progress_alloc_MiB));
-		json_object_set_new(x, "progress_read_MiB", jreal(g->progress_read_MiB));
-		json_object_set_new(x, "latency_s", jreal(g->latency_s));
-		json_object_set_new(x, "latency_onset", g->onset ? json_string(g->onset) : json_null());
-		json_object_set_new(x, "false_positives", json_integer(g->false_positives));
-		json_object_set_new(x, "judged", json_integer(g->judged));
-		json_object_set_new(x, "unjudged", json_integer(g->unjudged));
-		json_object_set_new(x, "fp_per_min", jreal(g->fp_per_min));
-		json_object_set_new(x, "peak_per_s", json_integer(g->peak_per_s));
-		json_object_set_new(x, "peak_signals_per_s", json_integer(g->peak_signals_per_s));
-		json_object_set_new(x, "storm", json_boolean(g->storm));
-		json_array_append_new(groups, x);
-	}
+	for (int i = 0; i < r->ngroups; i++)
+		json_array_append_new(groups, group_json(&r->g[i]));
 	json_object_set_new(o, "groups", groups);
 	return o;
 }
@@ -1829,7 +1860,7 @@ static void analyze_usage(FILE *f)
 		"  -q, --quiet   print nothing but errors\n");
 }
 
-static int mkdir_p(const char *path)
+int an_mkdir_p(const char *path)
 {
 	char b[PATH_MAX];
 
@@ -1878,7 +1909,7 @@ static int analyze_one(const char *dir, int quiet)
 			snprintf(cdir, sizeof cdir, "%s", c->dir);
 		else
 			snprintf(cdir, sizeof cdir, "%s/%s/%s", s.path, c->kernel, c->scenario);
-		if (mkdir_p(cdir) < 0)
+		if (an_mkdir_p(cdir) < 0)
 			pnb_err("analyze: creating %s: %s", cdir, strerror(errno));
 		snprintf(path, sizeof path, "%s/cell.json", cdir);
 		if ((ret = an_write_json(path, an_cell_json(c)))) {

@@ -28,6 +28,7 @@ struct figure {
 	char script[32];
 	int png_ok, svg_ok;
 	char dumb[PATH_MAX];	/* dumb output file, "" when none */
+	int not_in_mail;	/* index.md only: report.txt shows one run a cell */
 };
 
 struct rep {
@@ -50,23 +51,6 @@ static void sanitize(char *s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '_'))
 			*s = '_';
-}
-
-static int mkdir_p(const char *path)
-{
-	char b[PATH_MAX];
-
-	snprintf(b, sizeof b, "%s", path);
-	for (char *p = b + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(b, 0755) && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	if (mkdir(b, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* Run argv with stdout+stderr appended to log; exit status or -errno. */
@@ -240,7 +224,7 @@ static void regen_cmd(const struct rep *R, const char *name, char *buf, size_t l
 	snprintf(buf, len, "%s report %s --out %s --only %s", R->prog, R->dir_arg, R->out, name);
 }
 
-static void timeline(struct rep *R, const struct an_run *r)
+static void timeline(struct rep *R, const struct an_run *r, int in_mail)
 {
 	char name[256], prefix[PATH_MAX + 300], p[PATH_MAX + 320], title[512], caption[512];
 	char oom[32], rlabel[80], nrows[16], xmax[32], cmd[1024];
@@ -339,6 +323,7 @@ static void timeline(struct rep *R, const struct an_run *r)
 	struct figure *fig = add_figure(R, name, "timeline", caption);
 	if (!fig)
 		goto fail;
+	fig->not_in_mail = !in_mail;
 	char *rest[] = { title, oom, rlabel, nrows, xmax, NULL };
 	draw(R, fig, prefix, rest);
 	return;
@@ -413,6 +398,26 @@ static int series_tsv_note(const char *path, const struct an_cell *const *cells,
 	return any;
 }
 
+/* After a series TSV: count a write error (-1), else the script's
+ * arguments: the cells' kernel (or scenario) names, their count, the rows. */
+static int series_written(struct rep *R, const char *tsv, int any, const struct an_cell *const *cells,
+			  int n, int by_kernel, char *names, size_t len, char nser[16], char nrows[16],
+			  int nk)
+{
+	if (any < 0) {
+		pnb_err("report: writing %s: %s", tsv, strerror(-any));
+		R->failures++;
+		return -1;
+	}
+	names[0] = 0;
+	for (int i = 0; i < n; i++)
+		snprintf(names + strlen(names), len - strlen(names), "%s%s", i ? " " : "",
+			 by_kernel ? cells[i]->kernel : cells[i]->scenario);
+	snprintf(nser, 16, "%d", n);
+	snprintf(nrows, 16, "%d", nk);
+	return 0;
+}
+
 static void lead_figure(struct rep *R, const char *scenario)
 {
 	const struct an_set *s = R->s;
@@ -440,16 +445,8 @@ static void lead_figure(struct rep *R, const char *scenario)
 	snprintf(tsv, sizeof tsv, "%s/%s.tsv", R->out, name);
 	int any = series_tsv_note(tsv, cells, n, keys, nk, AN_M_LEAD_RANKED, "lead time s", 1);
 	free(keys);
-	if (any < 0) {
-		pnb_err("report: writing %s: %s", tsv, strerror(-any));
-		R->failures++;
+	if (series_written(R, tsv, any, cells, n, 1, kernels, sizeof kernels, nks, nrows, nk))
 		return;
-	}
-	for (int i = 0; i < n; i++)
-		snprintf(kernels + strlen(kernels), sizeof kernels - strlen(kernels), "%s%s",
-			 i ? " " : "", cells[i]->kernel);
-	snprintf(nks, sizeof nks, "%d", n);
-	snprintf(nrows, sizeof nrows, "%d", nk);
 	snprintf(title, sizeof title, "%s: lead time before the OOM kill, per mechanism", scenario);
 	regen_cmd(R, name, cmd, sizeof cmd);
 	snprintf(caption, sizeof caption,
@@ -487,16 +484,8 @@ static void fp_figure(struct rep *R, const char *kernel)
 	snprintf(tsv, sizeof tsv, "%s/%s.tsv", R->out, name);
 	int any = series_tsv(tsv, cells, n, keys, nk, AN_M_FP_RATE, "false positives per minute");
 	free(keys);
-	if (any < 0) {
-		pnb_err("report: writing %s: %s", tsv, strerror(-any));
-		R->failures++;
+	if (series_written(R, tsv, any, cells, n, 0, scns, sizeof scns, ns, nrows, nk))
 		return;
-	}
-	for (int i = 0; i < n; i++)
-		snprintf(scns + strlen(scns), sizeof scns - strlen(scns), "%s%s", i ? " " : "",
-			 cells[i]->scenario);
-	snprintf(ns, sizeof ns, "%d", n);
-	snprintf(nrows, sizeof nrows, "%d", nk);
 	snprintf(title, sizeof title, "%s: false positives per minute, per workload", kernel);
 	regen_cmd(R, name, cmd, sizeof cmd);
 	snprintf(caption, sizeof caption,
@@ -594,6 +583,20 @@ static void table_runs(FILE *f, const struct an_set *s)
 	}
 }
 
+/* One row of a cell table: its label, counts and the distributions of
+ * metrics m[0..nm); 0 when the probe was never armed (no row). */
+static int key_row(const struct an_cell *c, const struct an_key *k, char *label, size_t len,
+		   struct an_key_counts *n, const enum an_metric *m, struct pnb_dist *d, int nm)
+{
+	an_key_label(k, label, len);
+	an_key_counts(c, k, n);
+	if (!n->armed)
+		return 0;
+	for (int i = 0; i < nm; i++)
+		cell_dist(c, k, m[i], &d[i]);
+	return 1;
+}
+
 static void table_cell(FILE *f, const struct an_cell *c, int num)
 {
 	struct an_key *keys = NULL;
@@ -601,8 +604,14 @@ static void table_cell(FILE *f, const struct an_cell *c, int num)
 
 	for (int k = 0; k < c->nruns; k++)
 		ooms += c->runs[k]->t_oom != AN_NONE;
-	fprintf(f, "\nTable %d.a  %s on %s: first notification (%d runs, OOM kill in %d)\n\n",
-		num, c->scenario, c->kernel, c->nruns, ooms);
+	{
+		char first[32], title[2 * AN_NAME_LEN + 80];
+		snprintf(first, sizeof first, "\nTable %d.a  ", num);
+		snprintf(title, sizeof title, "%s on %s: first notification (%d run%s, OOM kill in %d)",
+			 c->scenario, c->kernel, c->nruns, c->nruns == 1 ? "" : "s", ooms);
+		wrap(f, first, title, 4);
+		fputc('\n', f);
+	}
 	fprintf(f, "%-29s %5s %7s %-15s %6s %8s\n", "mechanism / level", "fired", "lead s",
 		"[min..max]", "avail", "MiB done");
 	fprintf(f, "%-29s %5s %7s %-15s %6s %8s\n", "", ooms ? "<OOM" : "", "median", "",
@@ -611,16 +620,12 @@ static void table_cell(FILE *f, const struct an_cell *c, int num)
 		char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2], fired[16], lead[16], range[32];
 		char av[16], mib[16];
 		struct an_key_counts n;
-		struct pnb_dist dl, dr, dh, dpa, dpr;
-		an_key_label(&keys[a], label, sizeof label);
-		an_key_counts(c, &keys[a], &n);
-		if (!n.armed)
+		struct pnb_dist d[5];
+		static const enum an_metric m[5] = { AN_M_LEAD_RANKED, AN_M_LEAD, AN_M_HEADROOM_PCT,
+						     AN_M_PROGRESS_ALLOC, AN_M_PROGRESS_READ };
+		if (!key_row(c, &keys[a], label, sizeof label, &n, m, d, 5))
 			continue;
-		cell_dist(c, &keys[a], AN_M_LEAD_RANKED, &dr);
-		cell_dist(c, &keys[a], AN_M_LEAD, &dl);
-		cell_dist(c, &keys[a], AN_M_HEADROOM_PCT, &dh);
-		cell_dist(c, &keys[a], AN_M_PROGRESS_ALLOC, &dpa);
-		cell_dist(c, &keys[a], AN_M_PROGRESS_READ, &dpr);
+		const struct pnb_dist dr = d[0], dl = d[1], dh = d[2], dpa = d[3], dpr = d[4];
 		if (ooms)
 			snprintf(fired, sizeof fired, "%d/%d", n.fired_before_oom, n.oom_runs);
 		else
@@ -647,27 +652,27 @@ static void table_cell(FILE *f, const struct an_cell *c, int num)
 	}
 	fprintf(f, "\n%-29s %-9s %9s %6s %4s %7s %6s\n", "mechanism / level", "claim", "latency s",
 		"notif.", "FP", "FP/min", "peak/s");
+	int storms = 0;
 	for (int a = 0; a < nk; a++) {
 		char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2], lat[16], no[16], fp[16], fpm[16], pk[16];
 		struct an_key_counts n;
-		struct pnb_dist d1, d2, d3, d4, d5;
-		an_key_label(&keys[a], label, sizeof label);
-		an_key_counts(c, &keys[a], &n);
-		if (!n.armed)
+		struct pnb_dist d[5];
+		static const enum an_metric m[5] = { AN_M_LATENCY, AN_M_NOTIFICATIONS, AN_M_FP,
+						     AN_M_FP_RATE, AN_M_PEAK };
+		if (!key_row(c, &keys[a], label, sizeof label, &n, m, d, 5))
 			continue;
-		cell_dist(c, &keys[a], AN_M_LATENCY, &d1);
-		cell_dist(c, &keys[a], AN_M_NOTIFICATIONS, &d2);
-		cell_dist(c, &keys[a], AN_M_FP, &d3);
-		cell_dist(c, &keys[a], AN_M_FP_RATE, &d4);
-		cell_dist(c, &keys[a], AN_M_PEAK, &d5);
+		const struct pnb_dist d1 = d[0], d2 = d[1], d3 = d[2], d4 = d[3], d5 = d[4];
 		fmt(lat, sizeof lat, d1.median, 3);
 		fmt(no, sizeof no, d2.median, 0);
 		fmt(fp, sizeof fp, d3.median, 0);
 		fmt(fpm, sizeof fpm, d4.median, 2);
 		fmt(pk, sizeof pk, d5.median, 0);
 		fprintf(f, "%-29.29s %-9s %9s %6s %4s %7s %6s%s\n", label, an_claim_name(keys[a].claim),
-			lat, no, fp, fpm, pk, d5.median >= 100 ? " storm" : "");
+			lat, no, fp, fpm, pk, d5.median >= 100 ? "!" : "");
+		storms += d5.median >= 100;
 	}
+	if (storms)
+		fprintf(f, "peak/s!: an event storm (>= 100 notifications in one second).\n");
 	/* Unsupported probes, with the reason of the first run that says. */
 	for (int a = 0; a < c->nruns; a++) {
 		const struct an_run *r = c->runs[a];
@@ -739,14 +744,6 @@ static const struct an_run *median_run(const struct an_cell *c)
 	return best;
 }
 
-static const struct figure *find_fig(const struct rep *R, const char *name)
-{
-	for (int i = 0; i < R->nfig; i++)
-		if (!strcmp(R->fig[i].name, name))
-			return &R->fig[i];
-	return NULL;
-}
-
 int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -790,7 +787,7 @@ int cmd_report(int argc, char **argv)
 		snprintf(outbuf, sizeof outbuf, "%s/report", s.path);
 		R.out = outbuf;
 	}
-	if (mkdir_p(R.out)) {
+	if (an_mkdir_p(R.out)) {
 		pnb_err("report: cannot create %s: %s", R.out, strerror(errno));
 		an_set_free(&s);
 		return PNB_EXIT_FAIL;
@@ -823,9 +820,11 @@ int cmd_report(int argc, char **argv)
 		lead_figure(&R, scn[i]);
 	for (int i = 0; i < nkern; i++)
 		fp_figure(&R, kern[i]);
-	for (int i = 0; i < s.ncells; i++)
+	for (int i = 0; i < s.ncells; i++) {
+		const struct an_run *m = median_run(&s.cells[i]);
 		for (int k = 0; k < s.cells[i].nruns; k++)
-			timeline(&R, s.cells[i].runs[k]);
+			timeline(&R, s.cells[i].runs[k], s.cells[i].runs[k] == m);
+	}
 
 	if (R.only) {
 		int rc = 0;
@@ -846,8 +845,16 @@ int cmd_report(int argc, char **argv)
 	}
 
 	if (R.against) {
-		if (an_set_load(R.against, &base, err, sizeof err)) {
+		struct stat st;
+		/* A missing baseline is the normal first run (make bench before
+		 * one was committed): say so in one line and report anyway. */
+		if (stat(R.against, &st) && errno == ENOENT) {
+			snprintf(cmpmsg, sizeof cmpmsg, "no baseline at %s yet: report without "
+				 "comparison", R.against);
+			pnb_err("report: %s", cmpmsg);
+		} else if (an_set_load(R.against, &base, err, sizeof err)) {
 			snprintf(cmpmsg, sizeof cmpmsg, "comparison with %s impossible: %s", R.against, err);
+			pnb_err("report: %s", cmpmsg);
 		} else {
 			have_base = 1;
 		}
@@ -875,8 +882,10 @@ int cmd_report(int argc, char **argv)
 		cmp_opts_default(&o);
 		if (t) {
 			cmp_rc = pnb_compare(&base, &s, &o, t, err, sizeof err);
-			if (cmp_rc < 0)
+			if (cmp_rc < 0) {
 				fprintf(t, "comparison refused: %s\n", err);
+				pnb_err("report: against %s: comparison refused: %s", R.against, err);
+			}
 			fclose(t);
 		}
 	}
@@ -970,44 +979,18 @@ int cmd_report(int argc, char **argv)
 		if (!R.gnuplot) {
 			fprintf(f, "\nPictures: %s\n", R.no_plot_why);
 		} else {
-			int num = 1;
-			fprintf(f, "\nPlots (the PNG/SVG versions and their data are listed in %s/index.md)\n",
-				R.out);
-			for (int i = 0; i < nscn; i++) {
-				char name[256];
-				snprintf(name, sizeof name, "lead-%s", scn[i]);
-				sanitize(name);
-				const struct figure *fg = find_fig(&R, name);
-				if (!fg || !fg->dumb[0])
-					continue;
+			char intro[PATH_MAX + 80];
+			fprintf(f, "\n");
+			snprintf(intro, sizeof intro, "Plots (the PNG/SVG versions and their data "
+				 "are listed in %s/index.md)", R.out);
+			wrap(f, "", intro, 4);
+			/* R.fig is in report order: lead per scenario, fp per kernel,
+			 * timelines per cell (the text shows the median run's). */
+			for (int i = 0, num = 1; i < R.nfig; i++) {
+				const struct figure *fg = &R.fig[i];
 				char first[64];
-				fprintf(f, "\n");
-				snprintf(first, sizeof first, "Figure %d. ", num++);
-				wrap(f, first, fg->caption, 4);
-				append_file(f, fg->dumb);
-			}
-			for (int i = 0; i < nkern; i++) {
-				char name[256];
-				snprintf(name, sizeof name, "fp-%s", kern[i]);
-				sanitize(name);
-				const struct figure *fg = find_fig(&R, name);
-				if (!fg || !fg->dumb[0])
+				if (!fg->dumb[0] || fg->not_in_mail)
 					continue;
-				char first[64];
-				fprintf(f, "\n");
-				snprintf(first, sizeof first, "Figure %d. ", num++);
-				wrap(f, first, fg->caption, 4);
-				append_file(f, fg->dumb);
-			}
-			for (int i = 0; i < s.ncells; i++) {
-				const struct an_run *r = median_run(&s.cells[i]);
-				char name[256];
-				snprintf(name, sizeof name, "timeline-%s-%s-%d", r->kernel, r->scenario, r->rep);
-				sanitize(name);
-				const struct figure *fg = find_fig(&R, name);
-				if (!fg || !fg->dumb[0])
-					continue;
-				char first[64];
 				fprintf(f, "\n");
 				snprintf(first, sizeof first, "Figure %d. ", num++);
 				wrap(f, first, fg->caption, 4);

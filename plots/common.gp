@@ -1,7 +1,9 @@
 # Shared by the pnbench plot scripts: the terminal from a name.
 # Call: load "common.gp" with TERM and OUT set; sizes in pixels / characters.
 if (TERM eq "dumb") {
-    set terminal dumb size 79, 24
+    # A script with many rows sets DUMB_H first; the width stays 79.
+    if (!exists("DUMB_H")) { DUMB_H = 24 }
+    set terminal dumb size 79, DUMB_H
 } else {
     if (TERM eq "svg") {
         set terminal svg size 1000, 700 dynamic enhanced font "sans,12" background "white"

@@ -14,6 +14,7 @@ TITLE = ARG4
 NS = int(ARG5)
 SCNS = ARG6
 NROWS = int(ARG7)
+DUMB_H = (NROWS + 10 > 24) ? NROWS + 10 : 24
 load ARG0[1:strlen(ARG0) - strlen("fp.gp")]."common.gp"
 
 set title TITLE

@@ -13,10 +13,13 @@ TITLE = ARG4
 NK = int(ARG5)
 KERNELS = ARG6
 NROWS = int(ARG7)
+DUMB_H = (NROWS + 9 > 24) ? NROWS + 9 : 24
 load ARG0[1:strlen(ARG0) - strlen("lead.gp")]."common.gp"
 
 # One kernel: its name goes into the title instead of a key.
 if (NK == 1) { set title TITLE." (kernel ".KERNELS.")"; unset key } else { set title TITLE }
+# 79 columns hold no long title: the report's caption says what this is.
+if (NK == 1 && TERM eq "dumb") { set title "kernel ".KERNELS }
 if (TERM eq "dumb") {
     set xlabel "lead time before the OOM kill, s (median of runs)"
 } else {

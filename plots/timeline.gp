@@ -17,6 +17,9 @@ OOM = ARG5
 RLABEL = ARG6
 NROWS = int(ARG7)
 XMAX = real(ARG8)
+# Text: the rows panel is 56% of the height and needs a line per row.
+DUMB_H = int(ceil((NROWS + 3) / 0.56))
+if (DUMB_H < 24) { DUMB_H = 24 }
 load ARG0[1:strlen(ARG0) - strlen("timeline.gp")]."common.gp"
 
 dumb = (TERM eq "dumb")

@@ -1,0 +1,210 @@
+/* pnbench compare and pnbench report on the hand-made result sets of
+ * tests/data/analyze: compare's exit status (0 no regression, 1 regression,
+ * 2 usage or data error, refusal of different scenario texts or schemas),
+ * and the report's text (<= 80 columns, header, regenerate commands), its
+ * index and the PNG, SVG and dumb outputs of every plots/ figure. */
+#include <atf-c.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static struct cmd_result res;
+
+/* bin/pnbench with up to 8 arguments; its exit status. */
+static int pnbench(const atf_tc_t *tc, const char *a0, const char *a1, const char *a2,
+		   const char *a3, const char *a4, const char *a5)
+{
+	char path[PATH_MAX];
+	char *argv[8] = { (char *)bin_path(atf_tc_get_config_var(tc, "srcdir"), "pnbench", path,
+					   sizeof path),
+			  (char *)a0, (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, NULL };
+
+	ATF_REQUIRE_EQ(run_cmd(argv, 120, &res), 0);
+	return res.status;
+}
+
+static const char *fixture(const atf_tc_t *tc, const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s/data/analyze/%s", atf_tc_get_config_var(tc, "srcdir"), name);
+	return buf[k];
+}
+
+ATF_TC(compare_exit_status);
+ATF_TC_HEAD(compare_exit_status, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "compare: 0 for a 1% change, 1 for lead 4.85 s -> 1.85 s (p = 0.029 with 4 v 4 runs), 2 for usage and missing data");
+}
+ATF_TC_BODY(compare_exit_status, tc)
+{
+	ATF_CHECK_EQ(pnbench(tc, "compare", fixture(tc, "cmp-base"), fixture(tc, "cmp-same"),
+			     NULL, NULL, NULL), 0);
+	ATF_CHECK(strstr(res.out, "Mann-Whitney U"));
+	ATF_CHECK(strstr(res.out, "verdict: no regression"));
+
+	ATF_CHECK_EQ(pnbench(tc, "compare", fixture(tc, "cmp-base"), fixture(tc, "cmp-worse"),
+			     NULL, NULL, NULL), 1);
+	ATF_CHECK(strstr(res.out, "-61.9%"));	/* (1.85 - 4.85) / 4.85 */
+	ATF_CHECK(strstr(res.out, "0.029 e *"));	/* 2 / C(8,4) */
+	ATF_CHECK(strstr(res.out, "REGRESSION"));
+
+	/* The same data with a gate nobody can reach is not a regression. */
+	ATF_CHECK_EQ(pnbench(tc, "compare", "--threshold", "90", fixture(tc, "cmp-base"),
+			     fixture(tc, "cmp-worse"), NULL), 0);
+	/* Regression rules that do not watch lead time: none either. */
+	ATF_CHECK_EQ(pnbench(tc, "compare", "--rules", "fp", fixture(tc, "cmp-base"),
+			     fixture(tc, "cmp-worse"), NULL), 0);
+
+	ATF_CHECK_EQ(pnbench(tc, "compare", fixture(tc, "cmp-base"), NULL, NULL, NULL, NULL), 2);
+	ATF_CHECK_EQ(pnbench(tc, "compare", "--rules", "nosuch", fixture(tc, "cmp-base"),
+			     fixture(tc, "cmp-same"), NULL), 2);
+	ATF_CHECK_EQ(pnbench(tc, "compare", fixture(tc, "cmp-base"), fixture(tc, "no-such-set"),
+			     NULL, NULL, NULL), 2);
+	ATF_CHECK(strstr(res.err, "pnbench"));
+}
+
+ATF_TC(compare_refuses);
+ATF_TC_HEAD(compare_refuses, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "compare refuses (exit 2, with the reason) runs of different scenario texts or event schema versions");
+}
+ATF_TC_BODY(compare_refuses, tc)
+{
+	ATF_CHECK_EQ(pnbench(tc, "compare", fixture(tc, "cmp-base"), fixture(tc, "cmp-text"),
+			     NULL, NULL, NULL), 2);
+	ATF_CHECK_MSG(strstr(res.err, "refused") && strstr(res.err, "scenario text"), "%s", res.err);
+	ATF_CHECK(strstr(res.err, "--rate 50M/s"));	/* says which line differs */
+
+	ATF_CHECK_EQ(pnbench(tc, "compare", fixture(tc, "cmp-base"), fixture(tc, "cmp-schema"),
+			     NULL, NULL, NULL), 2);
+	ATF_CHECK_MSG(strstr(res.err, "refused") && strstr(res.err, "pnbench-events/2"), "%s", res.err);
+}
+
+static int have_gnuplot(void)
+{
+	char *argv[] = { "/bin/sh", "-c", "command -v gnuplot", NULL };
+	return run_cmd(argv, 10, &res) == 0 && res.status == 0;
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+static int starts_with(const char *path, const char *magic, size_t n)
+{
+	char buf[16] = "";
+	FILE *f = fopen(path, "rb");
+	size_t got = f ? fread(buf, 1, n, f) : 0;
+
+	if (f)
+		fclose(f);
+	return got == n && !memcmp(buf, magic, n);
+}
+
+/* Copy a fixture set into the test's work directory: report writes there. */
+static void copy_set(const atf_tc_t *tc, const char *name)
+{
+	char *argv[] = { "/bin/cp", "-a", (char *)fixture(tc, name), ".", NULL };
+	ATF_REQUIRE_EQ(run_cmd(argv, 30, &res), 0);
+	ATF_REQUIRE_EQ_MSG(res.status, 0, "cp: %s", res.err);
+}
+
+ATF_TC(report_outputs);
+ATF_TC_HEAD(report_outputs, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "report: text <= 80 columns with header and reproduce commands; every figure in index.md has a non-empty PNG, SVG and dumb output");
+}
+ATF_TC_BODY(report_outputs, tc)
+{
+	char line[4096], path[PATH_MAX + 300];
+	int figures = 0, wide = 0, regenerate = 0, header = 0;
+	FILE *f;
+
+	if (!have_gnuplot())
+		atf_tc_skip("gnuplot is not installed (Debian package gnuplot-nox)");
+	copy_set(tc, "basic");
+	copy_set(tc, "cmp-base");
+	ATF_REQUIRE_EQ_MSG(pnbench(tc, "report", "-q", "basic", "--against", "cmp-base", NULL), 0,
+			   "%s", res.err);
+
+	f = fopen("basic/report/report.txt", "r");
+	ATF_REQUIRE(f);
+	while (fgets(line, sizeof line, f)) {
+		size_t n = strcspn(line, "\n");
+		if (n > 80) {
+			wide++;
+			fprintf(stderr, "wider than 80: %s", line);
+		}
+		regenerate += !!strstr(line, "Regenerate:");
+		header += !strncmp(line, "kernels:   k1", 13) || !strncmp(line, "scenarios: fixed-rate", 21) ||
+			  !strncmp(line, "reps:      1", 12) || !strncmp(line, "report:    ", 11);
+	}
+	fclose(f);
+	ATF_CHECK_EQ(wide, 0);
+	ATF_CHECK_EQ_MSG(header, 4, "header lines kernels/scenarios/reps/report: %d of 4", header);
+	ATF_CHECK_MSG(regenerate >= 3, "%d figures say how to regenerate them", regenerate);
+
+	/* Every figure of the index, in all three forms. */
+	f = fopen("basic/report/index.md", "r");
+	ATF_REQUIRE(f);
+	while (fgets(line, sizeof line, f)) {
+		char name[256];
+		if (sscanf(line, "### %255s", name) != 1)
+			continue;
+		figures++;
+		snprintf(path, sizeof path, "basic/report/%s.png", name);
+		ATF_CHECK_MSG(file_size(path) > 1000 && starts_with(path, "\x89PNG", 4), "%s", path);
+		snprintf(path, sizeof path, "basic/report/%s.svg", name);
+		ATF_CHECK_MSG(file_size(path) > 1000 && starts_with(path, "<?xml", 5), "%s", path);
+		snprintf(path, sizeof path, "basic/report/%s.txt", name);
+		ATF_CHECK_MSG(file_size(path) > 500, "%s", path);
+	}
+	fclose(f);
+	/* lead (1 scenario), fp (1 kernel), timeline (1 run). */
+	ATF_CHECK_EQ(figures, 3);
+	ATF_CHECK(file_size("basic/report/compare.txt") > 0);
+	ATF_CHECK(file_size("basic/report/table-runs.txt") > 0);
+}
+
+ATF_TC(report_only_regenerates);
+ATF_TC_HEAD(report_only_regenerates, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "report --only NAME redraws one deleted figure from the result dir; an unknown name is a usage error; a missing baseline is one line, not a failure");
+}
+ATF_TC_BODY(report_only_regenerates, tc)
+{
+	const char *png = "basic/report/timeline-k1-fixed-rate-1.png";
+
+	if (!have_gnuplot())
+		atf_tc_skip("gnuplot is not installed (Debian package gnuplot-nox)");
+	copy_set(tc, "basic");
+	ATF_REQUIRE_EQ_MSG(pnbench(tc, "report", "-q", "basic", NULL, NULL, NULL), 0, "%s", res.err);
+	ATF_REQUIRE(file_size(png) > 1000);
+	ATF_REQUIRE_EQ(unlink(png), 0);
+	ATF_CHECK_EQ(pnbench(tc, "report", "basic", "--only", "timeline-k1-fixed-rate-1", NULL, NULL), 0);
+	ATF_CHECK(file_size(png) > 1000);
+	ATF_CHECK_EQ(pnbench(tc, "report", "basic", "--only", "no-such-figure", NULL, NULL), 2);
+	/* make bench before a baseline exists: one line, report anyway. */
+	ATF_CHECK_EQ(pnbench(tc, "report", "-q", "basic", "--against", "no-such-baseline", NULL), 0);
+	ATF_CHECK_MSG(strstr(res.err, "no baseline at no-such-baseline yet") && count_lines(res.err) == 1,
+		      "%s", res.err);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, compare_exit_status);
+	ATF_TP_ADD_TC(tp, compare_refuses);
+	ATF_TP_ADD_TC(tp, report_outputs);
+	ATF_TP_ADD_TC(tp, report_only_regenerates);
+	return atf_no_error();
+}
