@@ -30,7 +30,7 @@ WL_OBJ     := $(WL_SRC:%.c=$(B)/%.o)
 HARNESS_OBJ:= $(HARNESS_SRC:%.c=$(B)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/%.c=tests/%)
 
-PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init
+PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform
 
 .PHONY: all deps check bench clean
 
@@ -80,6 +80,11 @@ bin/pnbench: $(B)/harness/main.o $(B)/libharness.a $(B)/libprobes.a $(B)/libwork
 bin/pnbench-init: $(B)/qemu/init.o $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ -lm
+
+# The conformance suite's guest program (tests/conform/, docs/conformance.md).
+bin/pnbench-conform: $(patsubst %.c,$(B)/%.o,$(wildcard tests/conform/*.c)) $(B)/libprobes.a $(B)/libpnb.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 
 # ATF test programs run on the host (Debian ships only a shared libatf-c).
 tests/%_test: $(B)/tests/%_test.o $(TEST_UTIL) $(B)/libharness.a $(B)/libprobes.a $(B)/libworkloads.a $(B)/libpnb.a

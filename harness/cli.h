@@ -13,6 +13,7 @@ int cmd_vmstat_cost(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_conform(int argc, char **argv);
 
 /* Directory holding pnbench and the guest programs (bin/). */
 const char *pnb_bindir(void);

@@ -21,6 +21,7 @@
  * topology (first PU of different cores); guests read on CPU 0 and load the
  * others (the guest has no hwloc: the workload pins by CPU number). */
 #include "cli.h"
+#include "cmdutil.h"
 #include "clock.h"
 #include "log.h"
 #include "parse.h"
@@ -116,21 +117,6 @@ static void usage(FILE *f)
 "      --list           write the scenarios and print the cells, run nothing\n"
 "      --report         only tabulate and plot the result set in --out\n"
 "      --fetch=no       do not download or build missing kernels\n");
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[2048];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	}
-	return (mkdir(tmp, 0755) && errno != EEXIST) ? -errno : 0;
 }
 
 /* "a,b,c" into at most max fields of len bytes each. Count or -1. */
@@ -491,6 +477,7 @@ static int run_batch(const struct opts *o, const char *kernel, char (*paths)[120
 		argv[a++] = "--force";
 	argv[a] = NULL;
 	optind = 0;	/* cmd_run parses with getopt_long too: start afresh */
+	opterr = 1;
 	return cmd_run(a, argv);
 }
 
@@ -675,6 +662,19 @@ static int find_cell(enum suite s, unsigned cpus, unsigned maxcpus, unsigned loa
 	return -1;
 }
 
+/* Has kernel k a value of key in any cell of suite s (and, for the read
+ * suite, of that maxcpus and load)?  Series without one stay out of the
+ * gnuplot data: an all-missing column is a legend entry with no line. */
+static int has_data(int k, enum suite s, const char *key, int maxcpus, int load)
+{
+	for (int c = 0; c < ncells; c++)
+		if (cells[c].suite == s && (maxcpus < 0 || (cells[c].maxcpus == (unsigned)maxcpus &&
+							    cells[c].load == (unsigned)load)) &&
+		    !isnan(med(k, c, key)))
+			return 1;
+	return 0;
+}
+
 /* "12.3" (us) or "-" into buf, for the tables. */
 static const char *us(double ns, char *buf, size_t len)
 {
@@ -696,12 +696,60 @@ static const char *num(double v, const char *fmt, char *buf, size_t len)
 	return buf;
 }
 
+/* The gnuplot input of one plot script: DIR/<script>.vars names the items
+ * (files, counters) that have data, one DIR/<script>-<item>.dat each. */
+struct datset {
+	const char *dir, *script;
+	FILE *vars;
+	int n;
+};
+
+static int datset_open(struct datset *ds, const char *dir, const char *script, const char *listvar)
+{
+	char path[1300];
+
+	*ds = (struct datset){ .dir = dir, .script = script };
+	snprintf(path, sizeof path, "%s/%s.vars", dir, script);
+	if (!(ds->vars = fopen(path, "we")))
+		return -errno;
+	fprintf(ds->vars, "%s = \"", listvar);
+	return 0;
+}
+
+static FILE *datset_file(const struct datset *ds, const char *item)
+{
+	char path[1300];
+
+	snprintf(path, sizeof path, "%s/%s-%s.dat", ds->dir, ds->script, item);
+	return fopen(path, "we");
+}
+
+/* An item's file is done: listed when it has data, removed when not. */
+static void datset_item(struct datset *ds, FILE *d, const char *item, int have)
+{
+	char path[1300];
+
+	fclose(d);
+	if (have) {
+		fprintf(ds->vars, "%s%s", ds->n++ ? " " : "", item);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/%s-%s.dat", ds->dir, ds->script, item);
+	unlink(path);
+}
+
+static void datset_close(struct datset *ds, int ncols)
+{
+	fprintf(ds->vars, "\"\nncols = %d\n", ncols);
+	fclose(ds->vars);
+}
+
 static void report_read(FILE *t, const char *dir)
 {
 	unsigned cpus[MAX_VALS], maxc[MAX_VALS], load[MAX_VALS];
 	int nc = distinct(S_READ, 0, cpus), nm = distinct(S_READ, 1, maxc), nl = distinct(S_READ, 2, load);
 	static const char *const modes[] = { "read", "openread" };
-	char a[32], b[32], cell[64], path[1300];
+	char a[32], b[32], cell[64];
 
 	if (!nc)
 		return;
@@ -750,23 +798,23 @@ static void report_read(FILE *t, const char *dir)
 
 	/* gnuplot data: one file per /proc file; one row per CPU count, one
 	 * column pair (p50, p99) per kernel x load x maxcpus. */
-	FILE *vars;
-	snprintf(path, sizeof path, "%s/vmstat-cost.vars", dir);
-	if (!(vars = fopen(path, "we")))
+	struct datset ds;
+	if (datset_open(&ds, dir, "vmstat-cost", "files"))
 		return;
-	fprintf(vars, "files = \"");
-	int nfiles = 0;
+	int nseries = 0;
 	for (size_t f = 0; f < sizeof read_files / sizeof *read_files; f++) {
 		FILE *d;
 		int have = 0;
-		snprintf(path, sizeof path, "%s/vmstat-cost-%s.dat", dir, read_files[f]);
-		if (!(d = fopen(path, "we")))
+		if (!(d = datset_file(&ds, read_files[f])))
 			continue;
 		fprintf(d, "cpus");
 		for (int k = 0; k < nkern; k++)
 			for (int m = 0; m < nm; m++)
 				for (int l = 0; l < nl; l++) {
 					char mx[16] = "";
+					if (!has_data(k, S_READ, "iterations_count", (int)maxc[m], (int)load[l]))
+						continue;
+					nseries += f == 0;
 					if (maxc[m])
 						snprintf(mx, sizeof mx, " m%u", maxc[m]);
 					fprintf(d, " \"%s %s%s p50\" \"%s %s%s p99\"", kern[k],
@@ -780,6 +828,8 @@ static void report_read(FILE *t, const char *dir)
 					for (int l = 0; l < nl; l++) {
 						int c = find_cell(S_READ, cpus[i], maxc[m], load[l], NULL);
 						char k50[64], k99[64];
+						if (!has_data(k, S_READ, "iterations_count", (int)maxc[m], (int)load[l]))
+							continue;
 						snprintf(k50, sizeof k50, "read_ns_p50:%s", read_files[f]);
 						snprintf(k99, sizeof k99, "read_ns_p99:%s", read_files[f]);
 						double p50 = c >= 0 ? med(k, c, k50) : NAN, p99 = c >= 0 ? med(k, c, k99) : NAN;
@@ -788,21 +838,16 @@ static void report_read(FILE *t, const char *dir)
 					}
 			fprintf(d, "\n");
 		}
-		fclose(d);
-		if (have)
-			fprintf(vars, "%s%s", nfiles++ ? " " : "", read_files[f]);
-		else
-			unlink(path);
+		datset_item(&ds, d, read_files[f], have);
 	}
-	fprintf(vars, "\"\nncols = %d\n", 1 + 2 * nkern * nm * nl);
-	fclose(vars);
+	datset_close(&ds, 1 + 2 * nseries);
 }
 
 static void report_stale(FILE *t, const char *dir)
 {
 	unsigned cpus[MAX_VALS];
 	int nc = distinct(S_STALE, 0, cpus);
-	char rates[MAX_VALS][24], a[32], b[32], cell[64], path[1300];
+	char rates[MAX_VALS][24], a[32], b[32], cell[64];
 	int nr = 0;
 
 	if (!nc)
@@ -880,22 +925,23 @@ static void report_stale(FILE *t, const char *dir)
 
 	/* gnuplot: one file per counter, rows CPU count, columns kernel x rate
 	 * (drift p50, drift max), plus the threshold bound per kernel. */
-	FILE *vars;
-	snprintf(path, sizeof path, "%s/staleness.vars", dir);
-	if (!(vars = fopen(path, "we")))
+	struct datset ds;
+	if (datset_open(&ds, dir, "staleness", "counters"))
 		return;
-	fprintf(vars, "counters = \"");
-	int nout = 0;
+	int nk = 0;
 	for (size_t s = 0; s < sizeof stale_counters / sizeof *stale_counters; s++) {
 		FILE *d;
 		int have = 0;
-		snprintf(path, sizeof path, "%s/staleness-%s.dat", dir, stale_counters[s]);
-		if (!(d = fopen(path, "we")))
+		if (!(d = datset_file(&ds, stale_counters[s])))
 			continue;
 		fprintf(d, "cpus");
 		for (int k = 0; k < nkern; k++) {
+			if (!has_data(k, S_STALE, "sample_count", -1, 0))
+				continue;
+			nk += s == 0;
 			for (int r = 0; r < nr; r++)
-				fprintf(d, " \"%s %s p50\" \"%s %s max\"", kern[k], rates[r], kern[k], rates[r]);
+				fprintf(d, " \"%s load %s p50\" \"%s load %s max\"", kern[k], rates[r], kern[k],
+					rates[r]);
 			fprintf(d, " \"%s bound\"", kern[k]);
 		}
 		fprintf(d, "\n");
@@ -903,6 +949,8 @@ static void report_stale(FILE *t, const char *dir)
 			fprintf(d, "%u", cpus[i]);
 			for (int k = 0; k < nkern; k++) {
 				char k50[96], kmax[96];
+				if (!has_data(k, S_STALE, "sample_count", -1, 0))
+					continue;
 				snprintf(k50, sizeof k50, "drift_pages_p50:%s", stale_counters[s]);
 				snprintf(kmax, sizeof kmax, "drift_pages_max:%s", stale_counters[s]);
 				for (int r = 0; r < nr; r++) {
@@ -918,14 +966,9 @@ static void report_stale(FILE *t, const char *dir)
 			}
 			fprintf(d, "\n");
 		}
-		fclose(d);
-		if (have)
-			fprintf(vars, "%s%s", nout++ ? " " : "", stale_counters[s]);
-		else
-			unlink(path);
+		datset_item(&ds, d, stale_counters[s], have);
 	}
-	fprintf(vars, "\"\nncols = %d\n", 1 + nkern * (2 * nr + 1));
-	fclose(vars);
+	datset_close(&ds, 1 + nk * (2 * nr + 1));
 }
 
 static void report_mech(FILE *t, const char *dir)
@@ -944,10 +987,11 @@ static void report_mech(FILE *t, const char *dir)
 			have = cells[c].suite == S_MECH && !isnan(med(k, c, "recorder_cpu_ms_per_s"));
 		if (!have)
 			continue;
-		fprintf(t, "\nmechanism cost on %s: allocation throughput MiB/s, us per page\n"
-			"(one thread), recorder CPU ms per s; median of repetitions\n", kern[k]);
-		fprintf(t, "%-18s %-12s %10s %10s %10s\n", "armed", "workload", "MiB/s", "us/page",
-			"rec ms/s");
+		fprintf(t, "\nmechanism cost on %s: allocation throughput MiB/s, wall us per page\n"
+			"(one thread), workload CPU us per page, recorder CPU ms per s of run;\n"
+			"median of repetitions\n", kern[k]);
+		fprintf(t, "%-18s %-12s %9s %9s %9s %9s\n", "armed", "workload", "MiB/s", "us/page",
+			"cpu us/pg", "rec ms/s");
 		for (int c = 0; c < ncells; c++) {
 			char label[48];
 			if (cells[c].suite != S_MECH || isnan(med(k, c, "recorder_cpu_ms_per_s")))
@@ -963,10 +1007,12 @@ static void report_mech(FILE *t, const char *dir)
 			else
 				snprintf(label, sizeof label, "boot psi=%s", cells[c].param);
 			double pg = med(k, c, "alloc_page_ns_mean");
-			fprintf(t, "%-18s %-12s %10s %10s %10s\n", label,
+			char cpu[32];
+			fprintf(t, "%-18s %-12s %9s %9s %9s %9s\n", label,
 				!strcmp(cells[c].wl, "bb") ? "busy-beaver" : "fixed-rate",
 				num(med(k, c, "alloc_MBps"), "%.1f", a, sizeof a),
 				num(pg / 1e3, "%.2f", b, sizeof b),
+				num(med(k, c, "alloc_cpu_page_ns") / 1e3, "%.2f", cpu, sizeof cpu),
 				num(med(k, c, "recorder_cpu_ms_per_s"), "%.2f", path, sizeof path));
 		}
 	}
@@ -999,7 +1045,7 @@ static void report_mech(FILE *t, const char *dir)
 	fprintf(d, "listeners");
 	int cols = 1;
 	for (int k = 0; k < nkern; k++)
-		for (int w = 0; w < 2; w++) {
+		for (int w = 0; w < 2 && has_data(k, S_MECH, "alloc_MBps", -1, 0); w++) {
 			fprintf(d, " \"%s %s PSI\" \"%s %s vmpressure\"", kern[k], wls[w][1], kern[k], wls[w][1]);
 			cols += 2;
 		}
@@ -1008,7 +1054,7 @@ static void report_mech(FILE *t, const char *dir)
 	for (int i = 0; i < nls; i++) {
 		fprintf(d, "%u", ls[i]);
 		for (int k = 0; k < nkern; k++)
-			for (int w = 0; w < 2; w++)
+			for (int w = 0; w < 2 && has_data(k, S_MECH, "alloc_MBps", -1, 0); w++)
 				for (int m = 0; m < 2; m++) {
 					double v = NAN;
 					for (int c = 0; c < ncells; c++) {
@@ -1035,33 +1081,45 @@ static void report_mech(FILE *t, const char *dir)
 	}
 }
 
-/* gnuplot, if installed: PNG next to the data, and the dumb-terminal
- * rendering appended to the text report. */
-static void plot(const char *dir, const char *script, FILE *t)
+/* gnuplot, if installed: PNG and SVG next to the data, and the
+ * dumb-terminal rendering appended to the text report.  Returns 1 when the
+ * PNG was written (the caller lists it). */
+static int plot(const char *dir, const char *script, FILE *t)
 {
+	static const char *const terms[] = { "png", "svg", "dumb" };
 	char gp[1400], vars[1400], cmd[4096];
+	int made = 0;
 
 	snprintf(gp, sizeof gp, "%s/plots/%s.gp", pnb_topdir(), script);
 	snprintf(vars, sizeof vars, "%s/%s.vars", dir, script);
 	if (access(gp, R_OK) || access(vars, R_OK))
-		return;
+		return 0;
 	if (system("command -v gnuplot >/dev/null 2>&1")) {
 		fprintf(t, "\n(gnuplot not installed: no plot for %s)\n", script);
-		return;
+		return 0;
 	}
-	snprintf(cmd, sizeof cmd, "gnuplot -e \"dir='%s'; term='png'\" '%s' 2>>'%s/gnuplot.log'", dir, gp, dir);
-	if (system(cmd))
-		pnb_err("vmstat-cost: gnuplot failed on %s (see %s/gnuplot.log)", script, dir);
-	snprintf(cmd, sizeof cmd, "gnuplot -e \"dir='%s'; term='dumb'\" '%s' 2>>'%s/gnuplot.log'", dir, gp, dir);
-	FILE *p = popen(cmd, "re");
-	if (p) {
-		char buf[4096];
-		size_t n;
-		fflush(t);
-		while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-			fwrite(buf, 1, n, t);
-		pclose(p);
+	for (size_t i = 0; i < sizeof terms / sizeof *terms; i++) {
+		snprintf(cmd, sizeof cmd, "gnuplot -e \"dir='%s'; term='%s'\" '%s' 2>>'%s/gnuplot.log'",
+			 dir, terms[i], gp, dir);
+		if (strcmp(terms[i], "dumb")) {
+			if (system(cmd))
+				pnb_err("vmstat-cost: gnuplot %s failed on %s (see %s/gnuplot.log)",
+					terms[i], script, dir);
+			snprintf(vars, sizeof vars, "%s/%s.%s", dir, script, terms[i]);
+			made |= !access(vars, R_OK) && !strcmp(terms[i], "png");
+			continue;
+		}
+		FILE *p = popen(cmd, "re");
+		if (p) {
+			char buf[4096];
+			size_t n;
+			fflush(t);
+			while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+				fwrite(buf, 1, n, t);
+			pclose(p);
+		}
 	}
+	return made;
 }
 
 static int report(const char *out)
@@ -1075,7 +1133,7 @@ static int report(const char *out)
 		return PNB_EXIT_FAIL;
 	}
 	snprintf(dir, sizeof dir, "%s/report", out);
-	if (mkdir_p(dir)) {
+	if (pnb_mkdir_p(dir)) {
 		pnb_err("vmstat-cost: cannot create %s: %s", dir, strerror(errno));
 		return PNB_EXIT_FAIL;
 	}
@@ -1102,9 +1160,10 @@ static int report(const char *out)
 	report_read(t, dir);
 	report_stale(t, dir);
 	report_mech(t, dir);
-	plot(dir, "vmstat-cost", t);
-	plot(dir, "staleness", t);
-	plot(dir, "mechanism-cost", t);
+	static const char *const scripts[] = { "vmstat-cost", "staleness", "mechanism-cost" };
+	int made[3];
+	for (int i = 0; i < 3; i++)
+		made[i] = plot(dir, scripts[i], t);
 	fclose(t);
 
 	/* The tables on standard output too: what the user asked for. */
@@ -1114,7 +1173,10 @@ static int report(const char *out)
 			fputs(line, stdout);
 		fclose(t);
 	}
-	printf("report: %s (plots and data in %s)\n", path, dir);
+	for (int i = 0; i < 3; i++)
+		if (made[i])
+			printf("plot: %s/%s.png (and .svg)\n", dir, scripts[i]);
+	printf("report: %s (gnuplot data in %s)\n", path, dir);
 	return 0;
 }
 
@@ -1166,7 +1228,8 @@ int cmd_vmstat_cost(int argc, char **argv)
 	o.fetch = 1;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "k:r:j:o:fh", lopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:r:j:o:fh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			if (o.nk >= MAX_KERNELS)
@@ -1252,7 +1315,10 @@ int cmd_vmstat_cost(int argc, char **argv)
 			else pnb_die(2, "vmstat-cost: --fetch '%s': yes or no", optarg);
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return PNB_EXIT_USAGE;
+		default:
+			/* getopt's own message is off: one line, who speaks. */
+			pnb_die(2, "vmstat-cost: %s '%s' (see 'pnbench vmstat-cost --help')",
+				c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -1293,7 +1359,7 @@ int cmd_vmstat_cost(int argc, char **argv)
 		if (n < 0)
 			pnb_die(2, "vmstat-cost: more than %d cells: narrow the lists", MAX_CELLS);
 		snprintf(sdir, sizeof sdir, "%s/scenarios/%s", o.out, native ? "native" : "guest");
-		if (mkdir_p(sdir))
+		if (pnb_mkdir_p(sdir))
 			pnb_die(1, "vmstat-cost: cannot create %s: %s", sdir, strerror(errno));
 		if (cells_save(o.out, cl, n))
 			pnb_die(1, "vmstat-cost: cannot write %s/cells.tsv: %s", o.out, strerror(errno));

@@ -220,8 +220,12 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	if (s->data_size && image_data_disk(s->data_size, disk, sizeof disk, err, sizeof err))
 		FAIL("broken", "%s", err);
 
-	char fault_line[128];
-	const char *env[3] = { "memory_hierarchy=v1", NULL, NULL };
+	char fault_line[128], hier_line[64];
+	const char *env[3] = { hier_line, NULL, NULL };
+	const char *hier = s->memory_hierarchy ? s->memory_hierarchy : "v1";
+	if (strcmp(hier, "v1") && strcmp(hier, "v2"))
+		FAIL("broken", "memory hierarchy '%s': not v1 or v2", hier);
+	snprintf(hier_line, sizeof hier_line, "memory_hierarchy=%s", hier);
 	if (fault) {
 		snprintf(fault_line, sizeof fault_line, "fault=%s", fault);
 		env[1] = fault_line;

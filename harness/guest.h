@@ -83,10 +83,6 @@ int image_run_archive_env(const char *out_path, const char *const *record_argv,
  * relative to modules_dir, one a line, dependencies first ("" for an
  * empty modules_dir).  Caller frees *list.  0 or -1 with err. */
 int image_module_list(const char *modules_dir, char **list, char *err, size_t errlen);
-/* Same, with /pnbench/run.env lines ("key=value": memory_hierarchy=v1|v2,
- * fault=panic:DELAY|hang:DELAY for the runner's own tests); NULL-terminated. */
-int image_run_archive_env(const char *out_path, const char *const *record_argv,
-			  const char *const *env_lines, char *err, size_t errlen);
 /* An ext4 image holding /data.bin of file_size bytes, cached per size. */
 int image_data_disk(uint64_t file_size, char *path, size_t len, char *err, size_t errlen);
 
@@ -100,6 +96,9 @@ struct guest_shape {
 	uint64_t data_size;	/* bytes of /data/data.bin on /dev/vda; 0 = no disk */
 	uint64_t bound_ns;	/* the program's own bound; the watchdog adds boot time */
 	const char *cmdline;	/* extra kernel command line, or "" */
+	/* "v1" (NULL: the default): the v1 memory controller at
+	 * /sys/fs/cgroup/memory; "v2": cgroup2 gets it (qemu/README.md). */
+	const char *memory_hierarchy;
 };
 
 /* Boot k and run argv (argv[0] a path inside the guest, e.g.

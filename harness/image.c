@@ -8,6 +8,7 @@
 #include "guest.h"
 #include "cli.h"
 #include "common.h"
+#include "fsutil.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -32,21 +33,6 @@ static int failf(char *err, size_t len, const char *fmt, ...)
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PNB_PATH];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return (mkdir(tmp, 0755) && errno != EEXIST) ? -errno : 0;
 }
 
 /* A whole file in memory (binaries and modules are a few MB at most). */
@@ -612,18 +598,19 @@ static void prune_older_images(const char *keep)
 
 int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *err, size_t errlen)
 {
-	const char *progs[3][2] = {
+	const char *progs[4][2] = {
 		{ "init", "pnbench-init" },
 		{ "bin/pnbench-record", "pnbench-record" },
 		{ "bin/pnbench-workload", "pnbench-workload" },
+		{ "bin/pnbench-conform", "pnbench-conform" },
 	};
-	char src[3][PNB_PATH], dir[PNB_PATH], mpath[PNB_PATH * 2], *modlist = NULL;
+	char src[4][PNB_PATH], dir[PNB_PATH], mpath[PNB_PATH * 2], *modlist = NULL;
 	uint64_t key = FNV_INIT;
 	struct cpio c;
 	struct stat st;
 	int e;
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		snprintf(src[i], sizeof src[i], "%s/%s", pnb_bindir(), progs[i][1]);
 		if (check_static(src[i], err, errlen))
 			return -1;
@@ -638,10 +625,10 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 
 	/* The key covers every byte that goes in, modules included: a tree
 	 * rebuilt with the same release and config still gets fresh modules. */
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		char *data;
 		size_t n;
-		const char *p = i < 3 ? src[i] : BUSYBOX;
+		const char *p = i < 4 ? src[i] : BUSYBOX;
 		if ((e = read_all(p, &data, &n))) {
 			free(modlist);
 			return failf(err, errlen, "guest image: %s: %s", p, strerror(-e));
@@ -665,7 +652,7 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 	}
 
 	snprintf(dir, sizeof dir, "%s/initramfs", pnb_cache_dir());
-	if ((e = mkdir_p(dir))) {
+	if ((e = pnb_mkdir_all(dir, 0755))) {
 		free(modlist);
 		return failf(err, errlen, "guest image: cannot create %s: %s", dir, strerror(-e));
 	}
@@ -695,7 +682,7 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 	const char *dirs[] = { "proc", "sys", "tmp", "data", "pnbench" };
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		cpio_entry(&c, dirs[i], S_IFDIR | 0755, 0, 0, NULL, 0);
-	for (int i = 0; i < 3 && !e; i++)
+	for (int i = 0; i < 4 && !e; i++)
 		if ((e = cpio_file(&c, progs[i][0], 0755, src[i])))
 			snprintf(mpath, sizeof mpath, "%s", src[i]);
 	if (!e && (e = cpio_file(&c, "bin/busybox", 0755, BUSYBOX)))
@@ -856,7 +843,7 @@ int image_data_disk(uint64_t file_size, char *path, size_t len, char *err, size_
 	if (!file_size)
 		return failf(err, errlen, "data disk: size 0 (the scenario's data_size)");
 	snprintf(dir, sizeof dir, "%s/disks", pnb_cache_dir());
-	if ((e = mkdir_p(dir)))
+	if ((e = pnb_mkdir_all(dir, 0755)))
 		return failf(err, errlen, "data disk: cannot create %s: %s", dir, strerror(-e));
 	if ((size_t)snprintf(path, len, "%s/data-%llu.ext4", dir,
 			     (unsigned long long)file_size) >= len)

@@ -25,6 +25,7 @@ static const struct {
 	{ "analyze", cmd_analyze, "compute metrics of result directories (summary.json, cell.json)" },
 	{ "compare", cmd_compare, "compare two result sets: medians, change, Mann-Whitney U" },
 	{ "report", cmd_report, "text report for mail, gnuplot pictures and an index" },
+	{ "conform", cmd_conform, "conformance suite per kernel in guests: matrix text and JUnit" },
 };
 
 static void usage(FILE *f)

@@ -4,7 +4,7 @@
 # alone); per kernel four MiB/s columns: busy-beaver PSI, busy-beaver
 # vmpressure, fixed-rate PSI, fixed-rate vmpressure; panels lists the
 # workloads that have numbers (0 busy-beaver, 1 fixed-rate).
-#   gnuplot -e "dir='OUT/report'; term='png'" plots/mechanism-cost.gp
+#   gnuplot -e "dir='OUT/report'; term='png'" plots/mechanism-cost.gp   (or term='svg')
 #   gnuplot -e "dir='OUT/report'; term='dumb'" plots/mechanism-cost.gp
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "png"
@@ -15,7 +15,7 @@ if (np == 0) exit
 data = dir."/mechanism-cost.dat"
 set datafile missing "-"
 set xlabel "listeners armed (PSI triggers or vmpressure eventfds)"
-set ylabel "MiB/s"
+set ylabel "allocation throughput, MiB/s"
 set yrange [0:*]
 set key bottom left font ",8"
 set grid
@@ -29,8 +29,13 @@ if (term eq "dumb") {
 			with linespoints title columnhead(2 + 4*k + 2*w + m)
 	}
 } else {
-	set terminal pngcairo size 600 * np, 450 font ",10"
-	set output dir."/mechanism-cost.png"
+	# PNG for pages and mail, SVG for documents that scale.
+	if (term eq "svg") {
+		set terminal svg size 600 * np, 450 dynamic noenhanced font "sans,10" background "white"
+	} else {
+		set terminal pngcairo size 600 * np, 450 noenhanced font ",10"
+	}
+	set output dir."/mechanism-cost.".term
 	set multiplot layout 1, np
 	do for [i=1:np] {
 		w = int(word(panels, i))

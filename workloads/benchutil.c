@@ -1,6 +1,8 @@
 #include "benchutil.h"
 #include "workload.h"
 #include "clock.h"
+#include "common.h"
+#include "log.h"
 #include "parse.h"
 #include "procfs.h"
 
@@ -13,6 +15,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,12 +123,21 @@ ssize_t read_whole_fd(int fd, char *buf, size_t len)
 void wl_result_alloc(uint64_t bytes, uint64_t elapsed_ns, unsigned threads)
 {
 	double pages = (double)bytes / (double)sysconf(_SC_PAGESIZE);
+	struct rusage ru;
 
 	if (!elapsed_ns || !bytes)
 		return;
 	wl_result("alloc_MBps", (double)bytes / (1 << 20) / ((double)elapsed_ns / NS_PER_S));
 	wl_result("alloc_page_ns_mean", (double)elapsed_ns * threads / pages);
 	wl_result("alloc_elapsed_ns", (double)elapsed_ns);
+	/* A paced workload's wall time per page is its pacing; the CPU it
+	 * burnt per page (user + kernel: faults, charging, PSI accounting) is
+	 * what a mechanism adds to. */
+	if (!getrusage(RUSAGE_SELF, &ru)) {
+		double cpu_ns = ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
+				((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+		wl_result("alloc_cpu_page_ns", cpu_ns / pages);
+	}
 }
 
 /* ---- CPUs ------------------------------------------------------------- */
@@ -338,4 +350,119 @@ double loadgen_MBps(const struct loadgen *g)
 	if (g->t_stop_ns <= g->t_start_ns)
 		return 0;
 	return (double)g->bytes / (1 << 20) / ((double)(g->t_stop_ns - g->t_start_ns) / NS_PER_S);
+}
+
+/* ---- the reader and its load -------------------------------------------- */
+
+void bench_place_init(struct bench_place *b, int load_others)
+{
+	memset(b, 0, sizeof *b);
+	b->cpu = -1;
+	b->nload_cpus = -1;
+	b->load_others = load_others;
+	b->chunk = 1 << 20;
+}
+
+int bench_place_opt(struct bench_place *b, int c, const char *arg)
+{
+	uint64_t v;
+
+	switch (c) {
+	case BU_OPT_CPU:
+		if (wl_opt_count("--cpu", arg, 0, BU_MAX_CPUS - 1, &v))
+			return PNB_EXIT_USAGE;
+		b->cpu = (int)v;
+		return 0;
+	case BU_OPT_LOAD:
+		b->load_others = !strcmp(arg, "others");
+		if (!b->load_others && wl_opt_count("--load", arg, 0, BU_MAX_LOAD, &b->load))
+			return PNB_EXIT_USAGE;
+		return 0;
+	case BU_OPT_LOAD_CPUS:
+		b->nload_cpus = cpulist_parse(arg, b->load_cpus, BU_MAX_CPUS);
+		if (b->nload_cpus < 0)
+			return wl_opt_error("--load-cpus", arg, "not a CPU list (e.g. 1-3,5)");
+		return 0;
+	case BU_OPT_LOAD_CHUNK:
+		return wl_opt_size("--load-chunk", arg, 1, 1ULL << 30, 1, &b->chunk) ? PNB_EXIT_USAGE : 0;
+	case BU_OPT_DURATION:
+		if (wl_opt_duration("--duration", arg, &b->duration_ns))
+			return PNB_EXIT_USAGE;
+		return b->duration_ns ? 0 : wl_opt_error("--duration", arg, "must be above 0");
+	case BU_OPT_ITER:
+		return wl_opt_count("--iterations", arg, 1, 1000000000, &b->iterations) ? PNB_EXIT_USAGE : 0;
+	}
+	return -ENOENT;
+}
+
+int bench_place_apply(struct bench_place *b)
+{
+	static int allowed[BU_MAX_CPUS];
+	int nallowed = cpus_allowed(allowed, BU_MAX_CPUS), r;
+
+	if (nallowed <= 0) {
+		pnb_err("sched_getaffinity: %s", strerror(nallowed ? -nallowed : ENOENT));
+		return PNB_EXIT_FAIL;
+	}
+	if (b->cpu < 0)
+		b->cpu = allowed[0];
+	if (b->nload_cpus < 0) {
+		b->nload_cpus = 0;
+		for (int i = 0; i < nallowed; i++)
+			if (allowed[i] != b->cpu)
+				b->load_cpus[b->nload_cpus++] = allowed[i];
+	}
+	if (b->load_others)
+		b->load = (uint64_t)b->nload_cpus;
+	if (b->load && !b->nload_cpus) {
+		pnb_err("--load %llu: no CPU other than the reader's (%d) to put it on; name one "
+			"with --load-cpus to share the reader's", (unsigned long long)b->load, b->cpu);
+		return PNB_EXIT_USAGE;
+	}
+	if ((r = pin_self(b->cpu))) {
+		pnb_err("cannot pin the reader to CPU %d: %s", b->cpu, strerror(-r));
+		return PNB_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int bench_load_start(const struct bench_place *b, struct loadgen *g, uint64_t rate)
+{
+	char why[512];
+
+	if (!b->load || !loadgen_start(g, (int)b->load, b->load_cpus, b->nload_cpus, b->chunk, rate,
+				       why, sizeof why))
+		return 0;
+	pnb_err("%s", why);
+	return PNB_EXIT_FAIL;
+}
+
+int bench_load_stop(const struct bench_place *b, struct loadgen *g)
+{
+	int r = b->load ? loadgen_stop(g) : 0;
+
+	if (!r)
+		return 0;
+	pnb_err("a load process failed: %s (memory limit too small for %llu processes x "
+		"--load-chunk?)", strerror(-r), (unsigned long long)b->load);
+	return PNB_EXIT_FAIL;
+}
+
+void bench_place_results(const struct bench_place *b, const struct loadgen *g)
+{
+	static const char *const files[2] = { "/sys/devices/system/cpu/online",
+					      "/sys/devices/system/cpu/possible" };
+	static const char *const keys[2] = { "cpus_online", "cpus_possible" };
+
+	for (int i = 0; i < 2; i++) {
+		int n = cpulist_count_file("", files[i]);
+		if (n > 0)
+			wl_result(keys[i], n);
+		else
+			pnb_err("%s not reported: %s: %s", keys[i], files[i], strerror(-n));
+	}
+	wl_result("reader_cpu", b->cpu);
+	wl_result("load_threads", (double)b->load);
+	if (b->load)
+		wl_result("load_alloc_MBps", loadgen_MBps(g));
 }

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <getopt.h>
 #include <sys/types.h>
 
 /* ---- latency histogram ------------------------------------------------
@@ -102,5 +103,45 @@ int loadgen_start(struct loadgen *g, int n, const int *cpus, int ncpus, uint64_t
 int loadgen_stop(struct loadgen *g);
 /* MiB/s allocated between start and stop (0 when nothing ran). */
 double loadgen_MBps(const struct loadgen *g);
+
+/* ---- the reader and its load: options and placement --------------------
+ * Both measuring workloads take --cpu, --load, --load-cpus, --load-chunk
+ * with the same meaning; BU_LONGOPTS goes into their option tables. */
+enum { BU_OPT_CPU = 200, BU_OPT_LOAD, BU_OPT_LOAD_CPUS, BU_OPT_LOAD_CHUNK, BU_OPT_DURATION,
+       BU_OPT_ITER };
+#define BU_LONGOPTS \
+	{ "duration", required_argument, NULL, BU_OPT_DURATION }, \
+	{ "iterations", required_argument, NULL, BU_OPT_ITER }, \
+	{ "cpu", required_argument, NULL, BU_OPT_CPU }, \
+	{ "load", required_argument, NULL, BU_OPT_LOAD }, \
+	{ "load-cpus", required_argument, NULL, BU_OPT_LOAD_CPUS }, \
+	{ "load-chunk", required_argument, NULL, BU_OPT_LOAD_CHUNK }
+
+struct bench_place {
+	int cpu;			/* reader's CPU; -1 until placed: first allowed */
+	int load_cpus[BU_MAX_CPUS];
+	int nload_cpus;			/* -1 until placed: allowed CPUs but the reader's */
+	int load_others;		/* --load others: one process per load CPU */
+	uint64_t load;			/* load processes */
+	uint64_t chunk;			/* --load-chunk */
+	uint64_t duration_ns;		/* --duration; 0: not given */
+	uint64_t iterations;		/* --iterations; 0: not given */
+};
+
+void bench_place_init(struct bench_place *b, int load_others);
+/* One of the BU_OPT_* options: 0, PNB_EXIT_USAGE after the one-line
+ * message, or -ENOENT when c is not one of them. */
+int bench_place_opt(struct bench_place *b, int c, const char *arg);
+/* Fill in the defaults from the allowed CPUs, then pin the calling thread
+ * to the reader's CPU.  0, or an exit code after a message. */
+int bench_place_apply(struct bench_place *b);
+/* Start b->load processes on b->load_cpus at rate in total (0: as fast
+ * as possible).  0, or PNB_EXIT_FAIL after a message. */
+int bench_load_start(const struct bench_place *b, struct loadgen *g, uint64_t rate);
+/* Stop the load (if any) and say why it failed: 0 or PNB_EXIT_FAIL. */
+int bench_load_stop(const struct bench_place *b, struct loadgen *g);
+/* Results every measuring workload gives: cpus_online, cpus_possible,
+ * reader_cpu, load_threads, load_alloc_MBps (with load). */
+void bench_place_results(const struct bench_place *b, const struct loadgen *g);
 
 #endif

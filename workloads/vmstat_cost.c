@@ -33,18 +33,13 @@
 
 extern const struct workload workload_vmstat_cost;
 
-enum { OPT_DURATION = 1, OPT_ITER, OPT_MODE, OPT_FILES, OPT_CPU, OPT_LOAD, OPT_LOAD_CPUS,
-       OPT_LOAD_CHUNK, OPT_LOAD_RATE, OPT_MEMCG_V1, OPT_MEMCG_V2 };
+enum { OPT_MODE = 1, OPT_FILES, OPT_LOAD_RATE, OPT_MEMCG_V1,
+       OPT_MEMCG_V2 };
 
 static const struct option opts[] = {
-	{ "duration", required_argument, NULL, OPT_DURATION },
-	{ "iterations", required_argument, NULL, OPT_ITER },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "files", required_argument, NULL, OPT_FILES },
-	{ "cpu", required_argument, NULL, OPT_CPU },
-	{ "load", required_argument, NULL, OPT_LOAD },
-	{ "load-cpus", required_argument, NULL, OPT_LOAD_CPUS },
-	{ "load-chunk", required_argument, NULL, OPT_LOAD_CHUNK },
+	BU_LONGOPTS,
 	{ "load-rate", required_argument, NULL, OPT_LOAD_RATE },
 	{ "memcg-v1", required_argument, NULL, OPT_MEMCG_V1 },
 	{ "memcg-v2", required_argument, NULL, OPT_MEMCG_V2 },
@@ -144,12 +139,24 @@ static int parse_files(const char *val, struct target *t)
 	return 0;
 }
 
-static int parse_cpu(const char *opt, const char *val, int *cpu)
+/* One whole read of t, timed into its histogram: pread at 0 on the kept
+ * fd, or (reopen) open+read+close.  *now is the time it ended.  0, or 1
+ * after a message. */
+static int timed_read(struct target *t, int reopen, uint64_t *now)
 {
-	uint64_t v;
-	if (wl_opt_count(opt, val, 0, BU_MAX_CPUS - 1, &v))
-		return PNB_EXIT_USAGE;
-	*cpu = (int)v;
+	uint64_t t0 = now_ns();
+	int fd = reopen ? open(t->path, O_RDONLY | O_CLOEXEC) : t->fd;
+	ssize_t n = fd < 0 ? -errno : read_whole(fd);
+
+	if (reopen && fd >= 0)
+		close(fd);
+	*now = now_ns();
+	if (n < 0) {
+		pnb_err("%s %s: %s", reopen ? "open+read" : "reading", t->path, strerror((int)-n));
+		return 1;
+	}
+	lh_add(reopen ? &t->open_h : &t->pread_h, *now - t0);
+	t->size = (size_t)n;
 	return 0;
 }
 
@@ -178,23 +185,18 @@ static void emit_hist(const char *prefix, const char *file, const struct lathist
 static int vmstat_cost_main(int argc, char **argv)
 {
 	static struct target t[NFILES];
-	static int allowed[BU_MAX_CPUS], load_cpus[BU_MAX_CPUS];
 	static struct loadgen g;
-	uint64_t duration = 0, iterations = 0, load = 0, chunk = 1 << 20, rate = 0;
-	int c, r, mode_pread = 1, mode_open = 0, cpu = -1, nload_cpus = -1, load_others = 0;
+	static struct bench_place b;
+	uint64_t rate = 0;
+	int c, r, mode_pread = 1, mode_open = 0;
 	char memcg[2][PATH_MAX] = { "", "" }, why[512];
 
+	bench_place_init(&b, 0);
 	for (int i = 0; i < NFILES; i++)
 		t[i] = (struct target){ .wanted = 1, .fd = -1 };
 	while ((c = wl_getopt(argc, argv, opts)) != -1) {
 		r = 0;
 		switch (c) {
-		case OPT_DURATION:
-			r = wl_opt_duration("--duration", optarg, &duration);
-			if (!r && !duration)
-				r = wl_opt_error("--duration", optarg, "must be above 0");
-			break;
-		case OPT_ITER: r = wl_opt_count("--iterations", optarg, 1, UINT64_MAX, &iterations); break;
 		case OPT_MODE:
 			if (!strcmp(optarg, "pread")) mode_pread = 1, mode_open = 0;
 			else if (!strcmp(optarg, "open")) mode_pread = 0, mode_open = 1;
@@ -202,19 +204,6 @@ static int vmstat_cost_main(int argc, char **argv)
 			else r = wl_opt_error("--mode", optarg, "not one of pread, open, both");
 			break;
 		case OPT_FILES: r = parse_files(optarg, t); break;
-		case OPT_CPU: r = parse_cpu("--cpu", optarg, &cpu); break;
-		case OPT_LOAD:
-			if (!strcmp(optarg, "others"))
-				load_others = 1;
-			else
-				r = wl_opt_count("--load", optarg, 0, BU_MAX_LOAD, &load);
-			break;
-		case OPT_LOAD_CPUS:
-			nload_cpus = cpulist_parse(optarg, load_cpus, BU_MAX_CPUS);
-			if (nload_cpus < 0)
-				r = wl_opt_error("--load-cpus", optarg, "not a CPU list (e.g. 1-3,5)");
-			break;
-		case OPT_LOAD_CHUNK: r = wl_opt_size("--load-chunk", optarg, 1, 1ULL << 30, 1, &chunk); break;
 		case OPT_LOAD_RATE: r = wl_opt_rate("--load-rate", optarg, &rate); break;
 		case OPT_MEMCG_V1:
 		case OPT_MEMCG_V2:
@@ -225,39 +214,22 @@ static int vmstat_cost_main(int argc, char **argv)
 				strcpy(memcg[c == OPT_MEMCG_V2], optarg);
 			break;
 		case 'h': wl_help(&workload_vmstat_cost); return PNB_EXIT_OK;
-		default: return PNB_EXIT_USAGE;
+		default:
+			r = bench_place_opt(&b, c, optarg);
+			if (r == -ENOENT)
+				return PNB_EXIT_USAGE;
+			break;
 		}
 		if (r)
 			return PNB_EXIT_USAGE;
 	}
-	if (!duration && !iterations)
-		duration = 2 * NS_PER_S;
+	if (!b.duration_ns && !b.iterations)
+		b.duration_ns = 2 * NS_PER_S;
+	uint64_t duration = b.duration_ns, iterations = b.iterations;
 
 	/* The reader's CPU, then the load's: by default every other CPU we may use. */
-	int nallowed = cpus_allowed(allowed, BU_MAX_CPUS);
-	if (nallowed <= 0) {
-		pnb_err("sched_getaffinity: %s", strerror(nallowed ? -nallowed : ENOENT));
-		return PNB_EXIT_FAIL;
-	}
-	if (cpu < 0)
-		cpu = allowed[0];
-	if (nload_cpus < 0) {
-		nload_cpus = 0;
-		for (int i = 0; i < nallowed; i++)
-			if (allowed[i] != cpu)
-				load_cpus[nload_cpus++] = allowed[i];
-	}
-	if (load_others)
-		load = (uint64_t)nload_cpus;
-	if (load && !nload_cpus) {
-		pnb_err("--load %llu: no CPU other than the reader's (%d) to put it on; name one "
-			"with --load-cpus to share the reader's", (unsigned long long)load, cpu);
-		return PNB_EXIT_USAGE;
-	}
-	if ((r = pin_self(cpu))) {
-		pnb_err("cannot pin the reader to CPU %d: %s", cpu, strerror(-r));
-		return PNB_EXIT_FAIL;
-	}
+	if ((r = bench_place_apply(&b)))
+		return r;
 
 	/* The files: the memcg ones from the options or our own cgroups. */
 	snprintf(t[F_VMSTAT].path, PATH_MAX, "/proc/vmstat");
@@ -313,10 +285,8 @@ static int vmstat_cost_main(int argc, char **argv)
 		return PNB_EXIT_FAIL;
 	}
 
-	if (load && loadgen_start(&g, (int)load, load_cpus, nload_cpus, chunk, rate, why, sizeof why)) {
-		pnb_err("%s", why);
-		return PNB_EXIT_FAIL;
-	}
+	if ((r = bench_load_start(&b, &g, rate)))
+		return r;
 	wl_phase("read");
 
 	/* Files interleaved: slow drifts (frequency, other tenants) hit every
@@ -326,68 +296,24 @@ static int vmstat_cost_main(int argc, char **argv)
 	int err = 0;
 	while ((!iterations || it < iterations) && now < t_end && !err) {
 		for (int i = 0; i < NFILES && !err; i++) {
-			ssize_t n;
-			uint64_t t0;
 			if (!t[i].wanted)
 				continue;
-			if (mode_pread) {
-				t0 = now_ns();
-				n = read_whole(t[i].fd);
-				now = now_ns();
-				if (n < 0) {
-					pnb_err("reading %s: %s", t[i].path, strerror((int)-n));
-					err = 1;
-					break;
-				}
-				lh_add(&t[i].pread_h, now - t0);
-				t[i].size = (size_t)n;
-			}
-			if (mode_open) {
-				t0 = now_ns();
-				int fd = open(t[i].path, O_RDONLY | O_CLOEXEC);
-				n = fd < 0 ? -errno : read_whole(fd);
-				if (fd >= 0)
-					close(fd);
-				now = now_ns();
-				if (n < 0) {
-					pnb_err("open+read %s: %s", t[i].path, strerror((int)-n));
-					err = 1;
-					break;
-				}
-				lh_add(&t[i].open_h, now - t0);
-				t[i].size = (size_t)n;
-			}
+			if (mode_pread && (err = timed_read(&t[i], 0, &now)))
+				break;
+			if (mode_open && (err = timed_read(&t[i], 1, &now)))
+				break;
 		}
 		it++;
 	}
 	uint64_t elapsed = now_ns() - t_start;
-	int lerr = load ? loadgen_stop(&g) : 0;
+	int lerr = bench_load_stop(&b, &g);
 	for (int i = 0; i < NFILES; i++)
 		if (t[i].fd >= 0)
 			close(t[i].fd);
-	if (err)
+	if (err || lerr)
 		return PNB_EXIT_FAIL;
-	if (lerr) {
-		pnb_err("a load thread failed: %s (memory limit too small for %llu threads x "
-			"--load-chunk?)", strerror(-lerr), (unsigned long long)load);
-		return PNB_EXIT_FAIL;
-	}
 
-	int online = cpulist_count_file("", "/sys/devices/system/cpu/online");
-	int possible = cpulist_count_file("", "/sys/devices/system/cpu/possible");
-	if (online > 0)
-		wl_result("cpus_online", online);
-	else
-		pnb_err("cpus_online not reported: /sys/devices/system/cpu/online: %s", strerror(-online));
-	if (possible > 0)
-		wl_result("cpus_possible", possible);
-	else
-		pnb_err("cpus_possible not reported: /sys/devices/system/cpu/possible: %s",
-			strerror(-possible));
-	wl_result("reader_cpu", cpu);
-	wl_result("load_threads", (double)load);
-	if (load)
-		wl_result("load_alloc_MBps", loadgen_MBps(&g));
+	bench_place_results(&b, &g);
 	wl_result("elapsed_ns", (double)elapsed);
 	wl_result("iterations_count", (double)it);
 	for (int i = 0; i < NFILES; i++) {

@@ -37,19 +37,13 @@ extern const struct workload workload_vmstat_staleness;
 #define REFRESH "/proc/sys/vm/stat_refresh"
 #define MAX_COUNTERS 16
 
-enum { OPT_RATE = 1, OPT_DURATION, OPT_ITER, OPT_INTERVAL, OPT_COUNTERS, OPT_CPU, OPT_LOAD,
-       OPT_LOAD_CPUS, OPT_LOAD_CHUNK };
+enum { OPT_RATE = 1, OPT_INTERVAL, OPT_COUNTERS };
 
 static const struct option opts[] = {
 	{ "rate", required_argument, NULL, OPT_RATE },
-	{ "duration", required_argument, NULL, OPT_DURATION },
-	{ "iterations", required_argument, NULL, OPT_ITER },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "counters", required_argument, NULL, OPT_COUNTERS },
-	{ "cpu", required_argument, NULL, OPT_CPU },
-	{ "load", required_argument, NULL, OPT_LOAD },
-	{ "load-cpus", required_argument, NULL, OPT_LOAD_CPUS },
-	{ "load-chunk", required_argument, NULL, OPT_LOAD_CHUNK },
+	BU_LONGOPTS,
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
@@ -207,16 +201,68 @@ static void emit3(const char *metric, const char *name, uint64_t *v, size_t n, d
 	}
 }
 
+/* Each present counter's change from kv_a to kv_b into sample n of drift
+ * (with its sign summed) or of control.  0 or -ENOENT. */
+static int diff_counters(struct counter *ctr, int nctr, size_t n, int control)
+{
+	for (int i = 0; i < nctr; i++) {
+		uint64_t a, b;
+		if (!ctr[i].present)
+			continue;
+		if (pnb_kv_get(&kv_a, ctr[i].name, &a) || pnb_kv_get(&kv_b, ctr[i].name, &b))
+			return -ENOENT;
+		if (control) {
+			ctr[i].control[n] = absdiff(a, b);
+		} else {
+			ctr[i].drift[n] = absdiff(a, b);
+			ctr[i].signed_sum += (int64_t)(b - a);
+		}
+	}
+	return 0;
+}
+
+/* Sample n: the measured pair (read, fold, read), then the control pair
+ * (read, wait as long as the measured pair took, read).  The time the
+ * fold took goes to *refresh_ns.  0 or -errno. */
+static int sample_pair(int vfd, int rfd, struct counter *ctr, int nctr, size_t n,
+		       uint64_t *einval, uint64_t *refresh_ns)
+{
+	uint64_t t0 = pnb_mono_ns(), t1, t2, c0;
+	int r;
+
+	if ((r = read_vmstat(vfd, &kv_a)))
+		return r;
+	t1 = pnb_mono_ns();
+	if ((r = refresh(rfd, einval))) {
+		pnb_err("writing %s: %s", REFRESH, strerror(-r));
+		return r;
+	}
+	t2 = pnb_mono_ns();
+	if ((r = read_vmstat(vfd, &kv_b)) || (r = diff_counters(ctr, nctr, n, 0)))
+		return r;
+	*refresh_ns = t2 - t1;
+	c0 = pnb_mono_ns();
+	if ((r = read_vmstat(vfd, &kv_a)))
+		return r;
+	/* Spin rather than sleep: the reader's CPU stays as busy as during
+	 * the refresh, its own diffs are not folded by an idle entry, and the
+	 * second read starts as late as in the measured pair. */
+	while (pnb_mono_ns() < c0 + (t2 - t0))
+		;
+	if ((r = read_vmstat(vfd, &kv_b)))
+		return r;
+	return diff_counters(ctr, nctr, n, 1);
+}
+
 static int staleness_main(int argc, char **argv)
 {
 	static struct counter ctr[MAX_COUNTERS];
-	static int allowed[BU_MAX_CPUS], load_cpus[BU_MAX_CPUS];
 	static struct loadgen g;
-	uint64_t duration = 0, iterations = 0, interval = 10 * NS_PER_MS, rate = 0, load = 0;
-	uint64_t chunk = 1 << 20, einval = 0;
-	int c, r = 0, nctr = 0, cpu = -1, nload_cpus = -1, load_others = 1, no_load = 0;
-	char why[512];
+	static struct bench_place b;
+	uint64_t interval = 10 * NS_PER_MS, rate = 0, einval = 0;
+	int c, r = 0, nctr = 0, no_load = 0;
 
+	bench_place_init(&b, 1);
 	while ((c = wl_getopt(argc, argv, opts)) != -1) {
 		r = 0;
 		switch (c) {
@@ -228,69 +274,29 @@ static int staleness_main(int argc, char **argv)
 			else
 				r = wl_opt_rate("--rate", optarg, &rate);
 			break;
-		case OPT_DURATION:
-			r = wl_opt_duration("--duration", optarg, &duration);
-			if (!r && !duration)
-				r = wl_opt_error("--duration", optarg, "must be above 0");
-			break;
-		case OPT_ITER: r = wl_opt_count("--iterations", optarg, 1, 100000000, &iterations); break;
 		case OPT_INTERVAL: r = wl_opt_duration("--interval", optarg, &interval); break;
 		case OPT_COUNTERS: r = parse_counters(optarg, ctr, &nctr); break;
-		case OPT_CPU: {
-			uint64_t v;
-			r = wl_opt_count("--cpu", optarg, 0, BU_MAX_CPUS - 1, &v);
-			cpu = (int)v;
-			break;
-		}
-		case OPT_LOAD:
-			if (!strcmp(optarg, "others"))
-				load_others = 1;
-			else {
-				load_others = 0;
-				r = wl_opt_count("--load", optarg, 0, BU_MAX_LOAD, &load);
-			}
-			break;
-		case OPT_LOAD_CPUS:
-			nload_cpus = cpulist_parse(optarg, load_cpus, BU_MAX_CPUS);
-			if (nload_cpus < 0)
-				r = wl_opt_error("--load-cpus", optarg, "not a CPU list (e.g. 1-3,5)");
-			break;
-		case OPT_LOAD_CHUNK: r = wl_opt_size("--load-chunk", optarg, 1, 1ULL << 30, 1, &chunk); break;
 		case 'h': wl_help(&workload_vmstat_staleness); return PNB_EXIT_OK;
-		default: return PNB_EXIT_USAGE;
+		default:
+			r = bench_place_opt(&b, c, optarg);
+			if (r == -ENOENT)
+				return PNB_EXIT_USAGE;
+			break;
 		}
 		if (r)
 			return PNB_EXIT_USAGE;
 	}
-	if (!duration && !iterations)
-		duration = 5 * NS_PER_S;
+	if (!b.duration_ns && !b.iterations)
+		b.duration_ns = 5 * NS_PER_S;
+	uint64_t duration = b.duration_ns, iterations = b.iterations;
 	if (!nctr)
 		for (size_t i = 0; i < sizeof default_counters / sizeof *default_counters; i++)
 			snprintf(ctr[nctr++].name, sizeof ctr[0].name, "%s", default_counters[i]);
 
-	int nallowed = cpus_allowed(allowed, BU_MAX_CPUS);
-	if (nallowed <= 0) {
-		pnb_err("sched_getaffinity: %s", strerror(nallowed ? -nallowed : ENOENT));
-		return PNB_EXIT_FAIL;
+	if (no_load) {
+		b.load_others = 0;
+		b.load = 0;
 	}
-	if (cpu < 0)
-		cpu = allowed[0];
-	if (nload_cpus < 0) {
-		nload_cpus = 0;
-		for (int i = 0; i < nallowed; i++)
-			if (allowed[i] != cpu)
-				load_cpus[nload_cpus++] = allowed[i];
-	}
-	if (no_load)
-		load = 0;
-	else if (load_others)
-		load = (uint64_t)nload_cpus;
-	if (load && !nload_cpus) {
-		pnb_err("--load %llu: no CPU other than the reader's (%d) to put it on; name one "
-			"with --load-cpus to share the reader's", (unsigned long long)load, cpu);
-		return PNB_EXIT_USAGE;
-	}
-
 	/* Root first: without it there is nothing to measure. */
 	int rfd = open(REFRESH, O_WRONLY | O_CLOEXEC);
 	if (rfd < 0) {
@@ -304,9 +310,9 @@ static int staleness_main(int argc, char **argv)
 			pnb_err("unsupported: cannot open %s for writing: %s", REFRESH, strerror(e));
 		return PNB_EXIT_FAIL;
 	}
-	if ((r = pin_self(cpu))) {
-		pnb_err("cannot pin the reader to CPU %d: %s", cpu, strerror(-r));
-		return PNB_EXIT_FAIL;
+	if ((r = bench_place_apply(&b))) {
+		close(rfd);
+		return r;
 	}
 	int vfd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
 	int zfd = open("/proc/zoneinfo", O_RDONLY | O_CLOEXEC);
@@ -351,10 +357,8 @@ static int staleness_main(int argc, char **argv)
 			return PNB_EXIT_FAIL;
 		}
 
-	if (load && loadgen_start(&g, (int)load, load_cpus, nload_cpus, chunk, rate, why, sizeof why)) {
-		pnb_err("%s", why);
-		return PNB_EXIT_FAIL;
-	}
+	if ((r = bench_load_start(&b, &g, rate)))
+		return r;
 	wl_phase("measure");
 	uint64_t t_start = pnb_mono_ns(), t_end = duration ? t_start + duration : UINT64_MAX;
 	uint64_t next = t_start;
@@ -371,66 +375,12 @@ static int staleness_main(int argc, char **argv)
 			}
 			cap *= 2;
 		}
-		/* The measured pair: read, fold, read. */
-		uint64_t t0 = pnb_mono_ns();
-		if ((r = read_vmstat(vfd, &kv_a))) {
+		uint64_t t_refresh;
+		if ((r = sample_pair(vfd, rfd, ctr, nctr, n, &einval, &t_refresh))) {
 			err = 1;
 			break;
 		}
-		uint64_t t1 = pnb_mono_ns();
-		if ((r = refresh(rfd, &einval))) {
-			pnb_err("writing %s: %s", REFRESH, strerror(-r));
-			err = 1;
-			break;
-		}
-		uint64_t t2 = pnb_mono_ns();
-		if ((r = read_vmstat(vfd, &kv_b))) {
-			err = 1;
-			break;
-		}
-		refresh_ns[n] = t2 - t1;
-		for (int i = 0; i < nctr; i++) {
-			uint64_t a, b;
-			if (!ctr[i].present)
-				continue;
-			if (pnb_kv_get(&kv_a, ctr[i].name, &a) || pnb_kv_get(&kv_b, ctr[i].name, &b)) {
-				r = -ENOENT;
-				err = 1;
-				break;
-			}
-			ctr[i].drift[n] = absdiff(a, b);
-			ctr[i].signed_sum += (int64_t)(b - a);
-		}
-		if (err)
-			break;
-		/* The control pair: the same spacing, no fold in between. */
-		uint64_t c0 = pnb_mono_ns();
-		if ((r = read_vmstat(vfd, &kv_a))) {
-			err = 1;
-			break;
-		}
-		/* Spin rather than sleep: the reader's CPU stays as busy as
-		 * during the refresh, its own diffs are not folded by an idle
-		 * entry, and the second read starts as late as in the pair. */
-		while (pnb_mono_ns() < c0 + (t2 - t0))
-			;
-		if ((r = read_vmstat(vfd, &kv_b))) {
-			err = 1;
-			break;
-		}
-		for (int i = 0; i < nctr; i++) {
-			uint64_t a, b;
-			if (!ctr[i].present)
-				continue;
-			if (pnb_kv_get(&kv_a, ctr[i].name, &a) || pnb_kv_get(&kv_b, ctr[i].name, &b)) {
-				r = -ENOENT;
-				err = 1;
-				break;
-			}
-			ctr[i].control[n] = absdiff(a, b);
-		}
-		if (err)
-			break;
+		refresh_ns[n] = t_refresh;
 		struct zonestat z;
 		if ((r = read_zonestat(zfd, &z))) {
 			err = 1;
@@ -445,34 +395,21 @@ static int staleness_main(int argc, char **argv)
 		else
 			next = now;
 	}
-	int lerr = load ? loadgen_stop(&g) : 0;
+	int lerr = bench_load_stop(&b, &g);
 	if (err) {
 		pnb_err("sampling failed after %zu samples: %s", n, strerror(r < 0 ? -r : EINVAL));
 		return PNB_EXIT_FAIL;
 	}
-	if (lerr) {
-		pnb_err("a load thread failed: %s (memory limit too small for %llu threads x "
-			"--load-chunk?)", strerror(-lerr), (unsigned long long)load);
-		return PNB_EXIT_FAIL;
-	}
+	if (lerr)
+		return lerr;
 	if (!n) {
 		pnb_err("no sample taken (duration shorter than one sample?)");
 		return PNB_EXIT_FAIL;
 	}
 
-	int online = cpulist_count_file("", "/sys/devices/system/cpu/online");
-	int possible = cpulist_count_file("", "/sys/devices/system/cpu/possible");
-	if (online > 0)
-		wl_result("cpus_online", online);
-	if (possible > 0)
-		wl_result("cpus_possible", possible);
-	wl_result("reader_cpu", cpu);
-	wl_result("load_threads", (double)load);
-	if (load) {
-		wl_result("load_alloc_MBps", loadgen_MBps(&g));
-		if (rate)
-			wl_result("load_target_MBps", (double)rate / (1 << 20));
-	}
+	bench_place_results(&b, &g);
+	if (b.load && rate)
+		wl_result("load_target_MBps", (double)rate / (1 << 20));
 	wl_result("memtotal_pages", (double)memtotal_pages);
 	wl_result("zone_bound_pages", (double)z0.zone_bound);
 	wl_result("node_bound_pages", (double)z0.node_bound);
@@ -504,7 +441,7 @@ static int staleness_main(int argc, char **argv)
 	pnb_err("%zu samples, refresh p50 %llu ns, bound %llu (zone) / %llu (node) pages, "
 		"load %.0f MiB/s", n, (unsigned long long)pct_exact(refresh_ns, n, 50),
 		(unsigned long long)z0.zone_bound, (unsigned long long)z0.node_bound,
-		load ? loadgen_MBps(&g) : 0.0);
+		b.load ? loadgen_MBps(&g) : 0.0);
 	for (int i = 0; i < nctr; i++) {
 		free(ctr[i].drift);
 		free(ctr[i].control);

@@ -1,0 +1,348 @@
+/* pnbench conform --kernel K... [--out DIR] [--force]: the conformance
+ * suite on each kernel, one guest boot per kernel (never two at once),
+ * then the matrix: DIR/matrix.txt (80 columns, for mail) and
+ * DIR/junit.xml (for CI). */
+#include "cli.h"
+#include "conform.h"
+#include "guest.h"
+#include "log.h"
+#include "run.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const conform_case_names[CONFORM_NCASES] = {
+#define CF_CASE(name, doc, xr, xw) #name,
+#include "../tests/conform/cases.h"
+#undef CF_CASE
+};
+
+static int mkdirs(const char *path)
+{
+	char p[PNB_PATH];
+	snprintf(p, sizeof p, "%s", path);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = 0;
+			if (mkdir(p, 0755) && errno != EEXIST)
+				return -errno;
+			*s = '/';
+		}
+	return mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+/* One boot of the suite: phase v1 (every case but memory.events, the v1
+ * memory controller mounted) or v2 (memory.events, cgroup2 owning it). */
+static int boot_phase(const struct kernel_image *k, const char *spec, const char *phase,
+		      const char *dir, char *err, size_t errlen)
+{
+	struct run_result res;
+	const char *argv[] = { "/bin/pnbench-conform", "--phase", phase, NULL };
+	/* 512 MiB leaves the suite's own 32..64 MiB memcgs far from a global
+	 * OOM; the data disk gives the thrashing and streaming hogs real,
+	 * reclaimable page cache. */
+	struct guest_shape shape = { .memory = 512ULL << 20, .cpus = 2, .data_size = 128ULL << 20,
+				     .bound_ns = 420ULL * 1000000000ULL, .cmdline = "",
+				     .memory_hierarchy = phase };
+	int e;
+
+	if ((e = mkdirs(dir))) {
+		snprintf(err, errlen, "conform: cannot create %s: %s", dir, strerror(-e));
+		return -1;
+	}
+	if (guest_exec(k, argv, &shape, dir, NULL, &res) || !res.complete) {
+		snprintf(err, errlen, "conform: guest on %s (phase %s): %s: %s (see %s/console.log)",
+			 spec, phase, res.status[0] ? res.status : "broken", res.reason, dir);
+		return -1;
+	}
+	return 0;
+}
+
+int conform_boot(const char *spec, const char *dir, char *kname, size_t klen, char *err, size_t errlen)
+{
+	struct kernel_image k;
+	char v2dir[PNB_PATH + 8];
+
+	if (kernel_resolve(spec, 1, &k, err, errlen))
+		return -1;
+	if (kname)
+		snprintf(kname, klen, "%s", k.name);
+	snprintf(v2dir, sizeof v2dir, "%s/v2", dir);
+	if (boot_phase(&k, spec, "v1", dir, err, errlen))
+		return -1;
+	return boot_phase(&k, spec, "v2", v2dir, err, errlen);
+}
+
+static int load_one(const char *dir, struct conform_row *rows)
+{
+	char path[PNB_PATH + 16], *line = NULL;
+	size_t cap = 0;
+	int end = 0;
+
+	snprintf(path, sizeof path, "%s/events.jsonl", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+		const char *type = o ? json_string_value(json_object_get(o, "type")) : NULL;
+		if (type && !strcmp(type, "end"))
+			end = 1;
+		if (type && !strcmp(type, "case")) {
+			const char *name = json_string_value(json_object_get(o, "case"));
+			const char *res = json_string_value(json_object_get(o, "result"));
+			const char *why = json_string_value(json_object_get(o, "reason"));
+			for (int i = 0; name && res && i < CONFORM_NCASES; i++)
+				if (!strcmp(name, conform_case_names[i])) {
+					snprintf(rows[i].result, sizeof rows[i].result, "%s", res);
+					snprintf(rows[i].reason, sizeof rows[i].reason, "%s", why ? why : "");
+				}
+		}
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	return end;
+}
+
+/* Both boots' case lines, the v2 boot's after the v1 boot's: 1 when both
+ * ended, 0 when either did not, -errno when a file is missing. */
+int conform_load(const char *dir, struct conform_row *rows)
+{
+	char v2dir[PNB_PATH + 8];
+	int a, b;
+
+	memset(rows, 0, sizeof *rows * CONFORM_NCASES);
+	snprintf(v2dir, sizeof v2dir, "%s/v2", dir);
+	a = load_one(dir, rows);
+	b = load_one(v2dir, rows);
+	if (a < 0)
+		return a;
+	if (b < 0)
+		return b;
+	return a && b;
+}
+
+static const char *cell(const char *r)
+{
+	if (!r[0])
+		return "-";
+	if (!strcmp(r, "passed"))
+		return "pass";
+	if (!strcmp(r, "failed"))
+		return "FAIL";
+	if (!strcmp(r, "skipped"))
+		return "skip";
+	if (!strcmp(r, "expected_failure"))
+		return "xfail";
+	return "?";
+}
+
+/* Greedy wrap at width with a hanging indent, for the reasons under the table. */
+static void wrap(FILE *f, const char *text, int width, int indent)
+{
+	int col = indent;
+	const char *s = text;
+
+	while (*s) {
+		const char *w = s;
+		while (*w && *w != ' ')
+			w++;
+		int len = (int)(w - s);
+		if (col > indent && col + 1 + len > width) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fprintf(f, "%.*s", len, s);
+		col += len;
+		s = *w ? w + 1 : w;
+	}
+	fputc('\n', f);
+}
+
+static void matrix(FILE *f, int nk, char (*kname)[128], struct conform_row (*rows)[CONFORM_NCASES],
+		   const char **status)
+{
+	fprintf(f, "pnbench conformance matrix (docs/conformance.md)\n\n");
+	for (int k = 0; k < nk; k++)
+		fprintf(f, "  K%d = %s%s%s\n", k + 1, kname[k], status[k] ? "  -- " : "", status[k] ? status[k] : "");
+	fprintf(f, "\n%-28s", "case");
+	for (int k = 0; k < nk; k++)
+		fprintf(f, " %-6s", (char[8]){ 'K', (char)('1' + k), 0 });
+	fputc('\n', f);
+	for (int i = 0; i < CONFORM_NCASES; i++) {
+		fprintf(f, "%-28.28s", conform_case_names[i]);
+		for (int k = 0; k < nk; k++)
+			fprintf(f, " %-6s", cell(rows[k][i].result));
+		fputc('\n', f);
+	}
+	int counts[5] = { 0 };
+	for (int k = 0; k < nk; k++)
+		for (int i = 0; i < CONFORM_NCASES; i++) {
+			const char *c = cell(rows[k][i].result);
+			counts[!strcmp(c, "pass") ? 0 : !strcmp(c, "FAIL") ? 1 : !strcmp(c, "skip") ? 2
+			       : !strcmp(c, "xfail") ? 3 : 4]++;
+		}
+	fprintf(f, "\n%d pass, %d FAIL, %d skip, %d xfail, %d missing\n", counts[0], counts[1], counts[2],
+		counts[3], counts[4]);
+	fprintf(f, "\nReasons (FAIL, skip, xfail):\n");
+	for (int i = 0; i < CONFORM_NCASES; i++)
+		for (int k = 0; k < nk; k++) {
+			const char *c = cell(rows[k][i].result);
+			if (!strcmp(c, "pass"))
+				continue;
+			char head[1400];
+			snprintf(head, sizeof head, "K%d %s %s: %s", k + 1, conform_case_names[i], c,
+				 rows[k][i].result[0] ? rows[k][i].reason : "no result line (the guest stopped early)");
+			fputs("- ", f);
+			wrap(f, head, 78, 2);
+		}
+}
+
+static void xml_esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, f);
+		}
+	}
+}
+
+static void junit(FILE *f, int nk, char (*kname)[128], struct conform_row (*rows)[CONFORM_NCASES])
+{
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+	for (int k = 0; k < nk; k++) {
+		int fails = 0, skips = 0;
+		for (int i = 0; i < CONFORM_NCASES; i++) {
+			fails += !strcmp(rows[k][i].result, "failed") || !rows[k][i].result[0];
+			skips += !strcmp(rows[k][i].result, "skipped");
+		}
+		fprintf(f, "  <testsuite name=\"conform.%s\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n",
+			kname[k], CONFORM_NCASES, fails, skips);
+		for (int i = 0; i < CONFORM_NCASES; i++) {
+			const struct conform_row *r = &rows[k][i];
+			fprintf(f, "    <testcase classname=\"conform.%s\" name=\"%s\">", kname[k],
+				conform_case_names[i]);
+			if (!strcmp(r->result, "failed") || !r->result[0]) {
+				fputs("<failure message=\"", f);
+				xml_esc(f, r->result[0] ? r->reason : "no result line");
+				fputs("\"/>", f);
+			} else if (!strcmp(r->result, "skipped")) {
+				fputs("<skipped message=\"", f);
+				xml_esc(f, r->reason);
+				fputs("\"/>", f);
+			} else if (!strcmp(r->result, "expected_failure")) {
+				fputs("<system-out>expected failure: ", f);
+				xml_esc(f, r->reason);
+				fputs("</system-out>", f);
+			}
+			fputs("</testcase>\n", f);
+		}
+		fputs("  </testsuite>\n", f);
+	}
+	fputs("</testsuites>\n", f);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pnbench conform --kernel K [--kernel K...] [--out DIR] [--force]\n"
+		"  Boots each kernel once (one at a time) with the conformance suite as the\n"
+		"  guest's only job; writes DIR/<kernel>/events.jsonl, DIR/matrix.txt,\n"
+		"  DIR/junit.xml and prints the matrix.  A kernel whose DIR/<kernel> already\n"
+		"  holds a complete run is not booted again unless --force.\n"
+		"  DIR defaults to results/runs/conform.\n");
+}
+
+int cmd_conform(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' }, { "out", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	const char *kernels[8], *out = "results/runs/conform";
+	int nk = 0, force = 0, c, bad = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:o:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (nk == 8) {
+				pnb_err("conform: at most 8 kernels");
+				return PNB_EXIT_USAGE;
+			}
+			kernels[nk++] = optarg;
+			break;
+		case 'o': out = optarg; break;
+		case 'f': force = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return PNB_EXIT_USAGE;
+		}
+	}
+	if (!nk || optind != argc) {
+		usage(stderr);
+		return PNB_EXIT_USAGE;
+	}
+	char (*kname)[128] = calloc((size_t)nk, sizeof *kname);
+	struct conform_row (*rows)[CONFORM_NCASES] = calloc((size_t)nk, sizeof *rows);
+	const char *status[8] = { 0 };
+	static char errs[8][512];
+	if (!kname || !rows) {
+		pnb_err("conform: out of memory");
+		return PNB_EXIT_FAIL;
+	}
+	for (int k = 0; k < nk; k++) {
+		struct kernel_image ki;
+		char dir[PNB_PATH];
+		if (kernel_resolve(kernels[k], 1, &ki, errs[k], sizeof errs[k])) {
+			pnb_err("conform: %s", errs[k]);
+			snprintf(kname[k], sizeof kname[k], "%s", kernels[k]);
+			status[k] = errs[k];
+			bad = 1;
+			continue;
+		}
+		snprintf(kname[k], sizeof kname[k], "%s", ki.name);
+		snprintf(dir, sizeof dir, "%s/%s", out, ki.name);
+		if (force || conform_load(dir, rows[k]) != 1) {
+			fprintf(stderr, "pnbench: conform: booting %s (about 2-4 minutes under TCG)\n", kernels[k]);
+			if (conform_boot(kernels[k], dir, NULL, 0, errs[k], sizeof errs[k])) {
+				pnb_err("%s", errs[k]);
+				status[k] = errs[k];
+				bad = 1;
+			}
+		}
+		conform_load(dir, rows[k]);
+	}
+	char path[PNB_PATH];
+	FILE *f;
+	matrix(stdout, nk, kname, rows, status);
+	snprintf(path, sizeof path, "%s/matrix.txt", out);
+	if (!mkdirs(out) && (f = fopen(path, "we"))) {
+		matrix(f, nk, kname, rows, status);
+		fclose(f);
+	}
+	snprintf(path, sizeof path, "%s/junit.xml", out);
+	if ((f = fopen(path, "we"))) {
+		junit(f, nk, kname, rows);
+		fclose(f);
+	}
+	for (int k = 0; k < nk; k++)
+		for (int i = 0; i < CONFORM_NCASES; i++)
+			bad |= !strcmp(rows[k][i].result, "failed") || !rows[k][i].result[0];
+	free(kname);
+	free(rows);
+	return bad ? PNB_EXIT_FAIL : 0;
+}

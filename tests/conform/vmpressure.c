@@ -1,0 +1,341 @@
+/* memcg v1 vmpressure cases (Documentation/admin-guide/cgroup-v1/memory.rst,
+ * "Memory Pressure"; mm/vmpressure.c). */
+#include "conform.h"
+#include "cgroupfs.h"
+#include "clock.h"
+#include "jsonl.h"
+#include "listen.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static enum cf_result need_vmp(struct cf_ctx *c, const char *cg)
+{
+	char why[256];
+	int r = pnb_vmpressure_supported("", cg, why, sizeof why);
+	if (r)
+		return cf_say(c, CF_SKIP, "unsupported: %s", why);
+	return CF_PASS;
+}
+
+static const char *en(int e)
+{
+	return e ? strerrorname_np(-e) : "0";
+}
+
+static enum cf_result registrations(struct cf_ctx *c, const char *const *specs, int n, int want)
+{
+	const char *cg = CF_V1 "/cf-vmp";
+	char why[256], bad[600] = "";
+	size_t used = 0;
+	int e;
+
+	if ((e = cf_cg_make(cg)))
+		return cf_say(c, CF_SKIP, "unsupported: cannot create %s: %s", cg, strerror(-e));
+	if (need_vmp(c, cg) != CF_PASS) {
+		cf_cg_remove(cg);
+		return CF_SKIP;
+	}
+	json_t *o = json_object();
+	for (int i = 0; i < n; i++) {
+		int fd;
+		int r = pnb_vmpressure_register(cg, specs[i], &fd, why, sizeof why);
+		if (!r)
+			close(fd);
+		if (r == -EOPNOTSUPP) {
+			json_decref(o);
+			cf_cg_remove(cg);
+			return cf_say(c, CF_SKIP, "unsupported: %s", why);
+		}
+		jset_str(o, specs[i], en(r));
+		if (r != want)
+			used += snprintf(bad + used, used < sizeof bad ? sizeof bad - used : 0,
+					 "%s\"%s\" gave %s", used ? "; " : "", specs[i], en(r));
+	}
+	json_object_set_new(c->detail, "register", o);
+	cf_cg_remove(cg);
+	if (bad[0])
+		return cf_say(c, CF_FAIL, "%s (documented %s)", bad, en(want));
+	return cf_say(c, CF_PASS, "all %d registrations gave %s", n, en(want));
+}
+
+enum cf_result cf_vmp_levels_modes_accepted(struct cf_ctx *c)
+{
+	static const char *const s[] = {
+		"low", "medium", "critical",
+		"low,default", "medium,default", "critical,default",
+		"low,hierarchy", "medium,hierarchy", "critical,hierarchy",
+		"low,local", "medium,local", "critical,local",
+	};
+	return registrations(c, s, 12, 0);
+}
+
+enum cf_result cf_vmp_bad_level_mode_rejected(struct cf_ctx *c)
+{
+	static const char *const s[] = { "extreme", "LOW", "low,sideways", "", "medium,Local" };
+	return registrations(c, s, 5, -EINVAL);
+}
+
+static const char *const levels[3] = { "low", "medium", "critical" };
+
+enum cf_result cf_vmp_levels_before_oom(struct cf_ctx *c)
+{
+	const char *cg = CF_V1 "/cf-vmp-oom";
+	const int reps = 2;
+	char why[256], bad[600] = "";
+	size_t used = 0;
+	int e;
+
+	if (!cf_have_data())
+		return cf_say(c, CF_SKIP, "no data file %s (the guest needs its data disk)", CF_DATA);
+	json_t *runs = json_array();
+	for (int rep = 0; rep < reps; rep++) {
+		struct cf_listener ls[3] = { { 0 } };
+		uint64_t death = 0;
+		int st = 0;
+		if ((e = cf_cg_make(cg)) || (e = cf_put(CF_V1 "/cf-vmp-oom/memory.limit_in_bytes", "64M"))) {
+			json_decref(runs);
+			return cf_say(c, CF_SKIP, "unsupported: memcg %s: %s", cg, strerror(-e));
+		}
+		if (need_vmp(c, cg) != CF_PASS) {
+			json_decref(runs);
+			cf_cg_remove(cg);
+			return CF_SKIP;
+		}
+		for (int l = 0; l < 3; l++)
+			if ((e = pnb_vmpressure_register(cg, levels[l], &ls[l].fd, why, sizeof why))) {
+				for (int k = 0; k < l; k++)
+					close(ls[k].fd);
+				json_decref(runs);
+				cf_cg_remove(cg);
+				return cf_say(c, CF_FAIL, "registering %s: %s", levels[l], why);
+			}
+		/* The swapless-fill shape: page cache first (something to
+		 * reclaim, so vmpressure has scans to rate), then 10 MB/s anon
+		 * until the memcg OOM killer takes the hog. */
+		struct cf_hog h = { .kind = CF_HOG_ALLOC, .anon_bytes = 512 << 20,
+				    .rate_bps = 10 << 20, .cache_bytes = 40 << 20,
+				    .procs = { CF_V1 "/cf-vmp-oom/cgroup.procs" } };
+		uint64_t t0 = pnb_mono_ns();
+		pid_t pid = cf_hog_start(&h);
+		cf_listen(ls, 3, t0, 40 * NS_PER_S, pid, 0, &death, &st);
+		if (!death)
+			cf_hog_stop(pid);
+		json_t *o = json_object();
+		jset_int(o, "death_ns", death ? (long long)death : -1);
+		jset_bool(o, "sigkill", death && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		for (int l = 0; l < 3; l++) {
+			char k[40];
+			snprintf(k, sizeof k, "%s_first_ns", levels[l]);
+			jset_int(o, k, ls[l].first_ns ? (long long)ls[l].first_ns : -1);
+			snprintf(k, sizeof k, "%s_count", levels[l]);
+			jset_int(o, k, (long long)ls[l].count);
+			close(ls[l].fd);
+			if (!death)
+				continue;
+			if (!ls[l].first_ns || ls[l].first_ns > death)
+				used += snprintf(bad + used, used < sizeof bad ? sizeof bad - used : 0,
+						 "%srep %d: %s %s", used ? "; " : "", rep + 1, levels[l],
+						 ls[l].first_ns ? "came after the OOM kill" : "never came");
+		}
+		json_array_append_new(runs, o);
+		cf_cg_remove(cg);
+		if (!death) {
+			json_object_set_new(c->detail, "reps", runs);
+			return cf_say(c, CF_FAIL, "rep %d: no OOM kill within 40 s at 10 MB/s in a 64 MiB memcg",
+				      rep + 1);
+		}
+		if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+			json_object_set_new(c->detail, "reps", runs);
+			return cf_say(c, CF_FAIL, "rep %d: the hog ended without SIGKILL (status 0x%x)", rep + 1, st);
+		}
+	}
+	json_object_set_new(c->detail, "reps", runs);
+	if (bad[0])
+		return cf_say(c, CF_FAIL, "%s (each level must arrive before the kill, in every one of %d reps)",
+			      bad, reps);
+	return cf_say(c, CF_PASS, "low, medium and critical all before the OOM kill in %d of %d reps", reps, reps);
+}
+
+/* The propagation episodes: parent P (no limit) and child C (32 MiB) with
+ * a thrashing hog in C for 3 s.  Episode 0: listeners on P only (local,
+ * hierarchy, default); episode 1: the same plus a default listener on C. */
+static struct {
+	int done;
+	enum cf_result res;
+	char why[300];
+	uint64_t count[2][4];	/* P local, P hierarchy, P default, C default */
+} prop;
+
+static void propagation(void)
+{
+	const char *P = CF_V1 "/cf-vmp-p", *C = CF_V1 "/cf-vmp-p/c";
+	static const char *const spec[4] = { "low,local", "low,hierarchy", "low", "low" };
+	char why[256];
+	int e;
+
+	prop.done = 1;
+	prop.res = CF_PASS;
+	if (!cf_have_data()) {
+		prop.res = CF_SKIP;
+		snprintf(prop.why, sizeof prop.why, "no data file %s (the guest needs its data disk)", CF_DATA);
+		return;
+	}
+	for (int ep = 0; ep < 2; ep++) {
+		struct cf_listener ls[4] = { { 0 } };
+		int n = ep ? 4 : 3;
+		cf_cg_remove(C);
+		if ((e = cf_cg_make(P)) || (e = cf_cg_make(C)) ||
+		    (e = cf_put(CF_V1 "/cf-vmp-p/c/memory.limit_in_bytes", "32M"))) {
+			prop.res = CF_SKIP;
+			snprintf(prop.why, sizeof prop.why, "unsupported: memcg %s: %s", C, strerror(-e));
+			goto out;
+		}
+		if (pnb_vmpressure_supported("", P, why, sizeof why)) {
+			prop.res = CF_SKIP;
+			snprintf(prop.why, sizeof prop.why, "unsupported: %s", why);
+			goto out;
+		}
+		for (int i = 0; i < n; i++)
+			if ((e = pnb_vmpressure_register(i == 3 ? C : P, spec[i], &ls[i].fd, why, sizeof why))) {
+				for (int k = 0; k < i; k++)
+					close(ls[k].fd);
+				prop.res = e == -EOPNOTSUPP ? CF_SKIP : CF_FAIL;
+				snprintf(prop.why, sizeof prop.why, "registering %s: %s", spec[i], why);
+				goto out;
+			}
+		struct cf_hog h = { .kind = CF_HOG_THRASH, .anon_bytes = 8 << 20,
+				    .procs = { CF_V1 "/cf-vmp-p/c/cgroup.procs" } };
+		uint64_t t0 = pnb_mono_ns();
+		pid_t pid = cf_hog_start(&h);
+		cf_listen(ls, n, t0, 3 * NS_PER_S, pid, 0, NULL, NULL);
+		cf_hog_stop(pid);
+		/* Work items still queued flush into the counters. */
+		usleep(200000);
+		for (int i = 0; i < n; i++) {
+			uint64_t v;
+			if (read(ls[i].fd, &v, sizeof v) == sizeof v)
+				ls[i].count += v;
+			prop.count[ep][i] = ls[i].count;
+			close(ls[i].fd);
+		}
+	}
+out:
+	cf_cg_remove(C);
+	cf_cg_remove(P);
+}
+
+static void prop_detail(struct cf_ctx *c)
+{
+	static const char *const k[4] = { "p_local", "p_hierarchy", "p_default", "c_default" };
+	for (int ep = 0; ep < 2; ep++) {
+		json_t *o = json_object();
+		for (int i = 0; i < (ep ? 4 : 3); i++)
+			jset_int(o, k[i], (long long)prop.count[ep][i]);
+		json_object_set_new(c->detail, ep ? "with_child_listener" : "parent_only", o);
+	}
+}
+
+#define PROP_RUN() do { \
+	if (!prop.done) \
+		propagation(); \
+	prop_detail(c); \
+	if (prop.res != CF_PASS) \
+		return cf_say(c, prop.res, "%s", prop.why); \
+	if (!prop.count[0][1] && !prop.count[1][1]) \
+		return cf_say(c, CF_SKIP, "no pressure reached the parent's hierarchy listener in either " \
+			      "episode: nothing to judge propagation by"); \
+} while (0)
+
+#define CNT(ep, i) ((unsigned long long)prop.count[ep][i])
+
+enum cf_result cf_vmp_mode_local(struct cf_ctx *c)
+{
+	PROP_RUN();
+	if (prop.count[0][0] || prop.count[1][0])
+		return cf_say(c, CF_FAIL, "parent's local listener heard the child's pressure: %llu / %llu "
+			      "events (hierarchy listener %llu / %llu)", CNT(0, 0), CNT(1, 0), CNT(0, 1), CNT(1, 1));
+	return cf_say(c, CF_PASS, "parent's local listener: 0 events while its hierarchy listener heard "
+		      "%llu / %llu", CNT(0, 1), CNT(1, 1));
+}
+
+enum cf_result cf_vmp_mode_hierarchy(struct cf_ctx *c)
+{
+	PROP_RUN();
+	if (!prop.count[0][1] || !prop.count[1][1])
+		return cf_say(c, CF_FAIL, "parent's hierarchy listener: %llu events without, %llu with a child "
+			      "listener; documented: both > 0", CNT(0, 1), CNT(1, 1));
+	return cf_say(c, CF_PASS, "parent's hierarchy listener: %llu events without, %llu with a child "
+		      "listener", CNT(0, 1), CNT(1, 1));
+}
+
+enum cf_result cf_vmp_mode_default_stops(struct cf_ctx *c)
+{
+	PROP_RUN();
+	if (!prop.count[0][2] || prop.count[1][2] || !prop.count[1][3])
+		return cf_say(c, CF_FAIL, "parent's default listener: %llu events without a child listener "
+			      "(documented > 0), %llu with one (documented 0); child's listener %llu "
+			      "(documented > 0)", CNT(0, 2), CNT(1, 2), CNT(1, 3));
+	return cf_say(c, CF_PASS, "parent's default listener: %llu events alone, 0 once the child "
+		      "(%llu events) had a listener", CNT(0, 2), CNT(1, 3));
+}
+
+enum cf_result cf_vmp_stream_no_medium(struct cf_ctx *c)
+{
+	const char *cg = CF_V1 "/cf-vmp-s";
+	struct cf_listener ls[3] = { { 0 } };
+	char why[256];
+	int e, st = 0;
+	uint64_t death = 0;
+
+	if (!cf_have_data())
+		return cf_say(c, CF_SKIP, "no data file %s (the guest needs its data disk)", CF_DATA);
+	if ((e = cf_cg_make(cg)) || (e = cf_put(CF_V1 "/cf-vmp-s/memory.limit_in_bytes", "32M")))
+		return cf_say(c, CF_SKIP, "unsupported: memcg %s: %s", cg, strerror(-e));
+	if (need_vmp(c, cg) != CF_PASS) {
+		cf_cg_remove(cg);
+		return CF_SKIP;
+	}
+	for (int l = 0; l < 3; l++)
+		if ((e = pnb_vmpressure_register(cg, levels[l], &ls[l].fd, why, sizeof why))) {
+			for (int k = 0; k < l; k++)
+				close(ls[k].fd);
+			cf_cg_remove(cg);
+			return cf_say(c, CF_FAIL, "registering %s: %s", levels[l], why);
+		}
+	struct cf_hog h = { .kind = CF_HOG_STREAM, .passes = 1,
+			    .procs = { CF_V1 "/cf-vmp-s/cgroup.procs" } };
+	uint64_t t0 = pnb_mono_ns();
+	pid_t pid = cf_hog_start(&h);
+	cf_listen(ls, 3, t0, 30 * NS_PER_S, pid, 0, &death, &st);
+	if (!death)
+		cf_hog_stop(pid);
+	usleep(200000);
+	for (int l = 0; l < 3; l++) {
+		uint64_t v;
+		if (read(ls[l].fd, &v, sizeof v) == sizeof v)
+			ls[l].count += v;
+		char k[32];
+		snprintf(k, sizeof k, "%s_count", levels[l]);
+		jset_int(c->detail, k, (long long)ls[l].count);
+		close(ls[l].fd);
+	}
+	jset_int(c->detail, "read_ns", death ? (long long)death : -1);
+	cf_cg_remove(cg);
+	if (!death || !WIFEXITED(st) || WEXITSTATUS(st))
+		return cf_say(c, CF_FAIL, "the streaming reader did not finish cleanly in 30 s (status 0x%x)", st);
+	if (!ls[0].count)
+		return cf_say(c, CF_SKIP, "no low event during a 128 MiB read through a 32 MiB memcg: no "
+			      "reclaim to judge");
+	if (ls[1].count || ls[2].count)
+		return cf_say(c, CF_FAIL, "streaming read of 128 MiB in a 32 MiB memcg: low %llu, medium %llu, "
+			      "critical %llu (documented: no medium/critical for cache reclaim)",
+			      (unsigned long long)ls[0].count, (unsigned long long)ls[1].count,
+			      (unsigned long long)ls[2].count);
+	return cf_say(c, CF_PASS, "streaming read: low %llu, medium 0, critical 0",
+		      (unsigned long long)ls[0].count);
+}

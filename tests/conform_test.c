@@ -1,0 +1,130 @@
+/* The conformance suite under kyua: one ATF case per conformance case
+ * (tests/conform/cases.h).  The kernel is the kyua configuration variable
+ * "kernel" (default debian:cloud).  The first case to run boots the guest
+ * through `pnbench conform` (harness/cmd_conform.c); its case lines are
+ * cached under $PNBENCH_CACHE/conform/<kernel>-<size>-<mtime of
+ * bin/pnbench-conform>/, behind a lock, so the other cases read them
+ * instead of booting again.  Each case then reports its own line:
+ * passed -> pass, failed -> fail, skipped -> skip, expected_failure ->
+ * expect_fail then fail, with the guest's reason. */
+#include "conform.h"
+#include "testutil.h"
+
+#include <atf-c.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_KERNEL "debian:cloud"
+
+/* libharness's image and kernel code find bin/ through these (main.c's
+ * versions read /proc/self/exe, which is tests/ here). */
+static char bindir[PATH_MAX] = "../bin", topdir[PATH_MAX] = "..";
+const char *pnb_bindir(void) { return bindir; }
+const char *pnb_topdir(void) { return topdir; }
+
+static void use_cache(const atf_tc_t *tc)
+{
+	char dir[PATH_MAX];
+	struct passwd *pw;
+
+	if (atf_tc_has_config_var(tc, "pnbench_cache")) {
+		setenv("PNBENCH_CACHE", atf_tc_get_config_var(tc, "pnbench_cache"), 1);
+		return;
+	}
+	if (getenv("PNBENCH_CACHE"))
+		return;
+	pw = getpwuid(getuid());
+	snprintf(dir, sizeof dir, "%s/.cache/pnbench", pw ? pw->pw_dir : "/tmp");
+	setenv("PNBENCH_CACHE", dir, 1);
+}
+
+static void run_case(const atf_tc_t *tc, int idx)
+{
+	const char *src = atf_tc_get_config_var(tc, "srcdir");
+	const char *kernel = atf_tc_has_config_var(tc, "kernel") ? atf_tc_get_config_var(tc, "kernel")
+								  : DEFAULT_KERNEL;
+	char prog[PATH_MAX], pnb[PATH_MAX], work[PATH_MAX], lock[PATH_MAX + 8], pat[PATH_MAX + 32];
+	char spec[256], ks[200];
+	struct stat st;
+	static struct conform_row rows[CONFORM_NCASES];
+	static struct cmd_result r;
+
+	use_cache(tc);
+	if (access("/usr/bin/qemu-system-x86_64", X_OK))
+		atf_tc_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+	bin_path(src, "pnbench-conform", prog, sizeof prog);
+	bin_path(src, "pnbench", pnb, sizeof pnb);
+	if (stat(prog, &st))
+		atf_tc_fail("%s: %s (make bin/pnbench-conform)", prog, strerror(errno));
+	snprintf(ks, sizeof ks, "%s", kernel);
+	for (char *p = ks; *p; p++)
+		if (*p == '/' || *p == ':' || *p == ' ')
+			*p = '_';
+	snprintf(work, sizeof work, "%s/conform/%s-%lld-%lld", getenv("PNBENCH_CACHE"), ks,
+		 (long long)st.st_size, (long long)st.st_mtime);
+	snprintf(lock, sizeof lock, "%s.lock", work);
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s/conform", getenv("PNBENCH_CACHE"));
+	mkdir(parent, 0755);
+	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	ATF_REQUIRE_MSG(lfd >= 0, "%s: %s", lock, strerror(errno));
+	/* One boot per kernel and binary: the first case boots, the others
+	 * wait here and find the complete run. */
+	ATF_REQUIRE(flock(lfd, LOCK_EX) == 0);
+	snprintf(spec, sizeof spec, "%s", kernel);
+	char *argv[] = { pnb, "conform", "--kernel", spec, "--out", work, NULL };
+	run_cmd(argv, 900, &r);
+	flock(lfd, LOCK_UN);
+	close(lfd);
+
+	glob_t g;
+	snprintf(pat, sizeof pat, "%s/*/events.jsonl", work);
+	if (glob(pat, 0, NULL, &g) || g.gl_pathc != 1)
+		atf_tc_fail("pnbench conform left no run under %s (exit %d): %.2000s", work, r.status, r.err);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", g.gl_pathv[0]);
+	globfree(&g);
+	*strrchr(dir, '/') = 0;
+	int complete = conform_load(dir, rows);
+	const struct conform_row *row = &rows[idx];
+	if (!row->result[0])
+		atf_tc_fail("no result line for %s in %s/events.jsonl (%s run; exit %d: %.1500s)",
+			    conform_case_names[idx], dir, complete == 1 ? "complete" : "incomplete", r.status, r.err);
+	if (!strcmp(row->result, "passed"))
+		return;
+	if (!strcmp(row->result, "skipped"))
+		atf_tc_skip("%s", row->reason);
+	if (!strcmp(row->result, "expected_failure")) {
+		atf_tc_expect_fail("%s", row->reason);
+		atf_tc_fail("%s", row->reason);
+	}
+	atf_tc_fail("%s", row->reason);
+}
+
+#define CF_CASE(name, doc, xr, xw) \
+	ATF_TC(name); \
+	ATF_TC_HEAD(name, tc) \
+	{ \
+		atf_tc_set_md_var(tc, "descr", doc); \
+		atf_tc_set_md_var(tc, "timeout", "900"); \
+	} \
+	ATF_TC_BODY(name, tc) { run_case(tc, CONFORM_##name); }
+#include "conform/cases.h"
+#undef CF_CASE
+
+ATF_TP_ADD_TCS(tp)
+{
+#define CF_CASE(name, doc, xr, xw) ATF_TP_ADD_TC(tp, name);
+#include "conform/cases.h"
+#undef CF_CASE
+	return atf_no_error();
+}
