@@ -103,7 +103,7 @@ bench: deps all
 	  --reps $(BENCH_REPS) --out $(BENCH_OUT) || rc=$$?; \
 	bin/pnbench analyze -q $(BENCH_OUT) && \
 	  bin/pnbench report $(BENCH_OUT) --against results/baselines/$(BENCH_BASELINE) || rc=1; \
-	echo "bench: results in $(BENCH_OUT), report in $(BENCH_OUT)/report.txt"; exit $$rc
+	echo "bench: results in $(BENCH_OUT), report in $(BENCH_OUT)/report/report.txt"; exit $$rc
 
 clean:
 	rm -rf $(B) bin $(TEST_BIN)

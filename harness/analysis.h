@@ -217,8 +217,6 @@ void an_key_counts(const struct an_cell *c, const struct an_key *k, struct an_ke
 json_t *an_cell_json(const struct an_cell *c);
 json_t *an_set_json(const struct an_set *s);
 
-/* mkdir -p: 0 or -errno. */
-int an_mkdir_p(const char *path);
 /* Write j (and drop the reference) to path atomically: 0 or -errno. */
 int an_write_json(const char *path, json_t *j);
 

@@ -2,6 +2,7 @@
  * The reading and computing half is shared with compare and report. */
 #include "analysis.h"
 #include "cli.h"
+#include "fsutil.h"
 #include "log.h"
 #include "parse.h"
 #include "scenario.h"
@@ -1860,23 +1861,6 @@ static void analyze_usage(FILE *f)
 		"  -q, --quiet   print nothing but errors\n");
 }
 
-int an_mkdir_p(const char *path)
-{
-	char b[PATH_MAX];
-
-	snprintf(b, sizeof b, "%s", path);
-	for (char *p = b + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(b, 0755) && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	if (mkdir(b, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void fmt_s(char *b, size_t n, double v)
 {
 	if (isnan(v))
@@ -1909,7 +1893,7 @@ static int analyze_one(const char *dir, int quiet)
 			snprintf(cdir, sizeof cdir, "%s", c->dir);
 		else
 			snprintf(cdir, sizeof cdir, "%s/%s/%s", s.path, c->kernel, c->scenario);
-		if (an_mkdir_p(cdir) < 0)
+		if (pnb_mkdir_all(cdir, 0755) < 0)
 			pnb_err("analyze: creating %s: %s", cdir, strerror(errno));
 		snprintf(path, sizeof path, "%s/cell.json", cdir);
 		if ((ret = an_write_json(path, an_cell_json(c)))) {

@@ -4,6 +4,7 @@
  * DIR/junit.xml (for CI). */
 #include "cli.h"
 #include "conform.h"
+#include "fsutil.h"
 #include "guest.h"
 #include "log.h"
 #include "run.h"
@@ -23,20 +24,6 @@ const char *const conform_case_names[CONFORM_NCASES] = {
 #undef CF_CASE
 };
 
-static int mkdirs(const char *path)
-{
-	char p[PNB_PATH];
-	snprintf(p, sizeof p, "%s", path);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = 0;
-			if (mkdir(p, 0755) && errno != EEXIST)
-				return -errno;
-			*s = '/';
-		}
-	return mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
-}
-
 /* One boot of the suite: phase v1 (every case but memory.events, the v1
  * memory controller mounted) or v2 (memory.events, cgroup2 owning it). */
 static int boot_phase(const struct kernel_image *k, const char *spec, const char *phase,
@@ -52,7 +39,7 @@ static int boot_phase(const struct kernel_image *k, const char *spec, const char
 				     .memory_hierarchy = phase };
 	int e;
 
-	if ((e = mkdirs(dir))) {
+	if ((e = pnb_mkdir_all(dir, 0755))) {
 		snprintf(err, errlen, "conform: cannot create %s: %s", dir, strerror(-e));
 		return -1;
 	}
@@ -330,7 +317,7 @@ int cmd_conform(int argc, char **argv)
 	FILE *f;
 	matrix(stdout, nk, kname, rows, status);
 	snprintf(path, sizeof path, "%s/matrix.txt", out);
-	if (!mkdirs(out) && (f = fopen(path, "we"))) {
+	if (!pnb_mkdir_all(out, 0755) && (f = fopen(path, "we"))) {
 		matrix(f, nk, kname, rows, status);
 		fclose(f);
 	}

@@ -9,9 +9,9 @@
 #include "run.h"
 #include "guest.h"
 #include "scenario.h"
+#include "fsutil.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <hwloc.h>
 #include <jansson.h>
@@ -44,32 +44,6 @@ static void usage(FILE *f)
 "  -f, --force        rerun cells that already have a complete result\n"
 "      --list         print one command per cell instead of running\n"
 "      --fetch=no     do not download or build missing kernels\n");
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[2048];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	}
-	return (mkdir(tmp, 0755) && errno != EEXIST) ? -errno : 0;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
-
-static int rm_rf(const char *path)
-{
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* A cell is done when its meta.json says complete. */
@@ -224,8 +198,8 @@ static int run_cell(const struct kernel_image *k, const struct scenario *s, stru
 	time_t started = time(NULL);
 
 	snprintf(tmp, sizeof tmp, "%s/%s/%s/.%u.partial", out, k->name, s->name, c->rep);
-	rm_rf(tmp);
-	if (mkdir_p(tmp)) {
+	pnb_rm_rf(tmp);
+	if (pnb_mkdir_all(tmp, 0755)) {
 		pnb_err("run: cannot create %s: %s", tmp, strerror(errno));
 		return 1;
 	}
@@ -234,7 +208,7 @@ static int run_cell(const struct kernel_image *k, const struct scenario *s, stru
 	else
 		guest_run(k, s, c->rep, tmp, fault, &res);
 	write_meta(tmp, k, s, c->rep, &res, started, argc, argv);
-	rm_rf(c->final);
+	pnb_rm_rf(c->final);
 	if (rename(tmp, c->final)) {
 		pnb_err("run: cannot rename %s to %s: %s", tmp, c->final, strerror(errno));
 		return 1;

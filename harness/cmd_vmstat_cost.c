@@ -21,7 +21,7 @@
  * topology (first PU of different cores); guests read on CPU 0 and load the
  * others (the guest has no hwloc: the workload pins by CPU number). */
 #include "cli.h"
-#include "cmdutil.h"
+#include "fsutil.h"
 #include "clock.h"
 #include "log.h"
 #include "parse.h"
@@ -1133,7 +1133,7 @@ static int report(const char *out)
 		return PNB_EXIT_FAIL;
 	}
 	snprintf(dir, sizeof dir, "%s/report", out);
-	if (pnb_mkdir_p(dir)) {
+	if (pnb_mkdir_all(dir, 0755)) {
 		pnb_err("vmstat-cost: cannot create %s: %s", dir, strerror(errno));
 		return PNB_EXIT_FAIL;
 	}
@@ -1359,7 +1359,7 @@ int cmd_vmstat_cost(int argc, char **argv)
 		if (n < 0)
 			pnb_die(2, "vmstat-cost: more than %d cells: narrow the lists", MAX_CELLS);
 		snprintf(sdir, sizeof sdir, "%s/scenarios/%s", o.out, native ? "native" : "guest");
-		if (pnb_mkdir_p(sdir))
+		if (pnb_mkdir_all(sdir, 0755))
 			pnb_die(1, "vmstat-cost: cannot create %s: %s", sdir, strerror(errno));
 		if (cells_save(o.out, cl, n))
 			pnb_die(1, "vmstat-cost: cannot write %s/cells.tsv: %s", o.out, strerror(errno));

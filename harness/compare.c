@@ -192,10 +192,12 @@ static void fmt_num(char *b, size_t n, double v)
 		snprintf(b, n, "%.4f", v);
 }
 
-/* Change of the median in percent; +-inf for "from zero" or "to missed". */
+/* Change of the median in percent; +-inf for "from zero" or "to missed";
+ * NAN (printed n/a, never a regression) when a side has no value or both
+ * missed: "missed" twice is no measured change, not 0 %. */
 static double change_pct(double b, double n)
 {
-	if (isnan(b) || isnan(n))
+	if (isnan(b) || isnan(n) || (isinf(b) && isinf(n)))
 		return NAN;
 	if (b == n)
 		return 0;
@@ -246,7 +248,9 @@ static struct row_result print_row(FILE *out, const char *label, const struct an
 	fmt_num(bs, sizeof bs, bd.median);
 	fmt_num(ns, sizeof ns, nd.median);
 	double ch = change_pct(bd.median, nd.median);
-	if (isnan(ch) || isinf(ch))
+	/* n/a only where no regression can be: an infinite change (base 0,
+	 * fired -> missed) counts, so it reads +inf% / -inf%. */
+	if (isnan(ch))
 		snprintf(cs, sizeof cs, "n/a");
 	else
 		snprintf(cs, sizeof cs, "%+.1f%%", ch);

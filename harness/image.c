@@ -598,19 +598,20 @@ static void prune_older_images(const char *keep)
 
 int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *err, size_t errlen)
 {
-	const char *progs[4][2] = {
+	const char *progs[][2] = {
 		{ "init", "pnbench-init" },
 		{ "bin/pnbench-record", "pnbench-record" },
 		{ "bin/pnbench-workload", "pnbench-workload" },
 		{ "bin/pnbench-conform", "pnbench-conform" },
 	};
-	char src[4][PNB_PATH], dir[PNB_PATH], mpath[PNB_PATH * 2], *modlist = NULL;
+	enum { NPROGS = sizeof progs / sizeof progs[0] };
+	char src[NPROGS][PNB_PATH], dir[PNB_PATH], mpath[PNB_PATH * 2], *modlist = NULL;
 	uint64_t key = FNV_INIT;
 	struct cpio c;
 	struct stat st;
 	int e;
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NPROGS; i++) {
 		snprintf(src[i], sizeof src[i], "%s/%s", pnb_bindir(), progs[i][1]);
 		if (check_static(src[i], err, errlen))
 			return -1;
@@ -625,10 +626,10 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 
 	/* The key covers every byte that goes in, modules included: a tree
 	 * rebuilt with the same release and config still gets fresh modules. */
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i <= NPROGS; i++) {
 		char *data;
 		size_t n;
-		const char *p = i < 4 ? src[i] : BUSYBOX;
+		const char *p = i < NPROGS ? src[i] : BUSYBOX;
 		if ((e = read_all(p, &data, &n))) {
 			free(modlist);
 			return failf(err, errlen, "guest image: %s: %s", p, strerror(-e));
@@ -682,7 +683,7 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 	const char *dirs[] = { "proc", "sys", "tmp", "data", "pnbench" };
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		cpio_entry(&c, dirs[i], S_IFDIR | 0755, 0, 0, NULL, 0);
-	for (int i = 0; i < 4 && !e; i++)
+	for (int i = 0; i < NPROGS && !e; i++)
 		if ((e = cpio_file(&c, progs[i][0], 0755, src[i])))
 			snprintf(mpath, sizeof mpath, "%s", src[i]);
 	if (!e && (e = cpio_file(&c, "bin/busybox", 0755, BUSYBOX)))

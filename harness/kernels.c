@@ -16,6 +16,7 @@
  *   src/<tarball stem>-<key>/            unpacked source tarballs
  * A tree kernel is keyed by the tree's revision and the fragment's digest, so
  * a changed tree or fragment builds anew and an unchanged one is reused. */
+#include "fsutil.h"
 #include "guest.h"
 
 #include <ctype.h>
@@ -115,25 +116,6 @@ const char *pnb_cache_dir(void)
 		snprintf(dir, sizeof dir, "%s/.cache/pnbench", home);
 	}
 	return dir;
-}
-
-static int mkdir_p(const char *path)
-{
-	char p[PNB_PATH];
-
-	if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p)
-		return -ENAMETOOLONG;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 static int is_file(const char *p)
@@ -237,24 +219,6 @@ static int copy_file(const char *from, const char *to)
 	if (close(out) && !rc)
 		rc = -errno;
 	return rc;
-}
-
-static int rm_rf(const char *path)
-{
-	char *const argv[] = { "rm", "-rf", "--", (char *)path, NULL };
-	pid_t pid = fork();
-	int st;
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
 /* Running tools: argv exec'd directly (never through a shell, specs reach
@@ -383,7 +347,7 @@ static void remove_stale(const char *name)
 	snprintf(pat, sizeof pat, "%s/kernels/.tmp-%s-*", pnb_cache_dir(), name);
 	if (glob(pat, GLOB_NOSORT, NULL, &g) == 0)
 		for (size_t i = 0; i < g.gl_pathc; i++)
-			rm_rf(g.gl_pathv[i]);
+			pnb_rm_rf(g.gl_pathv[i]);
 	globfree(&g);
 }
 
@@ -1015,7 +979,7 @@ static int debian_fetch(const char *spec, const char *v, const char *kdir, struc
 		}
 	}
 	snprintf(debs, sizeof debs, "%s/kernels/debs", cache);
-	if ((rc = mkdir_p(debs)))
+	if ((rc = pnb_mkdir_all(debs, 0755)))
 		return fail(err, errlen, -1, spec, "cannot create %s: %s", debs, strerror(-rc));
 	snprintf(log, sizeof log, "%s/%s.log", debs, pkg);
 	unlink(log);
@@ -1058,7 +1022,7 @@ static int debian_fetch(const char *spec, const char *v, const char *kdir, struc
 	snprintf(tmp, sizeof tmp, "debian-%s", v);
 	remove_stale(tmp);
 	snprintf(tmp, sizeof tmp, "%s/kernels/.tmp-debian-%s-%d", cache, v, (int)getpid());
-	if ((rc = mkdir_p(tmp)))
+	if ((rc = pnb_mkdir_all(tmp, 0755)))
 		return fail(err, errlen, -1, spec, "cannot create %s: %s", tmp, strerror(-rc));
 	progress("%s: unpacking %s", spec, strrchr(deb, '/') + 1);
 	{
@@ -1066,7 +1030,7 @@ static int debian_fetch(const char *spec, const char *v, const char *kdir, struc
 		struct xrun o = { .log = log };
 		if ((rc = xrun(argv, &o))) {
 			log_reason(log, why, sizeof why);
-			rm_rf(tmp);
+			pnb_rm_rf(tmp);
 			return fail(err, errlen, -1, spec, "dpkg-deb -x %s failed (exit %d): %s", deb, rc, why);
 		}
 	}
@@ -1075,12 +1039,12 @@ static int debian_fetch(const char *spec, const char *v, const char *kdir, struc
 	snprintf(k->config, sizeof k->config, "%s/boot/config-%s", tmp, v);
 	snprintf(k->modules_dir, sizeof k->modules_dir, "%s/lib/modules/%s", tmp, v);
 	if (!is_file(k->bzimage) || !is_file(k->config) || !is_dir(k->modules_dir)) {
-		rm_rf(tmp);
+		pnb_rm_rf(tmp);
 		return fail(err, errlen, -1, spec, "%s lacks boot/vmlinuz-%s, boot/config-%s or lib/modules/%s",
 			    deb, v, v, v);
 	}
 	if (kernel_bzimage_release(k->bzimage, rel, sizeof rel, why, sizeof why) || strcmp(rel, v)) {
-		rm_rf(tmp);
+		pnb_rm_rf(tmp);
 		return fail(err, errlen, -1, spec, "%s: release '%s' is not the package's %s",
 			    k->bzimage, rel, v);
 	}
@@ -1092,7 +1056,7 @@ static int debian_fetch(const char *spec, const char *v, const char *kdir, struc
 		struct xrun o = { .log = log };
 		if ((rc = xrun(argv, &o))) {
 			log_reason(log, why, sizeof why);
-			rm_rf(tmp);
+			pnb_rm_rf(tmp);
 			return fail(err, errlen, -1, spec, "depmod -b %s %s failed (exit %d): %s", tmp, v, rc, why);
 		}
 	}
@@ -1103,7 +1067,7 @@ static int debian_fetch(const char *spec, const char *v, const char *kdir, struc
 	snprintf(why, sizeof why, "source=%s\n", strrchr(deb, '/') + 1);
 	if ((rc = info_write(tmp, k, why)) || rename(tmp, kdir)) {
 		rc = rc ? rc : -errno;
-		rm_rf(tmp);
+		pnb_rm_rf(tmp);
 		return fail(err, errlen, -1, spec, "cannot put %s in place: %s", kdir, strerror(-rc));
 	}
 	unlink(deb);
@@ -1140,7 +1104,7 @@ static int resolve_debian(const char *spec, const char *arg, int allow, struct k
 	if (!allow)
 		return fail(err, errlen, -1, spec, "not fetched: run pnbench kernels fetch %s", spec);
 	snprintf(lock, sizeof lock, "%s/kernels", pnb_cache_dir());
-	if ((rc = mkdir_p(lock)))
+	if ((rc = pnb_mkdir_all(lock, 0755)))
 		return fail(err, errlen, -1, spec, "cannot create %s: %s", lock, strerror(-rc));
 	snprintf(lock, sizeof lock, "%s/kernels/.debian-%s.lock", pnb_cache_dir(), v);
 	if ((lfd = lock_file(lock)) < 0)
@@ -1330,8 +1294,8 @@ static int unpack_tarball(const char *spec, const char *tarball, char *dir, size
 		return 0;
 	snprintf(tmp, sizeof tmp, "%s/src/.tmp-%d", pnb_cache_dir(), (int)getpid());
 	snprintf(log, sizeof log, "%s/src/.tmp-%d.log", pnb_cache_dir(), (int)getpid());
-	rm_rf(tmp);
-	if ((rc = mkdir_p(tmp)))
+	pnb_rm_rf(tmp);
+	if ((rc = pnb_mkdir_all(tmp, 0755)))
 		return fail(err, errlen, -1, spec, "cannot create %s: %s", tmp, strerror(-rc));
 	progress("%s: unpacking %s", spec, real);
 	{
@@ -1339,7 +1303,7 @@ static int unpack_tarball(const char *spec, const char *tarball, char *dir, size
 		struct xrun o = { .log = log };
 		if ((rc = xrun(argv, &o))) {
 			log_reason(log, why, sizeof why);
-			rm_rf(tmp);
+			pnb_rm_rf(tmp);
 			unlink(log);
 			return fail(err, errlen, -1, spec, "tar -xf %s failed (exit %d): %s", real, rc, why);
 		}
@@ -1361,7 +1325,7 @@ static int unpack_tarball(const char *spec, const char *tarball, char *dir, size
 		rc = rename(top, dir) ? -errno : 0;
 	else
 		rc = rename(tmp, dir) ? -errno : 0;
-	rm_rf(tmp);
+	pnb_rm_rf(tmp);
 	/* Another pnbench unpacked the same tarball meanwhile: use its copy. */
 	if (rc && is_dir(dir))
 		rc = 0;
@@ -1401,7 +1365,7 @@ static int tree_revision(const char *spec, const char *tree, char *rev, size_t l
 		char diffp[PNB_PATH + 64], hex[65];
 		char *const diff[] = { "git", "-C", real, "diff", "--no-color", "HEAD", NULL };
 		snprintf(diffp, sizeof diffp, "%s/.tree-diff-%d", pnb_cache_dir(), (int)getpid());
-		mkdir_p(pnb_cache_dir());
+		pnb_mkdir_all(pnb_cache_dir(), 0755);
 		unlink(diffp);
 		struct xrun od = { .log = diffp };
 		int rc = xrun(diff, &od);
@@ -1532,7 +1496,7 @@ static int tree_build(const char *spec, const char *src, const char *fragment, c
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		jobs = n > 0 ? (unsigned)n : 1;
 	}
-	if ((rc = mkdir_p(obj)))
+	if ((rc = pnb_mkdir_all(obj, 0755)))
 		return fail(err, errlen, -1, spec, "cannot create %s: %s", obj, strerror(-rc));
 	snprintf(log, sizeof log, "%s/pnbench-build.log", obj);
 	snprintf(cfg, sizeof cfg, "%s/.config", obj);
@@ -1574,12 +1538,12 @@ static int tree_build(const char *spec, const char *src, const char *fragment, c
 	snprintf(tmp, sizeof tmp, "tree-%s", key);
 	remove_stale(tmp);
 	snprintf(tmp, sizeof tmp, "%s/kernels/.tmp-tree-%s-%d", pnb_cache_dir(), key, (int)getpid());
-	if ((rc = mkdir_p(tmp)))
+	if ((rc = pnb_mkdir_all(tmp, 0755)))
 		return fail(err, errlen, -1, spec, "cannot create %s: %s", tmp, strerror(-rc));
 	snprintf(modarg, sizeof modarg, "INSTALL_MOD_PATH=%s", tmp);
 	if ((rc = make_step(spec, src, obj, log, "modules_install", 0,
 			    (char *[]){ "modules_install", modarg, "INSTALL_MOD_STRIP=1", NULL }, err, errlen))) {
-		rm_rf(tmp);
+		pnb_rm_rf(tmp);
 		return rc;
 	}
 	memset(k, 0, sizeof *k);
@@ -1587,14 +1551,14 @@ static int tree_build(const char *spec, const char *src, const char *fragment, c
 	snprintf(k->bzimage, sizeof k->bzimage, "%s/bzImage", tmp);
 	snprintf(k->config, sizeof k->config, "%s/config", tmp);
 	if ((rc = copy_file(p, k->bzimage)) || (rc = copy_file(cfg, k->config))) {
-		rm_rf(tmp);
+		pnb_rm_rf(tmp);
 		return fail(err, errlen, -1, spec, "copying the build out of %s: %s", obj, strerror(-rc));
 	}
 	snprintf(p, sizeof p, "%s/System.map", obj);
 	snprintf(why, sizeof why, "%s/System.map", tmp);
 	copy_file(p, why);
 	if (kernel_bzimage_release(k->bzimage, k->release, sizeof k->release, why, sizeof why)) {
-		rm_rf(tmp);
+		pnb_rm_rf(tmp);
 		return fail(err, errlen, -1, spec, "%s", why);
 	}
 	snprintf(k->modules_dir, sizeof k->modules_dir, "%s/lib/modules/%s", tmp, k->release);
@@ -1610,7 +1574,7 @@ static int tree_build(const char *spec, const char *src, const char *fragment, c
 		 src, rev, fdigest, now_s() - t0, jobs);
 	if ((rc = info_write(tmp, k, extra)) || rename(tmp, kdir)) {
 		rc = rc ? rc : -errno;
-		rm_rf(tmp);
+		pnb_rm_rf(tmp);
 		return fail(err, errlen, -1, spec, "cannot put %s in place: %s", kdir, strerror(-rc));
 	}
 	snprintf(p, sizeof p, "%s/bzImage", kdir);
@@ -1638,7 +1602,7 @@ static int resolve_tree(const char *spec, const char *arg, int allow, unsigned j
 			char *const argv[] = { "apt-get", "install", "-y", "-q", "--no-install-recommends",
 					       (char *)arg, NULL };
 			snprintf(log, sizeof log, "%s/apt-install-%s.log", pnb_cache_dir(), arg);
-			mkdir_p(pnb_cache_dir());
+			pnb_mkdir_all(pnb_cache_dir(), 0755);
 			progress("%s: apt-get install %s", spec, arg);
 			char label[300];
 			snprintf(label, sizeof label, "%s: apt-get install", spec);
@@ -1686,7 +1650,7 @@ static int resolve_tree(const char *spec, const char *arg, int allow, unsigned j
 	sha256_str(rev, rhex);
 	snprintf(obj, sizeof obj, "%s/build/tree-%.12s", pnb_cache_dir(), rhex);
 	snprintf(lock, sizeof lock, "%s/kernels", pnb_cache_dir());
-	if ((rc = mkdir_p(lock)) || (rc = mkdir_p(obj)))
+	if ((rc = pnb_mkdir_all(lock, 0755)) || (rc = pnb_mkdir_all(obj, 0755)))
 		return fail(err, errlen, -1, spec, "cannot create %s: %s", lock, strerror(-rc));
 	/* One build per object tree at a time. */
 	snprintf(lock, sizeof lock, "%s.lock", obj);

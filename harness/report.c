@@ -4,6 +4,7 @@
  * that regenerates it. */
 #include "analysis.h"
 #include "cli.h"
+#include "fsutil.h"
 #include "log.h"
 #include "stats.h"
 
@@ -342,22 +343,12 @@ static void cell_dist(const struct an_cell *c, const struct an_key *k, enum an_m
 	pnb_dist_compute(v, (size_t)c->nruns, d);
 }
 
-static int series_tsv_note(const char *path, const struct an_cell *const *cells, int n,
-			   const struct an_key *keys, int nk, enum an_metric m, const char *what,
-			   int note);
-
-/* One row per key, one series per cell: median min max of metric m. */
+/* One row per key, one series per cell: median min max of metric m; with
+ * note, a fourth column per series, "missed in k of N runs" where the median
+ * is a miss (the plot prints it where no point can be). */
 static int series_tsv(const char *path, const struct an_cell *const *cells, int n,
-		      const struct an_key *keys, int nk, enum an_metric m, const char *what)
-{
-	return series_tsv_note(path, cells, n, keys, nk, m, what, 0);
-}
-
-/* With note: a fourth column per series, "missed in k of N runs" where the
- * median is a miss (the plot prints it where no point can be). */
-static int series_tsv_note(const char *path, const struct an_cell *const *cells, int n,
-			   const struct an_key *keys, int nk, enum an_metric m, const char *what,
-			   int note)
+		      const struct an_key *keys, int nk, enum an_metric m, const char *what,
+		      int note)
 {
 	FILE *f = fopen(path, "we");
 	int any = 0;
@@ -418,24 +409,58 @@ static int series_written(struct rep *R, const char *tsv, int any, const struct 
 	return 0;
 }
 
-static void lead_figure(struct rep *R, const char *scenario)
+/* A per-mechanism series figure: the cells that share one scenario (or one
+ * kernel), one series per cell, one row per mechanism/level. */
+struct series_fig {
+	const char *script;	/* plots/<script>.gp, also the figure name's prefix */
+	int by_kernel;		/* cells share a scenario; series are kernels */
+	int needs_oom;		/* only when some run of these cells ended in a kill */
+	int note;		/* "missed in k of N runs" column */
+	enum an_metric metric;
+	const char *what;	/* the TSV's unit */
+	const char *title;	/* printf format: the shared scenario or kernel */
+	const char *caption;	/* printf format: the shared name, then the command */
+};
+
+static const struct series_fig lead_fig = {
+	.script = "lead", .by_kernel = 1, .needs_oom = 1, .note = 1,
+	.metric = AN_M_LEAD_RANKED, .what = "lead time s",
+	.title = "%s: lead time before the OOM kill, per mechanism",
+	.caption = "%s: how long before the OOM kill each mechanism/level first spoke, per "
+		   "kernel (median over runs, bar from the shortest to the longest; a bar "
+		   "reaching 0: some run missed the kill; 'missed': most runs did). "
+		   "Regenerate: `%s`",
+};
+
+static const struct series_fig fp_fig = {
+	.script = "fp", .by_kernel = 0, .needs_oom = 0, .note = 0,
+	.metric = AN_M_FP_RATE, .what = "false positives per minute",
+	.title = "%s: false positives per minute, per workload",
+	.caption = "Kernel %s: notifications per minute at a level whose claim the ground "
+		   "truth contradicts (docs/metrics.md 3.4), per mechanism/level and workload "
+		   "(median over runs, bar from min to max). Regenerate: `%s`",
+};
+
+static void series_figure(struct rep *R, const struct series_fig *F, const char *shared)
 {
 	const struct an_set *s = R->s;
 	const struct an_cell *cells[64];
 	char name[256], tsv[PATH_MAX + 300], title[256], caption[1024], cmd[1024];
-	char nks[16], kernels[1024] = "", nrows[16];
+	char nser[16], names[2048] = "", nrows[16];
 	struct an_key *keys = NULL;
 	int n = 0, nk, oom = 0;
 
-	for (int i = 0; i < s->ncells && n < 64; i++)
-		if (!strcmp(s->cells[i].scenario, scenario)) {
-			cells[n++] = &s->cells[i];
-			for (int k = 0; k < s->cells[i].nruns; k++)
-				oom += s->cells[i].runs[k]->t_oom != AN_NONE;
-		}
-	snprintf(name, sizeof name, "lead-%s", scenario);
+	for (int i = 0; i < s->ncells && n < 64; i++) {
+		const struct an_cell *c = &s->cells[i];
+		if (strcmp(F->by_kernel ? c->scenario : c->kernel, shared))
+			continue;
+		cells[n++] = c;
+		for (int k = 0; k < c->nruns; k++)
+			oom += c->runs[k]->t_oom != AN_NONE;
+	}
+	snprintf(name, sizeof name, "%s-%s", F->script, shared);
 	sanitize(name);
-	if (!oom || !wants(R, name))
+	if ((F->needs_oom && !oom) || !wants(R, name))
 		return;
 	R->only_found = 1;
 	if ((nk = an_cells_keys(cells, n, &keys)) <= 0) {
@@ -443,59 +468,19 @@ static void lead_figure(struct rep *R, const char *scenario)
 		return;
 	}
 	snprintf(tsv, sizeof tsv, "%s/%s.tsv", R->out, name);
-	int any = series_tsv_note(tsv, cells, n, keys, nk, AN_M_LEAD_RANKED, "lead time s", 1);
+	int any = series_tsv(tsv, cells, n, keys, nk, F->metric, F->what, F->note);
 	free(keys);
-	if (series_written(R, tsv, any, cells, n, 1, kernels, sizeof kernels, nks, nrows, nk))
+	if (series_written(R, tsv, any, cells, n, F->by_kernel, names, sizeof names, nser, nrows,
+			   nk))
 		return;
-	snprintf(title, sizeof title, "%s: lead time before the OOM kill, per mechanism", scenario);
+	snprintf(title, sizeof title, F->title, shared);
 	regen_cmd(R, name, cmd, sizeof cmd);
-	snprintf(caption, sizeof caption,
-		 "%s: how long before the OOM kill each mechanism/level first spoke, per kernel "
-		 "(median over runs, bar from the shortest to the longest; a bar reaching 0: some "
-		 "run missed the kill; 'missed': most runs did). Regenerate: `%s`", scenario, cmd);
-	struct figure *fig = add_figure(R, name, "lead", caption);
-	if (!fig || !any)
-		return;	/* nothing fired before any kill: the table says "missed" */
-	char *rest[] = { title, nks, kernels, nrows, NULL };
-	draw(R, fig, tsv, rest);
-}
-
-static void fp_figure(struct rep *R, const char *kernel)
-{
-	const struct an_set *s = R->s;
-	const struct an_cell *cells[64];
-	char name[256], tsv[PATH_MAX + 300], title[256], caption[1024], cmd[1024];
-	char ns[16], scns[2048] = "", nrows[16];
-	struct an_key *keys = NULL;
-	int n = 0, nk;
-
-	for (int i = 0; i < s->ncells && n < 64; i++)
-		if (!strcmp(s->cells[i].kernel, kernel))
-			cells[n++] = &s->cells[i];
-	snprintf(name, sizeof name, "fp-%s", kernel);
-	sanitize(name);
-	if (!wants(R, name))
-		return;
-	R->only_found = 1;
-	if ((nk = an_cells_keys(cells, n, &keys)) <= 0) {
-		free(keys);
-		return;
-	}
-	snprintf(tsv, sizeof tsv, "%s/%s.tsv", R->out, name);
-	int any = series_tsv(tsv, cells, n, keys, nk, AN_M_FP_RATE, "false positives per minute");
-	free(keys);
-	if (series_written(R, tsv, any, cells, n, 0, scns, sizeof scns, ns, nrows, nk))
-		return;
-	snprintf(title, sizeof title, "%s: false positives per minute, per workload", kernel);
-	regen_cmd(R, name, cmd, sizeof cmd);
-	snprintf(caption, sizeof caption,
-		 "Kernel %s: notifications per minute at a level whose claim the ground truth "
-		 "contradicts (docs/metrics.md 3.4), per mechanism/level and workload (median "
-		 "over runs, bar from min to max). Regenerate: `%s`", kernel, cmd);
-	struct figure *fig = add_figure(R, name, "fp", caption);
+	snprintf(caption, sizeof caption, F->caption, shared, cmd);
+	struct figure *fig = add_figure(R, name, F->script, caption);
+	/* Nothing to draw (no lead before any kill, say): the table says why. */
 	if (!fig || !any)
 		return;
-	char *rest[] = { title, ns, scns, nrows, NULL };
+	char *rest[] = { title, nser, names, nrows, NULL };
 	draw(R, fig, tsv, rest);
 }
 
@@ -634,13 +619,18 @@ static void table_cell(FILE *f, const struct an_cell *c, int num)
 		if (!ooms) {
 			snprintf(lead, sizeof lead, "-");
 		} else if (isinf(dr.median)) {
-			struct pnb_dist late;
-			cell_dist(c, &keys[a], AN_M_LATE, &late);
 			snprintf(lead, sizeof lead, "missed");
-			if (late.n)
-				snprintf(range, sizeof range, "late %+.3f s", late.median);
-			else
+			/* "silent" and "late" only when every run agrees; a level
+			 * that spoke in some runs says in how many (metrics.md 5). */
+			if (!n.fired) {
 				snprintf(range, sizeof range, "silent");
+			} else if (n.fired < n.runs) {
+				snprintf(range, sizeof range, "%d/%d runs", n.fired, n.runs);
+			} else {
+				struct pnb_dist late;
+				cell_dist(c, &keys[a], AN_M_LATE, &late);
+				snprintf(range, sizeof range, "late %+.3f s", late.median);
+			}
 		} else {
 			fmt(lead, sizeof lead, dr.median, 3);
 			if (dl.n)
@@ -787,8 +777,9 @@ int cmd_report(int argc, char **argv)
 		snprintf(outbuf, sizeof outbuf, "%s/report", s.path);
 		R.out = outbuf;
 	}
-	if (an_mkdir_p(R.out)) {
-		pnb_err("report: cannot create %s: %s", R.out, strerror(errno));
+	int e = pnb_mkdir_all(R.out, 0755);
+	if (e) {
+		pnb_err("report: cannot create %s: %s", R.out, strerror(-e));
 		an_set_free(&s);
 		return PNB_EXIT_FAIL;
 	}
@@ -817,9 +808,9 @@ int cmd_report(int argc, char **argv)
 
 	/* Figures first: the text embeds their dumb versions. */
 	for (int i = 0; i < nscn; i++)
-		lead_figure(&R, scn[i]);
+		series_figure(&R, &lead_fig, scn[i]);
 	for (int i = 0; i < nkern; i++)
-		fp_figure(&R, kern[i]);
+		series_figure(&R, &fp_fig, kern[i]);
 	for (int i = 0; i < s.ncells; i++) {
 		const struct an_run *m = median_run(&s.cells[i]);
 		for (int k = 0; k < s.cells[i].nruns; k++)

@@ -17,6 +17,14 @@ NROWS = int(ARG7)
 DUMB_H = (NROWS + 10 > 24) ? NROWS + 10 : 24
 load ARG0[1:strlen(ARG0) - strlen("fp.gp")]."common.gp"
 
+# Every rate 0 (the usual case) is an empty range, which gnuplot warns
+# about: then 0..1.  The largest max column of a row, "-" skipped:
+rowmax(k) = (k > NS) ? 0 : \
+    ((valid(3 * k + 2) && column(3 * k + 2) > rowmax(k + 1)) ? column(3 * k + 2) : rowmax(k + 1))
+# Before the y range is set: stats skips points outside it.
+stats TSV using (rowmax(1)) nooutput
+if (STATS_max > 0) { set xrange [0:*] } else { set xrange [0:1] }
+
 set title TITLE
 if (TERM eq "dumb") {
     set xlabel "false positives per minute of run (median of runs)"
@@ -24,7 +32,6 @@ if (TERM eq "dumb") {
     set xlabel "false positives per minute of run  (point: median of runs; bar: min to max)"
 }
 set yrange [NROWS + 0.5:0.5]
-set xrange [0:*]
 set ytics 1
 set grid xtics
 set key outside bottom center horizontal

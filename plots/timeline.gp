@@ -55,7 +55,10 @@ if (dumb) {
         set y2label RLABEL
         set y2tics
         set ytics nomirror
-        set y2range [0:*]
+        # A run without reclaim is an empty range, which gnuplot warns
+        # about: then 0..1.
+        stats PREFIX."-reclaim.tsv" using 2 nooutput
+        if (STATS_max > 0) { set y2range [0:*] } else { set y2range [0:1] }
         plot PREFIX.".tsv" using 1:2 with lines lw 2 lc rgb "#1f77b4" title "available", \
              "" using 1:3 with lines lw 1 lc rgb "#2ca02c" title "page cache", \
              "" using 1:4 with lines lw 1 lc rgb "#d62728" title "anon", \

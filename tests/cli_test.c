@@ -44,7 +44,7 @@ ATF_TC_HEAD(bad_kernel, tc) { atf_tc_set_md_var(tc, "descr", "Unknown kernel: ex
 ATF_TC_BODY(bad_kernel, tc)
 {
 	run(tc, "pnbench", (char *[]){ "run", "--kernel", "bogus:1", "--scenario", "fixed-rate", NULL });
-	expect_usage_error("--kernel 'bogus:1': unknown kernel");
+	expect_usage_error("kernel 'bogus:1': unknown kernel kind");
 }
 
 ATF_TC(missing_scenario);

@@ -200,10 +200,102 @@ ATF_TC_BODY(report_only_regenerates, tc)
 		      "%s", res.err);
 }
 
+/* The line of `row` in group `group` ("\n vmpressure:low\n" in compare's
+ * output) or, with group NULL, the first line that starts with row. */
+static int find_row(const char *text, const char *group, const char *row, char *line, size_t len)
+{
+	const char *p = text;
+	char head[128];
+
+	if (group) {
+		snprintf(head, sizeof head, "\n %s\n", group);
+		if (!(p = strstr(text, head)))
+			return 0;
+		p += strlen(head);
+		/* Rows of a group are indented by two; the next group by one. */
+		for (; *p == ' ' && p[1] == ' '; p += strcspn(p, "\n") + 1)
+			if (!strncmp(p + 2, row, strlen(row)))
+				break;
+		if (!(*p == ' ' && p[1] == ' '))
+			return 0;
+	} else {
+		for (; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n'))
+			if (!strncmp(p, row, strlen(row)))
+				break;
+		if (!*p)
+			return 0;
+	}
+	snprintf(line, len, "%.*s", (int)strcspn(p, "\n"), p);
+	return 1;
+}
+
+ATF_TC(compare_missed_both);
+ATF_TC_HEAD(compare_missed_both, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "compare: a lead time missed on both sides, or a metric with no value on one side, reads n/a (not +0.0%) and is no regression even with --alpha 1 --threshold 0 and every rule");
+}
+ATF_TC_BODY(compare_missed_both, tc)
+{
+	static const char *const groups[] = { "vmpressure:low", "vmpressure:medium" };
+	char line[256];
+
+	/* cmp-missed-base: vmpressure:medium before the kill in 1 of 4 runs,
+	 * after it in 1; cmp-missed-new: silent.  vmpressure:low: silent. */
+	ATF_REQUIRE_EQ_MSG(pnbench(tc, "compare", fixture(tc, "cmp-missed-base"),
+				   fixture(tc, "cmp-missed-new"), NULL, NULL, NULL), 0, "%s%s", res.out, res.err);
+	for (int g = 0; g < 2; g++) {
+		ATF_REQUIRE_MSG(find_row(res.out, groups[g], "lead time s", line, sizeof line),
+				"%s: no lead time row in\n%s", groups[g], res.out);
+		ATF_CHECK_MSG(strstr(line, "missed    missed      n/a"), "%s: %s", groups[g], line);
+		ATF_CHECK_MSG(!strstr(line, "%"), "%s: %s", groups[g], line);
+	}
+	/* Headroom: a value in base, none in new. */
+	ATF_REQUIRE(find_row(res.out, "vmpressure:medium", "headroom", line, sizeof line));
+	ATF_CHECK_MSG(strstr(line, " - ") && strstr(line, "n/a"), "%s", line);
+
+	/* The laxest gate: any worse median with p < 1 would regress. */
+	char path[PATH_MAX];
+	char *argv[] = { (char *)bin_path(atf_tc_get_config_var(tc, "srcdir"), "pnbench", path, sizeof path),
+			 "compare", "--alpha", "1", "--threshold", "0", "--rules",
+			 "lead,headroom,latency,fp,storm,overhead", (char *)fixture(tc, "cmp-missed-base"),
+			 (char *)fixture(tc, "cmp-missed-new"), NULL };
+	ATF_REQUIRE_EQ(run_cmd(argv, 120, &res), 0);
+	ATF_CHECK_EQ_MSG(res.status, 0, "%s", res.out);
+	ATF_CHECK_MSG(!strstr(res.out, "REGRESSION") && strstr(res.out, "verdict: no regression"), "%s",
+		      res.out);
+}
+
+ATF_TC(cell_table_partial_fire);
+ATF_TC_HEAD(cell_table_partial_fire, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "report cell table: a missed level that spoke in 2 of 4 runs (once before, once after the kill) reads '2/4 runs', not 'silent' or 'late'; one that never spoke reads 'silent'");
+}
+ATF_TC_BODY(cell_table_partial_fire, tc)
+{
+	char line[256], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	copy_set(tc, "cmp-missed-base");
+	ATF_REQUIRE_EQ_MSG(pnbench(tc, "report", "-q", "cmp-missed-base", NULL, NULL, NULL), 0, "%s",
+			   res.err);
+	ATF_REQUIRE((f = fopen("cmp-missed-base/report/table-kA-fixed-rate.txt", "r")));
+	ATF_REQUIRE(getdelim(&text, &len, 0, f) > 0);
+	fclose(f);
+	ATF_REQUIRE_MSG(find_row(text, NULL, "vmpressure:medium ", line, sizeof line), "%s", text);
+	ATF_CHECK_MSG(strstr(line, " 1/4  missed 2/4 runs "), "%s", line);
+	ATF_CHECK_MSG(!strstr(line, "silent") && !strstr(line, "late"), "%s", line);
+	ATF_REQUIRE_MSG(find_row(text, NULL, "vmpressure:low ", line, sizeof line), "%s", text);
+	ATF_CHECK_MSG(strstr(line, " 0/4  missed silent "), "%s", line);
+	free(text);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, compare_exit_status);
 	ATF_TP_ADD_TC(tp, compare_refuses);
+	ATF_TP_ADD_TC(tp, compare_missed_both);
+	ATF_TP_ADD_TC(tp, cell_table_partial_fire);
 	ATF_TP_ADD_TC(tp, report_outputs);
 	ATF_TP_ADD_TC(tp, report_only_regenerates);
 	return atf_no_error();
