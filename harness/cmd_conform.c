@@ -248,8 +248,9 @@ static void junit(FILE *f, int nk, char (*kname)[128], struct conform_row (*rows
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pnbench conform --kernel K [--kernel K...] [--out DIR] [--force]\n"
-		"  Boots each kernel once (one at a time) with the conformance suite as the\n"
-		"  guest's only job; writes DIR/<kernel>/events.jsonl, DIR/matrix.txt,\n"
+		"  Boots each kernel twice (one guest at a time) with the conformance suite as\n"
+		"  the guest's only job: phase v1, then v2 (cgroup2 owns the memory controller,\n"
+		"  for memory.events) into DIR/<kernel>/ and DIR/<kernel>/v2/; writes DIR/matrix.txt,\n"
 		"  DIR/junit.xml and prints the matrix.  A kernel whose DIR/<kernel> already\n"
 		"  holds a complete run is not booted again unless --force.\n"
 		"  DIR defaults to results/runs/conform.\n");
