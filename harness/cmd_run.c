@@ -156,7 +156,7 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 	json_object_set_new(m, "topology", topology());
 	if (strcmp(k->kind, "native")) {
 		json_object_set_new(g, "qemu", json_string(qemu_version()));
-		json_object_set_new(g, "accel", json_string(access("/dev/kvm", R_OK | W_OK) ? "tcg" : "kvm"));
+		json_object_set_new(g, "accel", json_string(guest_accel()));
 		json_object_set_new(g, "memory_bytes", json_integer((json_int_t)s->memory));
 		json_object_set_new(g, "cpus", json_integer(s->cpus));
 		json_object_set_new(m, "guest", g);

@@ -72,13 +72,22 @@ static int file_has(const char *path, size_t tail, const char *s)
 	return found;
 }
 
-static int have_kvm(void)
+/* KVM where /dev/kvm opens, else TCG.  PNBENCH_ACCEL replaces the choice
+ * with any -accel value, e.g. "tcg,thread=single": one host thread runs
+ * every vCPU, which avoids multi-threaded TCG's late view of another vCPU's
+ * code patching (docs/guests.md) at the price of serialised guest CPUs. */
+const char *guest_accel(void)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const char *e = getenv("PNBENCH_ACCEL");
+	int fd;
+
+	if (e && *e)
+		return e;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return "tcg";
 	close(fd);
-	return 1;
+	return "kvm";
 }
 
 static int concat(const char *a, const char *b, const char *out, char *err, size_t len)
@@ -261,7 +270,7 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	int n = 0;
 	argv[n++] = "qemu-system-x86_64";
 	argv[n++] = "-accel";
-	argv[n++] = have_kvm() ? "kvm" : "tcg";
+	argv[n++] = guest_accel();
 	argv[n++] = "-machine"; argv[n++] = "q35";
 	argv[n++] = "-nodefaults"; argv[n++] = "-no-user-config";
 	argv[n++] = "-display"; argv[n++] = "none";

@@ -101,6 +101,9 @@ struct guest_shape {
 	const char *memory_hierarchy;
 };
 
+/* The -accel value guests get: kvm, tcg, or $PNBENCH_ACCEL. */
+const char *guest_accel(void);
+
 /* Boot k and run argv (argv[0] a path inside the guest, e.g.
  * /bin/pnbench-record) as the guest's only job: its standard output goes to
  * dir/events.jsonl through the second serial port as it is written, the
