@@ -32,7 +32,7 @@ TEST_BIN   := $(TEST_SRC:tests/%.c=tests/%)
 
 PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform
 
-.PHONY: all deps check bench clean
+.PHONY: all deps check bench clean FORCE
 
 # The default matrix: the four workloads, 3 repetitions each.
 BENCH_KERNEL ?= debian:cloud
@@ -50,8 +50,13 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-# The harness records which revision produced a result.
-$(B)/harness/%.o: CPPFLAGS += -DPNB_GIT_REV='"$(GIT_REV)"'
+# The harness records which revision produced a result: one object holds
+# it, rebuilt when the revision string changes (build/git-rev remembers it).
+$(B)/git-rev: FORCE
+	@mkdir -p $(B); echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' > $@
+$(B)/harness/version.o: CPPFLAGS += -DPNB_GIT_REV='"$(GIT_REV)"'
+$(B)/harness/version.o: $(B)/git-rev
+FORCE:
 
 $(B)/libpnb.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -15,6 +15,9 @@ int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_conform(int argc, char **argv);
 
+/* The git revision this pnbench was built from (git describe --dirty). */
+const char *pnb_git_rev(void);
+
 /* Directory holding pnbench and the guest programs (bin/). */
 const char *pnb_bindir(void);
 /* Project top directory (bin/..), for harness/scenarios. */

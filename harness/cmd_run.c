@@ -148,7 +148,7 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 	json_object_set_new(sc, "text", json_string(s->text));
 	json_object_set_new(m, "scenario", sc);
 	json_object_set_new(m, "rep", json_integer(rep));
-	json_object_set_new(h, "git_rev", json_string(PNB_GIT_REV));
+	json_object_set_new(h, "git_rev", json_string(pnb_git_rev()));
 	for (int i = 0; i < argc; i++)
 		json_array_append_new(a, json_string(argv[i]));
 	json_object_set_new(h, "command", a);

@@ -262,11 +262,11 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	 * OOM report through it distorts timing); panic=-1 + -no-reboot turns
 	 * a panic into a QEMU exit; lpj= skips delay-loop calibration that is
 	 * very slow under TCG with several CPUs.  tsc=reliable: under TCG the
-	 * clocksource watchdog calls the TSC unstable, and the resulting
-	 * sched_clock static-key flip, patched in while another vCPU runs that
-	 * code, oopsed 6.12 guests in int3 in 6 of 43 boots (0 of 16 with it);
-	 * it also makes clock_gettime a vDSO TSC read instead of an HPET MMIO
-	 * exit, so timestamps cost less. */
+	 * clocksource watchdog calls the TSC unstable, and the sched_clock
+	 * static-key flip that follows, patched while another vCPU runs that
+	 * code, oopsed 6.12 guests in int3 in 6 of 43 boots; with it, 1 of 71
+	 * (docs/guests.md).  It also makes clock_gettime a vDSO TSC read
+	 * instead of an HPET MMIO exit, so timestamps cost less. */
 	snprintf(append, sizeof append, "console=ttyS0 loglevel=1 panic=-1 lpj=4000000 "
 		 "tsc=reliable %s%s",
 		 disk[0] ? "pnbench.disk=1 " : "", s->cmdline ? s->cmdline : "");

@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("pnbench %s\n", PNB_GIT_REV);
+		printf("pnbench %s\n", pnb_git_rev());
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -19,9 +19,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef PNB_GIT_REV
-#define PNB_GIT_REV "unknown"
-#endif
 
 struct figure {
 	char name[256];
@@ -922,7 +919,7 @@ int cmd_report(int argc, char **argv)
 			fprintf(f, "reps:      %d to %d per kernel and scenario; %d runs, %d complete\n",
 				minrep, maxrep, s.nruns, complete);
 		fprintf(f, "harness:   runs by pnbench %s, report by pnbench %s\n",
-			s.nruns ? s.runs[0].git_rev : "?", PNB_GIT_REV);
+			s.nruns ? s.runs[0].git_rev : "?", pnb_git_rev());
 		/* The commands that made the runs, each once. */
 		int shown = 0;
 		for (int i = 0; i < s.nruns; i++) {
