@@ -151,6 +151,9 @@ static void env_init(struct probe_env *env, const char *root)
 	memset(env, 0, sizeof *env);
 	env->root = root;
 	env->workload_pidfd = -1;
+	/* These cases listen on their own memcg: in the system domain the
+	 * probe listens on the v1 root instead (probes/vmpressure.c). */
+	env->domain = PNB_DOMAIN_MEMCG_V1;
 }
 
 ATF_TC(unsupported_reasons);

@@ -33,6 +33,7 @@ struct run {
 	struct mark marks[MAX_MARKS];
 	size_t n_marks;
 	uint64_t rss_anon_hold_kB;	/* RssAnon when "phase hold" arrived */
+	double alloc_MBps;		/* the "result alloc_MBps" line, or -1 */
 };
 
 static char bin[4096];
@@ -78,6 +79,15 @@ static void take_marks(struct run *r, char *buf, size_t *n, pid_t pid)
 			r->n_marks++;
 			if (strcmp(m->name, "hold") == 0)
 				r->rss_anon_hold_kB = rss_anon_kB(pid);
+		} else if (!strncmp(buf, "result ", 7)) {
+			char key[64], *end;
+			double v;
+			ATF_REQUIRE_MSG(sscanf(buf, "result %63s", key) == 1, "result line '%s'", buf);
+			v = strtod(buf + 7 + strlen(key), &end);
+			ATF_REQUIRE_MSG(*end == 0 && end != buf + 7 + strlen(key),
+					"result line '%s': value is not a number", buf);
+			if (!strcmp(key, "alloc_MBps"))
+				r->alloc_MBps = v;
 		} else {
 			atf_tc_fail("malformed progress line '%s'", buf);
 		}
@@ -96,6 +106,7 @@ static void run_wl(struct run *r, const char *const *args)
 	struct timespec t0, t1;
 
 	memset(r, 0, sizeof *r);
+	r->alloc_MBps = -1;
 	for (; args[argc - 1]; argc++) {
 		ATF_REQUIRE(argc < 31);
 		argv[argc] = (char *)args[argc - 1];
@@ -323,6 +334,8 @@ ATF_TC_BODY(fixed_rate_pacing, tc)
 	ATF_CHECK_MSG(r.wall_s >= 1.6 && r.wall_s <= 3.0, "took %.3f s, want about 2", r.wall_s);
 	ATF_CHECK_EQ(marks_of(&r, "alloc_bytes", &last), 40);
 	ATF_CHECK_EQ(last, 41943040);
+	/* 40 MiB at 20 MiB/s: the workload's own throughput figure agrees. */
+	ATF_CHECK_MSG(r.alloc_MBps > 18 && r.alloc_MBps < 21, "alloc_MBps %.3f", r.alloc_MBps);
 	for (size_t i = 0, k = 0; i < r.n_marks; i++)
 		if (!strcmp(r.marks[i].what, "alloc_bytes"))
 			ATF_CHECK_EQ(r.marks[i].value, ++k * MiB);
