@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +30,12 @@ static char bindir[PATH_MAX] = "../bin", topdir[PATH_MAX] = "..";
 const char *pnb_bindir(void) { return bindir; }
 const char *pnb_topdir(void) { return topdir; }
 
+/* The user's kernel cache (or the kyua variable pnbench_cache), not the
+ * HOME kyua gives each test, so a kernel is fetched once. */
 static void use_cache(const atf_tc_t *tc)
 {
-	char dir[PATH_MAX];
-	struct passwd *pw;
-
-	if (atf_tc_has_config_var(tc, "pnbench_cache")) {
-		setenv("PNBENCH_CACHE", atf_tc_get_config_var(tc, "pnbench_cache"), 1);
-		return;
-	}
-	if (getenv("PNBENCH_CACHE"))
-		return;
-	pw = getpwuid(getuid());
-	snprintf(dir, sizeof dir, "%s/.cache/pnbench", pw ? pw->pw_dir : "/tmp");
-	setenv("PNBENCH_CACHE", dir, 1);
+	use_pnbench_cache(atf_tc_has_config_var(tc, "pnbench_cache") ?
+			  atf_tc_get_config_var(tc, "pnbench_cache") : NULL);
 }
 
 static void run_case(const atf_tc_t *tc, int idx)

@@ -8,7 +8,6 @@
 #include <atf-c.h>
 #include <jansson.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +22,12 @@ static const char *kernel_spec(const atf_tc_t *tc)
 						   : DEFAULT_KERNEL;
 }
 
-/* kyua gives each test a HOME of its own: point pnbench at the user's real
- * kernel cache (or the kyua variable pnbench_cache) so a kernel is fetched
- * once, not once per test. */
+/* The user's kernel cache (or the kyua variable pnbench_cache), not the
+ * HOME kyua gives each test, so a kernel is fetched once. */
 static void use_cache(const atf_tc_t *tc)
 {
-	char dir[PATH_MAX];
-	struct passwd *pw;
-
-	if (atf_tc_has_config_var(tc, "pnbench_cache")) {
-		setenv("PNBENCH_CACHE", atf_tc_get_config_var(tc, "pnbench_cache"), 1);
-		return;
-	}
-	if (getenv("PNBENCH_CACHE"))
-		return;
-	pw = getpwuid(getuid());
-	snprintf(dir, sizeof dir, "%s/.cache/pnbench", pw ? pw->pw_dir : "/tmp");
-	setenv("PNBENCH_CACHE", dir, 1);
+	use_pnbench_cache(atf_tc_has_config_var(tc, "pnbench_cache") ?
+			  atf_tc_get_config_var(tc, "pnbench_cache") : NULL);
 }
 
 static void need_qemu(const atf_tc_t *tc)

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,4 +80,20 @@ int count_lines(const char *s)
 	for (; *s; s++)
 		n += *s == '\n';
 	return n;
+}
+
+void use_pnbench_cache(const char *dir)
+{
+	char d[4096];
+	struct passwd *pw;
+
+	if (dir) {
+		setenv("PNBENCH_CACHE", dir, 1);
+		return;
+	}
+	if (getenv("PNBENCH_CACHE"))
+		return;
+	pw = getpwuid(getuid());
+	snprintf(d, sizeof d, "%s/.cache/pnbench", pw ? pw->pw_dir : "/tmp");
+	setenv("PNBENCH_CACHE", d, 1);
 }

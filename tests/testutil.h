@@ -15,6 +15,10 @@ struct cmd_result {
 int run_cmd(char *const argv[], int timeout_s, struct cmd_result *res);
 /* srcdir/../bin/NAME into buf. */
 const char *bin_path(const char *srcdir, const char *name, char *buf, size_t len);
+/* Point PNBENCH_CACHE at dir, or (dir NULL, PNBENCH_CACHE unset) at the
+ * user's ~/.cache/pnbench from the password database: kyua gives each test
+ * a HOME of its own, which would fetch a kernel once per test. */
+void use_pnbench_cache(const char *dir);
 /* Number of lines in s. */
 int count_lines(const char *s);
 
