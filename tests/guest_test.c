@@ -202,15 +202,16 @@ ATF_TC_BODY(boot_poweroff, tc)
 	json_decref(m);
 }
 
-ATF_TC(oom_fixed_rate);
-ATF_TC_HEAD(oom_fixed_rate, tc)
+ATF_TC(oom_after_cache_fill);
+ATF_TC_HEAD(oom_after_cache_fill, tc)
 {
-	atf_tc_set_md_var(tc, "descr", "10 MB/s in a 256 MB guest: OOM ground truth with the victim's "
-			  "pid, and vmpressure or PSI notifications timestamped before the kill");
+	atf_tc_set_md_var(tc, "descr", "10 MB/s after a page-cache fill in a 256 MB guest: OOM ground "
+			  "truth with the victim's pid, and vmpressure or PSI notifications "
+			  "timestamped before the kill");
 	atf_tc_set_md_var(tc, "require.user", "root");
 	atf_tc_set_md_var(tc, "timeout", "900");
 }
-ATF_TC_BODY(oom_fixed_rate, tc)
+ATF_TC_BODY(oom_after_cache_fill, tc)
 {
 	char dir[PATH_MAX], scn[PATH_MAX];
 	struct cmd_result *r;
@@ -220,7 +221,12 @@ ATF_TC_BODY(oom_fixed_rate, tc)
 	int vmp_before = 0, psi_before = 0, levels_seen[3] = { 0, 0, 0 };
 
 	need_qemu(tc);
-	snprintf(scn, sizeof scn, "%s/../harness/scenarios/fixed-rate.ini",
+	/* swapless-fill: the 10 MB/s allocator on a machine that has page cache
+	 * to reclaim.  With anonymous memory alone (fixed-rate) there is nothing
+	 * to reclaim: vmpressure's first evaluation and the kill are ~10 ms
+	 * apart and either may come first, which is a finding for the report
+	 * (results/baselines), not a property to assert. */
+	snprintf(scn, sizeof scn, "%s/../harness/scenarios/swapless-fill.ini",
 		 atf_tc_get_config_var(tc, "srcdir"));
 	r = pnbench_run(tc, scn, NULL, dir, sizeof dir);
 	require_ran(r, dir);
@@ -449,7 +455,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, bad_kernel_path);
 	ATF_TP_ADD_TC(tp, missing_package);
 	ATF_TP_ADD_TC(tp, boot_poweroff);
-	ATF_TP_ADD_TC(tp, oom_fixed_rate);
+	ATF_TP_ADD_TC(tp, oom_after_cache_fill);
 	ATF_TP_ADD_TC(tp, forced_panic);
 	ATF_TP_ADD_TC(tp, forced_hang);
 	ATF_TP_ADD_TC(tp, unbootable_image);
