@@ -22,7 +22,7 @@ PROBE_SRC  := $(sort $(filter-out probes/recorder.c,$(wildcard probes/*.c)))
 WL_SRC     := $(sort $(filter-out workloads/main.c,$(wildcard workloads/*.c)))
 HARNESS_SRC:= $(sort $(wildcard harness/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*_test.c))
-TEST_UTIL  := $(B)/tests/testutil.o
+TEST_UTIL  := $(B)/tests/testutil.o $(B)/tests/probetest.o
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o)
 PROBE_OBJ  := $(PROBE_SRC:%.c=$(B)/%.o)

@@ -267,15 +267,6 @@ static int lmk_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 	return evaluate(p, now_ns, out, -1);
 }
 
-static void lmk_close(struct probe *p, struct jsonl *out)
-{
-	(void)out;
-	if (p->fd[0] >= 0)
-		close(p->fd[0]);
-	p->fd[0] = -1;
-	p->nfd = 0;
-}
-
 const struct probe_ops probe_lmk = {
 	.name = "lmk",
 	.example = "lmk:poll:100ms",
@@ -285,6 +276,6 @@ const struct probe_ops probe_lmk = {
 	.supported = lmk_supported,
 	.open = lmk_open,
 	.handle = lmk_handle,
-	.close = lmk_close,
+	.close = probe_close_fds,
 	.priv_size = sizeof(struct lmk_priv),
 };

@@ -246,15 +246,6 @@ static int memavail_handle(struct probe *p, int idx, uint64_t now_ns, struct jso
 	return jsonl_emit(out, o);
 }
 
-static void memavail_close(struct probe *p, struct jsonl *out)
-{
-	(void)out;
-	if (p->fd[0] >= 0)
-		close(p->fd[0]);
-	p->fd[0] = -1;
-	p->nfd = 0;
-}
-
 const struct probe_ops probe_memavail = {
 	.name = "memavail",
 	.example = "memavail:10%:100ms",
@@ -264,6 +255,6 @@ const struct probe_ops probe_memavail = {
 	.supported = memavail_supported,
 	.open = memavail_open,
 	.handle = memavail_handle,
-	.close = memavail_close,
+	.close = probe_close_fds,
 	.priv_size = sizeof(struct memavail_priv),
 };

@@ -216,15 +216,6 @@ out:
 	return r;
 }
 
-static void memevents_close(struct probe *p, struct jsonl *out)
-{
-	(void)out;
-	if (p->fd[0] >= 0)
-		close(p->fd[0]);
-	p->fd[0] = -1;
-	p->nfd = 0;
-}
-
 const struct probe_ops probe_memevents = {
 	.name = "memevents",
 	.example = "memevents",
@@ -234,6 +225,6 @@ const struct probe_ops probe_memevents = {
 	.supported = memevents_supported,
 	.open = memevents_open,
 	.handle = memevents_handle,
-	.close = memevents_close,
+	.close = probe_close_fds,
 	.priv_size = sizeof(struct memevents_priv),
 };

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const struct probe_ops *probe_find(const char *name)
 {
@@ -57,6 +58,17 @@ int probe_from_spec(struct probe *p, const char *spec, char *err, size_t errlen)
 		return r;
 	}
 	return 0;
+}
+
+void probe_close_fds(struct probe *p, struct jsonl *out)
+{
+	(void)out;
+	for (int i = 0; i < p->nfd; i++) {
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
+		p->fd[i] = -1;
+	}
+	p->nfd = 0;
 }
 
 void probe_free(struct probe *p)

@@ -84,6 +84,10 @@ const struct probe_ops *probe_find(const char *name);
 /* Split "name:args" and run ops->parse.  On success *p is ready for open(). */
 int probe_from_spec(struct probe *p, const char *spec, char *err, size_t errlen);
 void probe_free(struct probe *p);
+/* The close of a probe whose only resources are the fds it waits on:
+ * close them all (closing is what disarms a PSI trigger or a vmpressure
+ * eventfd listener). */
+void probe_close_fds(struct probe *p, struct jsonl *out);
 
 /* Shared pieces for probes: start an event object for this probe
  * ("type":"notify", "probe": spec, "mech": name). */

@@ -416,17 +416,6 @@ static int psi_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 	return 0;
 }
 
-static void psi_close(struct probe *p, struct jsonl *out)
-{
-	(void)out;
-	for (int i = 0; i < p->nfd; i++) {
-		if (p->fd[i] >= 0)
-			close(p->fd[i]);	/* closing the fd removes the trigger */
-		p->fd[i] = -1;
-	}
-	p->nfd = 0;
-}
-
 const struct probe_ops probe_psi = {
 	.name = "psi",
 	.example = "psi:some:150ms:2s",
@@ -436,6 +425,6 @@ const struct probe_ops probe_psi = {
 	.supported = psi_supported,
 	.open = psi_open,
 	.handle = psi_handle,
-	.close = psi_close,
+	.close = probe_close_fds,
 	.priv_size = sizeof(struct psi_priv),
 };

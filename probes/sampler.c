@@ -565,13 +565,7 @@ static void sampler_close(struct probe *p, struct jsonl *out)
 {
 	struct sampler_priv *s = p->priv;
 
-	(void)out;
-	for (int i = 0; i < p->nfd; i++) {
-		if (p->fd[i] >= 0)
-			close(p->fd[i]);
-		p->fd[i] = -1;
-	}
-	p->nfd = 0;
+	probe_close_fds(p, out);
 	close_all(s);
 }
 

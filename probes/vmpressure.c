@@ -229,17 +229,6 @@ static int vmp_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 	return jsonl_emit(out, o);
 }
 
-static void vmp_close(struct probe *p, struct jsonl *out)
-{
-	(void)out;
-	for (int i = 0; i < p->nfd; i++) {
-		if (p->fd[i] >= 0)
-			close(p->fd[i]);	/* the kernel unregisters on the eventfd's POLLHUP */
-		p->fd[i] = -1;
-	}
-	p->nfd = 0;
-}
-
 const struct probe_ops probe_vmpressure = {
 	.name = "vmpressure",
 	.example = "vmpressure:low:hierarchy",
@@ -249,6 +238,6 @@ const struct probe_ops probe_vmpressure = {
 	.supported = vmp_supported,
 	.open = vmp_open,
 	.handle = vmp_handle,
-	.close = vmp_close,
+	.close = probe_close_fds,
 	.priv_size = sizeof(struct vmp_priv),
 };

@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "jsonl.h"
 #include "probe.h"
+#include "probetest.h"
 #include "procfs.h"
 
 #define PSI_FILE "/proc/pressure/memory"
@@ -33,33 +34,6 @@
 #define MEMCG_LIMIT (64ULL << 20)
 
 /* ---- helpers ---- */
-
-static void expect_parse_ok(const char *spec)
-{
-	struct probe p;
-	char err[PROBE_ERR_LEN] = "";
-	int r = probe_from_spec(&p, spec, err, sizeof err);
-
-	ATF_CHECK_MSG(r == 0, "'%s' rejected: %s", spec, err);
-	if (r == 0)
-		probe_free(&p);
-}
-
-static void expect_parse_bad(const char *spec, const char *needle)
-{
-	struct probe p;
-	char err[PROBE_ERR_LEN] = "";
-	int r = probe_from_spec(&p, spec, err, sizeof err);
-
-	ATF_CHECK_MSG(r == -EINVAL, "'%s' accepted (r=%d), want an error naming '%s'",
-		      spec, r, needle);
-	if (r == 0) {
-		probe_free(&p);
-		return;
-	}
-	ATF_CHECK_MSG(strstr(err, needle), "'%s': error '%s' does not name '%s'", spec, err,
-		      needle);
-}
 
 static void kernel_version(int *maj, int *min)
 {
