@@ -46,7 +46,10 @@ all: $(PROGS) $(TEST_BIN)
 deps:
 	@harness/install-deps.sh
 
-$(B)/%.o: %.c
+# Order-only: the packages are checked (installed as root, else the exact
+# apt-get line is printed) before anything compiles, never after a missing
+# header has already stopped the build.
+$(B)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 

@@ -156,7 +156,14 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 	json_object_set_new(m, "topology", topology());
 	if (strcmp(k->kind, "native")) {
 		json_object_set_new(g, "qemu", json_string(qemu_version()));
-		json_object_set_new(g, "accel", json_string(guest_accel()));
+		json_object_set_new(g, "accel", json_string(res->accel));
+		json_object_set_new(g, "accel_reason", json_string(res->accel_why));
+		json_object_set_new(g, "tcg_thread", strncmp(res->accel, "tcg", 3) ? json_null() :
+				    json_string(strstr(res->accel, "thread=single") ? "single" :
+						strstr(res->accel, "thread=multi") ? "multi" : "default"));
+		json_object_set_new(g, "boot_retries", json_integer(res->boot_retries));
+		if (res->boot_retries)
+			json_object_set_new(g, "retry_reason", json_string(res->retry_reason));
 		json_object_set_new(g, "memory_bytes", json_integer((json_int_t)s->memory));
 		json_object_set_new(g, "cpus", json_integer(s->cpus));
 		json_object_set_new(m, "guest", g);

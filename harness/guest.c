@@ -5,6 +5,8 @@
 #include "guest.h"
 #include "cli.h"
 #include "clock.h"
+#include "fsutil.h"
+#include "procfs.h"
 #include "log.h"
 #include "parse.h"
 #include "run.h"
@@ -15,11 +17,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <linux/kvm.h>
 #include <unistd.h>
 
 /* Boot and poweroff under TCG take a few seconds; a slow CI machine more. */
 #define BOOT_ALLOWANCE_S 90
+
+/* The accelerator probe: a kernel under working KVM prints its banner in
+ * well under a second; TCG, on a busy 2-core host, in a few. */
+#define KVM_PROBE_TIMEOUT_S 5
+
+/* Boots run again after a panic before the workload started. */
+#define BOOT_PANIC_RETRIES 2
+#define TCG_PROBE_TIMEOUT_S 30
 
 /* How long a kernel may take to reach /init before the run is called
  * "no_init": a Debian kernel under TCG needs ~2 s, so a minute is a kernel
@@ -44,6 +56,19 @@ static uint64_t guest_slack_ns(void)
 	if (e && *e && !pnb_parse_duration_ns(e, &ns) && ns)
 		return ns;
 	return BOOT_ALLOWANCE_S * NS_PER_S;
+}
+
+/* A guest under working KVM or TCG passes the decompressor in well under a
+ * second; 15 s of silence is a guest that will never speak.
+ * PNBENCH_FIRST_OUTPUT_TIMEOUT=DURATION. */
+static uint64_t first_output_timeout_ns(void)
+{
+	const char *e = getenv("PNBENCH_FIRST_OUTPUT_TIMEOUT");
+	uint64_t ns;
+
+	if (e && *e && !pnb_parse_duration_ns(e, &ns) && ns)
+		return ns;
+	return 15 * NS_PER_S;
 }
 
 /* Whether the last `tail` bytes of path (the whole file when 0) hold s. */
@@ -72,22 +97,275 @@ static int file_has(const char *path, size_t tail, const char *s)
 	return found;
 }
 
-/* KVM where /dev/kvm opens, else TCG.  PNBENCH_ACCEL replaces the choice
- * with any -accel value, e.g. "tcg,thread=single": one host thread runs
- * every vCPU, which avoids multi-threaded TCG's late view of another vCPU's
- * code patching (docs/guests.md) at the price of serialised guest CPUs. */
-const char *guest_accel(void)
+static char *slurp(const char *path)
 {
-	const char *e = getenv("PNBENCH_ACCEL");
-	int fd;
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
 
-	if (e && *e)
-		return e;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return "tcg";
+	if (!f)
+		return NULL;
+	FILE *m = open_memstream(&buf, &len);
+	char chunk[8192];
+	size_t n;
+	while (m && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(f);
+	if (m)
+		fclose(m);
+	return buf;
+}
+
+/* QEMU's last words in dir/qemu.log ("qemu: ..."), or "" when it said nothing. */
+static void qemu_log_line(const char *dir, char *out, size_t len)
+{
+	char path[PNB_PATH + 16];
+	snprintf(path, sizeof path, "%s/qemu.log", dir);
+	char *q = slurp(path);
+	out[0] = 0;
+	if (!q)
+		return;
+	size_t n = strlen(q);
+	while (n && (q[n - 1] == '\n' || q[n - 1] == '\r'))
+		q[--n] = 0;
+	char *line = strrchr(q, '\n');
+	line = line ? line + 1 : q;
+	if (*line)
+		snprintf(out, len, "qemu: %.*s", (int)(len > 8 ? len - 8 : 0), line);
+	free(q);
+}
+
+/* Boot bzimage under accel with no initramfs, its console on a file, and
+ * wait up to timeout_ns for the banner ("Linux version"), which the kernel
+ * prints once it runs in protected mode.  On the hosts this guards against,
+ * /dev/kvm opens and a tiny KVM_RUN program works, yet a Linux guest stops
+ * after the real-mode setup: only a real kernel tells (docs/guests.md). */
+int guest_probe_boot(const char *accel, const char *bzimage, uint64_t timeout_ns,
+		     double *seconds, char *why, size_t len)
+{
+	char dir[] = "/tmp/pnbench-probe-XXXXXX", con[64], qlog[64], serial[80];
+	int ok = 0;
+
+	*seconds = -1;
+	if (!mkdtemp(dir)) {
+		snprintf(why, len, "cannot create a temporary directory: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(con, sizeof con, "%s/console", dir);
+	snprintf(qlog, sizeof qlog, "%s/qemu.log", dir);
+	snprintf(serial, sizeof serial, "file:%s", con);
+	const char *argv[] = {
+		"qemu-system-x86_64", "-accel", accel, "-machine", "q35", "-nodefaults",
+		"-no-user-config", "-display", "none", "-monitor", "none", "-no-reboot",
+		"-m", "128", "-kernel", bzimage, "-serial", serial,
+		"-append", "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 lpj=4000000", NULL
+	};
+	uint64_t t0 = pnb_mono_ns();
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(why, len, "fork: %s", strerror(errno));
+		rmdir(dir);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int lg = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		dup2(null, 0);
+		dup2(lg >= 0 ? lg : null, 1);
+		dup2(lg >= 0 ? lg : null, 2);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	int st = 0, exited = 0;
+	for (;;) {
+		if (file_has(con, 0, "Linux version")) {
+			ok = 1;
+			break;
+		}
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			exited = 1;
+			ok = file_has(con, 0, "Linux version");
+			break;
+		}
+		if (pnb_mono_ns() - t0 > timeout_ns)
+			break;
+		usleep(10000);
+	}
+	double el = (pnb_mono_ns() - t0) / 1e9;
+	if (!exited) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	if (ok) {
+		*seconds = el;
+		snprintf(why, len, "%s printed the kernel banner %.2f s after start", accel, el);
+	} else {
+		/* QEMU's own first complaint says most, e.g. "host doesn't support
+		 * requested feature: CPUID.01H:ECX.pni". */
+		char *q = slurp(qlog), first[200] = "";
+		if (q && *q)
+			snprintf(first, sizeof first, "; qemu: %.*s", (int)strcspn(q, "\n"), q);
+		free(q);
+		if (exited)
+			snprintf(why, len, "%s: QEMU exited (status %d) without the kernel banner%s",
+				 accel, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), first);
+		else
+			snprintf(why, len, "%s: no kernel banner within %.0f s%s", accel,
+				 timeout_ns / 1e9, first);
+	}
+	unlink(con);
+	unlink(qlog);
+	rmdir(dir);
+	return ok ? 0 : -1;
+}
+
+static int host_boot_id(char *id, size_t len)
+{
+	char buf[64];
+	if (pnb_read_file("", "/proc/sys/kernel/random/boot_id", buf, sizeof buf) <= 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	snprintf(id, len, "%s", buf);
+	return strspn(buf, "0123456789abcdef-") == strlen(buf) && *buf ? 0 : -1;
+}
+
+/* The verdict holds until the host reboots: keyed on boot_id. */
+static void accel_cache_path(const char *boot_id, char *path, size_t len)
+{
+	snprintf(path, len, "%s/accel/%s", pnb_cache_dir(), boot_id);
+}
+
+static int accel_cache_read(const char *path, struct guest_accel *a)
+{
+	char buf[512];
+	if (pnb_read_file("", path, buf, sizeof buf) <= 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	char *tab = strchr(buf, '\t');
+	if (!tab)
+		return -1;
+	*tab = 0;
+	if (strcmp(buf, "kvm") && strcmp(buf, "tcg"))
+		return -1;
+	snprintf(a->kind, sizeof a->kind, "%s", buf);
+	snprintf(a->why, sizeof a->why, "%s (verdict cached for this host boot in %s)", tab + 1,
+		 path);
+	return 0;
+}
+
+static void accel_cache_write(const char *path, const struct guest_accel *a)
+{
+	char tmp[PNB_PATH + 16], dir[PNB_PATH];
+	snprintf(dir, sizeof dir, "%s/accel", pnb_cache_dir());
+	if (pnb_mkdir_all(dir, 0755))
+		return;
+	snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return;
+	fprintf(f, "%s\t%s\n", a->kind, a->why);
+	if (fclose(f) || rename(tmp, path))
+		unlink(tmp);
+}
+
+/* KVM only when a real kernel boots under it (guest_probe_boot); TCG
+ * otherwise.  PNBENCH_ACCEL replaces the choice with any -accel value;
+ * PNBENCH_KVM_DEVICE names the device to try (tests point it elsewhere,
+ * and then the host's cached verdict is neither read nor written). */
+int guest_accel_decide(const char *bzimage, struct guest_accel *a)
+{
+	const char *e = getenv("PNBENCH_ACCEL"), *dev = getenv("PNBENCH_KVM_DEVICE");
+	char boot_id[64], cache[PNB_PATH + 64], why[300];
+	int use_cache = !(dev && *dev);
+	double secs;
+
+	memset(a, 0, sizeof *a);
+	if (e && *e) {
+		snprintf(a->kind, sizeof a->kind, "%s", strncmp(e, "kvm", 3) ? "tcg" : "kvm");
+		snprintf(a->accel, sizeof a->accel, "%s", e);
+		snprintf(a->why, sizeof a->why, "set by PNBENCH_ACCEL=%s", e);
+		a->overridden = 1;
+		return 0;
+	}
+	if (!use_cache || host_boot_id(boot_id, sizeof boot_id))
+		use_cache = 0;
+	else
+		accel_cache_path(boot_id, cache, sizeof cache);
+	if (use_cache && !accel_cache_read(cache, a))
+		return 0;
+	if (!dev || !*dev)
+		dev = "/dev/kvm";
+
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(a->kind, sizeof a->kind, "tcg");
+		snprintf(a->why, sizeof a->why, "%s: %s", dev, strerror(errno));
+		goto out;
+	}
+	int api = ioctl(fd, KVM_GET_API_VERSION, 0);
 	close(fd);
-	return "kvm";
+	if (api != KVM_API_VERSION) {
+		snprintf(a->kind, sizeof a->kind, "tcg");
+		snprintf(a->why, sizeof a->why, "%s opens but is not a KVM device (KVM_GET_API_VERSION: %s)",
+			 dev, api < 0 ? strerror(errno) : "unexpected version");
+		goto out;
+	}
+	if (!bzimage) {
+		/* Nothing to probe with: say so, decide nothing for the cache. */
+		snprintf(a->kind, sizeof a->kind, "kvm");
+		snprintf(a->why, sizeof a->why, "%s opens (not probed: no kernel given)", dev);
+		return 0;
+	}
+	pnb_err("guests: checking that KVM boots a kernel (once per host boot)");
+	if (!guest_probe_boot("kvm", bzimage, KVM_PROBE_TIMEOUT_S * NS_PER_S, &secs, why, sizeof why)) {
+		snprintf(a->kind, sizeof a->kind, "kvm");
+		snprintf(a->why, sizeof a->why, "probe boot under KVM: %s", why);
+		goto out;
+	}
+	/* KVM failed; a kernel that also fails under TCG is the kernel's fault,
+	 * not KVM's, and must not decide for every later run. */
+	char tcg_why[300];
+	if (guest_probe_boot("tcg", bzimage, TCG_PROBE_TIMEOUT_S * NS_PER_S, &secs, tcg_why,
+			     sizeof tcg_why)) {
+		snprintf(a->kind, sizeof a->kind, "tcg");
+		snprintf(a->why, sizeof a->why, "this kernel boots neither under KVM (%s) nor TCG (%s); "
+			 "verdict not cached", why, tcg_why);
+		return 0;
+	}
+	snprintf(a->kind, sizeof a->kind, "tcg");
+	snprintf(a->why, sizeof a->why, "%s opens but does not run guests (probe boot %s); TCG does",
+		 dev, why);
+	pnb_err("guests: KVM does not run guests here, using TCG: %s", a->why);
+out:
+	if (use_cache)
+		accel_cache_write(cache, a);
+	return 0;
+}
+
+/* The -accel value for one guest: the host's verdict, with TCG's threading
+ * from the scenario (single by default: multi-threaded TCG lets one vCPU
+ * run code another is patching, which oopses 6.12 in int3; docs/guests.md). */
+const char *guest_accel_arg(const struct guest_accel *a, const char *tcg_thread,
+			    char *buf, size_t len)
+{
+	if (a->overridden || !strcmp(a->kind, "kvm"))
+		snprintf(buf, len, "%s", a->overridden ? a->accel : "kvm");
+	else
+		snprintf(buf, len, "tcg,thread=%s", tcg_thread && *tcg_thread ? tcg_thread : "single");
+	return buf;
+}
+
+/* Once per process: every guest of a run shares the host's verdict. */
+const struct guest_accel *guest_accel(const char *bzimage)
+{
+	static struct guest_accel a;
+	static int decided;
+	if (!decided || (!a.overridden && !strcmp(a.kind, "kvm") && strstr(a.why, "not probed") && bzimage)) {
+		guest_accel_decide(bzimage, &a);
+		decided = 1;
+	}
+	return &a;
 }
 
 static int concat(const char *a, const char *b, const char *out, char *err, size_t len)
@@ -167,24 +445,6 @@ static void panic_line(const char *text, char *out, size_t len)
 	snprintf(out, len, "%.*s; ", (int)(n < len ? n : len - 3), p);
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (!f)
-		return NULL;
-	FILE *m = open_memstream(&buf, &len);
-	char chunk[8192];
-	size_t n;
-	while (m && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	if (m)
-		fclose(m);
-	return buf;
-}
 
 int guest_run(const struct kernel_image *k, const struct scenario *s, unsigned rep,
 	      const char *dir, const char *fault, struct run_result *res)
@@ -197,8 +457,10 @@ int guest_run(const struct kernel_image *k, const struct scenario *s, unsigned r
 	};
 	struct guest_shape shape = {
 		.memory = s->memory, .cpus = s->cpus, .maxcpus = s->maxcpus, .data_size = s->data_size,
-		.bound_ns = s->duration_ns, .cmdline = s->cmdline,
+		.bound_ns = s->duration_ns, .cmdline = s->cmdline, .tcg_thread = scenario_tcg_name(s->tcg),
 	};
+	char first_reason[sizeof res->reason] = "";
+	int retries = 0, r;
 
 	memset(res, 0, sizeof *res);
 	if (record_args_build(s, rep, &where, &args)) {
@@ -206,7 +468,26 @@ int guest_run(const struct kernel_image *k, const struct scenario *s, unsigned r
 		snprintf(res->reason, sizeof res->reason, "the recorder's command line is too long");
 		return -1;
 	}
-	return guest_exec(k, (const char *const *)args.argv, &shape, dir, fault, res);
+	/* A panic before the workload's first byte is the emulator's fault (the
+	 * boot-time code-patching race of TCG), not the kernel's answer to the
+	 * workload: boot again, a bounded number of times, and say so.  A panic
+	 * after the workload started is a result and is kept. */
+	for (;;) {
+		r = guest_exec(k, (const char *const *)args.argv, &shape, dir, fault, res);
+		if (r == 0 || strcmp(res->status, "panic") || res->boot_s >= 0 ||
+		    retries >= BOOT_PANIC_RETRIES || fault)
+			break;
+		if (!retries)
+			snprintf(first_reason, sizeof first_reason, "%s", res->reason);
+		retries++;
+		char kept[PNB_PATH + 48], con[PNB_PATH + 16];
+		snprintf(con, sizeof con, "%s/console.log", dir);
+		snprintf(kept, sizeof kept, "%s/console.retry%d.log", dir, retries);
+		rename(con, kept);
+	}
+	res->boot_retries = retries;
+	snprintf(res->retry_reason, sizeof res->retry_reason, "%s", first_reason);
+	return r;
 }
 
 int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
@@ -267,16 +548,21 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	 * code, oopsed 6.12 guests in int3 in 6 of 43 boots; with it, 1 of 71
 	 * (docs/guests.md).  It also makes clock_gettime a vDSO TSC read
 	 * instead of an HPET MMIO exit, so timestamps cost less. */
-	snprintf(append, sizeof append, "console=ttyS0 loglevel=1 panic=-1 lpj=4000000 "
-		 "tsc=reliable %s%s",
+	/* earlyprintk: the decompressor says "Decompressing Linux" at once, so
+	 * a guest that never gets that far fails in seconds, not at the init
+	 * deadline; loglevel=1 still keeps the kernel's own messages off. */
+	snprintf(append, sizeof append, "console=ttyS0 earlyprintk=serial,ttyS0 loglevel=1 "
+		 "panic=-1 lpj=4000000 tsc=reliable %s%s",
 		 disk[0] ? "pnbench.disk=1 " : "", s->cmdline ? s->cmdline : "");
 	snprintf(drive, sizeof drive, "file=%s,if=virtio,format=raw,readonly=on", disk);
 
 	const char *argv[40];
 	int n = 0;
 	argv[n++] = "qemu-system-x86_64";
+	const struct guest_accel *acc = guest_accel(k->bzimage);
 	argv[n++] = "-accel";
-	argv[n++] = guest_accel();
+	argv[n++] = guest_accel_arg(acc, s->tcg_thread, res->accel, sizeof res->accel);
+	snprintf(res->accel_why, sizeof res->accel_why, "%s", acc->why);
 	argv[n++] = "-machine"; argv[n++] = "q35";
 	argv[n++] = "-nodefaults"; argv[n++] = "-no-user-config";
 	argv[n++] = "-display"; argv[n++] = "none";
@@ -323,8 +609,9 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	}
 	uint64_t deadline = t0 + s->bound_ns + guest_slack_ns();
 	uint64_t init_deadline = t0 + boot_timeout_ns();
+	uint64_t first_deadline = t0 + first_output_timeout_ns();
 	uint64_t t_started = 0, t_end = 0;
-	int st = 0, timed_out = 0, reached_init = 0;
+	int st = 0, timed_out = 0, reached_init = 0, spoke = 0, silent = 0;
 	for (;;) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
 		uint64_t now = pnb_mono_ns();
@@ -332,14 +619,18 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 			break;
 		if (!reached_init)
 			reached_init = file_has(console, 0, "pnbench-init: reached init");
+		if (!spoke)
+			spoke = reached_init || file_has(console, 4096, "Decompressing Linux");
 		if (!t_started && file_has(events, 0, "\"what\":\"workload_start\""))
 			t_started = now;
 		if (t_started && !t_end && file_has(events, 4096, "\"type\":\"end\""))
 			t_end = now;
-		if (now > deadline || (!reached_init && now > init_deadline)) {
+		if (now > deadline || (!reached_init && now > init_deadline) ||
+		    (!spoke && now > first_deadline)) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			timed_out = 1;
+			silent = !spoke;
 			break;
 		}
 		usleep(20000);
@@ -355,8 +646,9 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	struct events_summary sum;
 	events_summarize(events, &sum);
 	const char *c = con ? con : "";
-	char tail[400];
+	char tail[400], qemu_says[300] = "";
 	console_tail(c, 4, tail, sizeof tail);
+	qemu_log_line(dir, qemu_says, sizeof qemu_says);
 	int reached = strstr(c, "pnbench-init: reached init") != NULL;
 	const char *ex = strstr(c, "pnbench-init: recorder exited ");
 	int rec_exit = ex ? atoi(ex + strlen("pnbench-init: recorder exited ")) : -1;
@@ -369,7 +661,12 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 			 why, tail);
 	} else if (timed_out) {
 		snprintf(res->status, sizeof res->status, reached ? "hang" : "no_init");
-		if (reached)
+		if (silent)
+			snprintf(res->reason, sizeof res->reason, "guest printed nothing within %.0f s "
+				 "of start (accel %s; PNBENCH_FIRST_OUTPUT_TIMEOUT); QEMU killed%s%s",
+				 first_output_timeout_ns() / 1e9, res->accel, qemu_says[0] ? "; " : "",
+				 qemu_says);
+		else if (reached)
 			snprintf(res->reason, sizeof res->reason, "guest did not power off within "
 				 "%.0f s (the run's bound + %.0f s); QEMU killed; console tail: %s",
 				 res->wall_s, guest_slack_ns() / 1e9, tail);
@@ -379,8 +676,10 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 				 res->wall_s, tail);
 	} else if (!reached) {
 		snprintf(res->status, sizeof res->status, "no_init");
-		snprintf(res->reason, sizeof res->reason, "kernel did not reach init (QEMU exit %d); "
-			 "console tail: %s", res->recorder_exit, tail);
+		snprintf(res->reason, sizeof res->reason, "kernel did not reach init (QEMU %s %d)%s%s; "
+			 "console tail: %s", WIFSIGNALED(st) ? "killed by signal" : "exit",
+			 WIFSIGNALED(st) ? WTERMSIG(st) : res->recorder_exit,
+			 qemu_says[0] ? "; " : "", qemu_says, tail);
 	} else if (!sum.has_end || rec_exit != 0) {
 		snprintf(res->status, sizeof res->status, "broken");
 		snprintf(res->reason, sizeof res->reason, "%s (recorder exit %d); console tail: %s",

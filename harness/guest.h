@@ -99,10 +99,30 @@ struct guest_shape {
 	/* "v1" (NULL: the default): the v1 memory controller at
 	 * /sys/fs/cgroup/memory; "v2": cgroup2 gets it (qemu/README.md). */
 	const char *memory_hierarchy;
+	/* TCG threading without KVM: "single" (NULL: the default) or "multi". */
+	const char *tcg_thread;
 };
 
-/* The -accel value guests get: kvm, tcg, or $PNBENCH_ACCEL. */
-const char *guest_accel(void);
+/* The host's accelerator verdict (docs/guests.md). */
+struct guest_accel {
+	char kind[8];		/* kvm | tcg */
+	char accel[64];		/* the -accel value when overridden */
+	char why[512];		/* one line: how it was decided */
+	int overridden;		/* PNBENCH_ACCEL */
+};
+/* Decide: PNBENCH_ACCEL, else the verdict cached for this host boot, else
+ * KVM when PNBENCH_KVM_DEVICE (default /dev/kvm) is a KVM device and a
+ * probe boot of bzimage under it prints the kernel banner; TCG otherwise. */
+int guest_accel_decide(const char *bzimage, struct guest_accel *a);
+/* guest_accel_decide once per process (bzimage may be NULL: no probe). */
+const struct guest_accel *guest_accel(const char *bzimage);
+/* The -accel argument: "kvm", "tcg,thread=single|multi", or the override. */
+const char *guest_accel_arg(const struct guest_accel *a, const char *tcg_thread,
+			    char *buf, size_t len);
+/* Boot bzimage under accel (kvm, tcg) without an initramfs and wait for its
+ * banner: 0 with *seconds, or -1; why says what happened, one line. */
+int guest_probe_boot(const char *accel, const char *bzimage, uint64_t timeout_ns,
+		     double *seconds, char *why, size_t len);
 
 /* Boot k and run argv (argv[0] a path inside the guest, e.g.
  * /bin/pnbench-record) as the guest's only job: its standard output goes to

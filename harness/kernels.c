@@ -1420,6 +1420,41 @@ static int tree_revision(const char *spec, const char *tree, char *rev, size_t l
 	return 0;
 }
 
+/* apt-get install pkgs (space-separated), as root, logging to the cache;
+ * once more after apt-get update when the package lists are stale or empty
+ * (a fresh machine has none). 0, or -1 with the reason. */
+static int apt_install(const char *spec, const char *pkgs, char *err, size_t errlen)
+{
+	char log[PNB_PATH + 32], why[400], label[300], list[512], *argv[32];
+	int n = 0, rc;
+
+	snprintf(list, sizeof list, "%s", pkgs);
+	argv[n++] = "apt-get"; argv[n++] = "install"; argv[n++] = "-y"; argv[n++] = "-q";
+	argv[n++] = "--no-install-recommends";
+	for (char *save, *t = strtok_r(list, " ", &save); t && n < 31; t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	snprintf(log, sizeof log, "%s/apt-install.log", pnb_cache_dir());
+	pnb_mkdir_all(pnb_cache_dir(), 0755);
+	snprintf(label, sizeof label, "%s: apt-get install", spec);
+	struct xrun o = { .log = log, .tick_s = 30, .what = label };
+	progress("%s: apt-get install %s", spec, pkgs);
+	rc = xrun(argv, &o);
+	if (rc) {
+		char *const upd[] = { "apt-get", "update", "-q", NULL };
+		progress("%s: apt-get update", spec);
+		if (!xrun(upd, &o))
+			rc = xrun(argv, &o);
+	}
+	if (rc) {
+		log_reason(log, why, sizeof why);
+		return fail(err, errlen, -1, spec, "apt-get install %s failed (exit %d): %s", pkgs,
+			    rc, why);
+	}
+	unlink(log);
+	return 0;
+}
+
 /* Tools a kernel build needs, with the Debian package that brings each. */
 static int build_tools(const char *spec, char *err, size_t errlen)
 {
@@ -1447,10 +1482,12 @@ static int build_tools(const char *spec, char *err, size_t errlen)
 		if (!ok)
 			append(miss, sizeof miss, " ", need[i].pkg);
 	}
-	if (miss[0])
+	if (!miss[0])
+		return 0;
+	if (geteuid() != 0)
 		return fail(err, errlen, -1, spec, "building a kernel needs Debian packages: %s "
 			    "(apt-get install %s)", miss, miss);
-	return 0;
+	return apt_install(spec, miss, err, errlen);
 }
 
 static int make_step(const char *spec, const char *src, const char *obj, const char *log,
@@ -1598,22 +1635,11 @@ static int resolve_tree(const char *spec, const char *arg, int allow, unsigned j
 			if (!allow || geteuid() != 0)
 				return fail(err, errlen, -1, spec, "%s missing: install it with apt-get install %s",
 					    tb, arg);
-			char log[PNB_PATH + 32], why[400];
-			char *const argv[] = { "apt-get", "install", "-y", "-q", "--no-install-recommends",
-					       (char *)arg, NULL };
-			snprintf(log, sizeof log, "%s/apt-install-%s.log", pnb_cache_dir(), arg);
-			pnb_mkdir_all(pnb_cache_dir(), 0755);
-			progress("%s: apt-get install %s", spec, arg);
-			char label[300];
-			snprintf(label, sizeof label, "%s: apt-get install", spec);
-			struct xrun o = { .log = log, .tick_s = 30, .what = label };
-			rc = xrun(argv, &o);
-			if (rc || !is_file(tb)) {
-				log_reason(log, why, sizeof why);
-				return fail(err, errlen, -1, spec, "apt-get install %s failed (exit %d): %s",
-					    arg, rc, why);
-			}
-			unlink(log);
+			if ((rc = apt_install(spec, arg, err, errlen)))
+				return rc;
+			if (!is_file(tb))
+				return fail(err, errlen, -1, spec, "apt-get install %s did not bring %s",
+					    arg, tb);
 		}
 		if ((rc = unpack_tarball(spec, tb, src, sizeof src, err, errlen)))
 			return rc;

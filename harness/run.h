@@ -17,6 +17,13 @@ struct run_result {
 	 * start line on the events port, and the end line to QEMU's exit;
 	 * -1 when not seen.  Resolution: the watchdog's 20 ms poll. */
 	double boot_s, poweroff_s;
+	/* Guests: the -accel value used and how it was chosen. */
+	char accel[64];
+	char accel_why[512];
+	/* Boots that panicked before the workload started and were run again
+	 * (an emulator fault, not a result), with the first one's reason. */
+	int boot_retries;
+	char retry_reason[512];
 };
 
 /* Native backend: the running kernel, workload confined in a memory cgroup. */

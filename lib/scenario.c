@@ -9,7 +9,7 @@
 
 #include "clock.h"
 
-enum key_type { K_STR, K_UINT, K_DURATION, K_SIZE, K_EXPECT, K_SWAP, K_PROBE };
+enum key_type { K_STR, K_UINT, K_DURATION, K_SIZE, K_EXPECT, K_SWAP, K_PROBE, K_TCG };
 
 struct scn_key {
 	const char *section, *key;
@@ -40,6 +40,8 @@ static const struct scn_key keys[] = {
 	  "guest possible CPUs (QEMU maxcpus, the rest offline); 0: cpus" },
 	{ "machine", "swap", K_SWAP, F(swap), 0, 0, "none", "none (zram planned)" },
 	{ "machine", "cmdline", K_STR, F(cmdline), 0, 0, "", "extra guest kernel command line" },
+	{ "machine", "tcg", K_TCG, F(tcg), 0, 0, "single",
+	  "without KVM: single (one host thread; no cross-modifying-code oops) | multi (a thread per vCPU)" },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -48,7 +50,7 @@ void scenario_print_keys(FILE *f)
 	static const char *type_names[] = {
 		[K_STR] = "text", [K_UINT] = "number", [K_DURATION] = "duration",
 		[K_SIZE] = "size", [K_EXPECT] = "oom|no-oom|any", [K_SWAP] = "none",
-		[K_PROBE] = "probe spec",
+		[K_PROBE] = "probe spec", [K_TCG] = "single|multi",
 	};
 	const char *section = "";
 
@@ -60,6 +62,11 @@ void scenario_print_keys(FILE *f)
 		fprintf(f, "  %-12s %-15s %-8s %s\n", keys[i].key, type_names[keys[i].type],
 			keys[i].dflt && *keys[i].dflt ? keys[i].dflt : "-", keys[i].help);
 	}
+}
+
+const char *scenario_tcg_name(enum scn_tcg t)
+{
+	return t == SCN_TCG_MULTI ? "multi" : "single";
 }
 
 const char *scenario_expect_name(enum scn_expect e)
@@ -140,6 +147,11 @@ static int set_value(struct ctx *c, const struct scn_key *k, const char *v)
 		else if (!strcmp(v, "zram")) return fail(c, "%s: '%s' is not supported yet: "
 							 "guests run without swap (use none)", k->key, v);
 		else return fail(c, "%s: '%s' is not one of none, zram", k->key, v);
+		return 1;
+	case K_TCG:
+		if (!strcmp(v, "single")) c->s->tcg = SCN_TCG_SINGLE;
+		else if (!strcmp(v, "multi")) c->s->tcg = SCN_TCG_MULTI;
+		else return fail(c, "%s: '%s' is not one of single, multi", k->key, v);
 		return 1;
 	case K_PROBE:
 		if (!*v)

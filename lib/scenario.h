@@ -18,6 +18,8 @@
 
 enum scn_expect { SCN_EXPECT_ANY, SCN_EXPECT_OOM, SCN_EXPECT_NO_OOM };
 enum scn_swap { SCN_SWAP_NONE, SCN_SWAP_ZRAM };
+/* How TCG runs the vCPUs when there is no KVM (docs/guests.md). */
+enum scn_tcg { SCN_TCG_SINGLE, SCN_TCG_MULTI };
 
 struct scenario {
 	char path[SCN_STR];
@@ -39,6 +41,7 @@ struct scenario {
 	unsigned maxcpus;		/* guest possible CPUs (QEMU maxcpus); 0: cpus */
 	enum scn_swap swap;
 	char cmdline[SCN_STR];		/* extra guest kernel command line */
+	enum scn_tcg tcg;
 
 	char *text;			/* the file as read, for meta.json */
 };
@@ -56,5 +59,6 @@ void scenario_free(struct scenario *s);
 void scenario_print_keys(FILE *f);
 
 const char *scenario_expect_name(enum scn_expect e);
+const char *scenario_tcg_name(enum scn_tcg t);
 
 #endif
