@@ -105,6 +105,10 @@ struct an_run {
 	char *scenario_text;		/* meta.json scenario.text, NULL when absent */
 	char *command;			/* meta.json harness.command, joined; NULL */
 	char git_rev[64];
+	/* Where it ran (meta.json guest/topology): the report's conditions. */
+	char accel[64], host_cpu[128];
+	int guest_cpus, boot_retries;
+	int64_t guest_memory;		/* bytes, 0 when native or unknown */
 	enum an_expect expect;
 	char workload[64];
 	char domain[32];

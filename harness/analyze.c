@@ -572,6 +572,17 @@ static void read_meta(struct ctx *c, const char *dir)
 			}
 		}
 	}
+	json_t *g = json_object_get(m, "guest");
+	copy_str(r->accel, sizeof r->accel, jget_str(g, "accel") ? jget_str(g, "accel") :
+		 g ? "" : "native");
+	copy_str(r->host_cpu, sizeof r->host_cpu, jget_str(json_object_get(m, "topology"), "cpu_model"));
+	int64_t v;
+	if (!jget_i64(g, "cpus", &v))
+		r->guest_cpus = (int)v;
+	if (!jget_i64(g, "memory_bytes", &v))
+		r->guest_memory = v;
+	if (!jget_i64(g, "boot_retries", &v))
+		r->boot_retries = (int)v;
 	res = json_object_get(m, "result");
 	copy_str(r->meta_status, sizeof r->meta_status, jget_str(res, "status"));
 	if (!json_is_true(json_object_get(res, "complete")))

@@ -320,7 +320,10 @@ static int write_scenario(const struct opts *o, const struct cellcfg *c, const c
 		c->cpus);
 	if (c->maxcpus > c->cpus)
 		fprintf(f, "maxcpus = %u\n", c->maxcpus);
-	fprintf(f, "swap = none\n");
+	/* The SMP sweep is about CPUs reading and folding counters at once:
+	 * without KVM only multi-threaded TCG runs the vCPUs in parallel.  The
+	 * cell's meta.json says which mode ran. */
+	fprintf(f, "swap = none\ntcg = multi\n");
 	if (!strcmp(c->mech, "psiboot"))
 		fprintf(f, "cmdline = psi=%s\n", c->param);
 	return fclose(f) ? -errno : 0;

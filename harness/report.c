@@ -516,6 +516,47 @@ static void wrap(FILE *f, const char *first, const char *text, int indent)
 	fputc('\n', f);
 }
 
+/* What the guests ran on, per kernel, for every report: a figure travels
+ * with its conditions, and TCG inflates every timing. */
+static void report_conditions(FILE *f, const struct an_set *s, const char *const *kern, int nkern)
+{
+	int tcg = 0;
+	const char *cpu = "";
+
+	for (int i = 0; i < nkern; i++) {
+		char accels[256] = "", shape[128] = "", line[1024];
+		int retries = 0, n = 0;
+		for (int k = 0; k < s->nruns; k++) {
+			const struct an_run *r = &s->runs[k];
+			if (strcmp(r->kernel, kern[i]))
+				continue;
+			n++;
+			retries += r->boot_retries;
+			if (r->host_cpu[0])
+				cpu = r->host_cpu;
+			const char *a = r->accel[0] ? r->accel : "accelerator unknown";
+			if (!strncmp(a, "tcg", 3))
+				tcg = 1;
+			if (!strstr(accels, a) && strlen(accels) + strlen(a) + 3 < sizeof accels)
+				snprintf(accels + strlen(accels), sizeof accels - strlen(accels), "%s%s",
+					 accels[0] ? " + " : "", a);
+			if (!shape[0] && r->guest_cpus)
+				snprintf(shape, sizeof shape, ", %d vCPUs, %lld MiB", r->guest_cpus,
+					 (long long)(r->guest_memory >> 20));
+		}
+		if (!n)
+			continue;
+		snprintf(line, sizeof line, "%s: %s%s; %d boot%s retried after a panic before the "
+			 "workload", kern[i], accels, shape, retries, retries == 1 ? "" : "s");
+		wrap(f, i ? "           " : "guests:    ", line, 13);
+	}
+	if (cpu[0])
+		fprintf(f, "host:      %s\n", cpu);
+	if (tcg)
+		wrap(f, "timing:    ", "guests ran under TCG (emulated CPUs): every time is inflated "
+		     "against KVM or hardware; compare kernels run alike, not absolute numbers.", 13);
+}
+
 static void table_runs(FILE *f, const struct an_set *s)
 {
 	fprintf(f, "Table 1. Runs and the OOM kill (medians over runs)\n\n");
@@ -918,6 +959,7 @@ int cmd_report(int argc, char **argv)
 		else
 			fprintf(f, "reps:      %d to %d per kernel and scenario; %d runs, %d complete\n",
 				minrep, maxrep, s.nruns, complete);
+		report_conditions(f, &s, kern, nkern);
 		fprintf(f, "harness:   runs by pnbench %s, report by pnbench %s\n",
 			s.nruns ? s.runs[0].git_rev : "?", pnb_git_rev());
 		/* The commands that made the runs, each once. */
