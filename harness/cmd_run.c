@@ -12,12 +12,16 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <hwloc.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -25,6 +29,9 @@
 #include <unistd.h>
 
 #define MAX_ITEMS 64
+/* --out's longest: a cell path adds at most 128 + 128 + 8 bytes and a file
+ * name, and every buffer below holds 1200 or more. */
+#define OUT_MAX 900
 
 int pnb_scenario_check(const char *name, struct scenario *s, char *err, size_t len);
 
@@ -61,6 +68,66 @@ static int cell_complete(const char *dir)
 		json_decref(m);
 	}
 	return done;
+}
+
+/* Whether the cell in dir (any state) was made from another text of s:
+ * rerunning the rest of the set would mix two versions under one name. */
+static int cell_scenario_differs(const char *dir, const struct scenario *s, char *was, size_t len)
+{
+	char path[1300];
+	json_t *m;
+	int differs = 0;
+
+	snprintf(path, sizeof path, "%s/meta.json", dir);
+	m = json_load_file(path, 0, NULL);
+	if (!m)
+		return 0;
+	const char *text = json_string_value(json_object_get(json_object_get(m, "scenario"), "text"));
+	if (text && s->text && strcmp(text, s->text)) {
+		differs = 1;
+		const char *rev = json_string_value(json_object_get(json_object_get(m, "harness"),
+								    "git_rev"));
+		snprintf(was, len, "made by pnbench %s", rev ? rev : "of unknown revision");
+	}
+	json_decref(m);
+	return differs;
+}
+
+/* One pnbench run per result set at a time: two would rename cells over
+ * each other.  flock() on OUT/.lock, released when the process ends; the
+ * file holds the holder's pid for the message. */
+static int lock_set(const char *out)
+{
+	char path[1300], holder[32] = "";
+	int e, fd;
+
+	if ((e = pnb_mkdir_all(out, 0755))) {
+		pnb_err("run: cannot create %s: %s", out, strerror(-e));
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/.lock", out);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		pnb_err("run: cannot write in %s: %s", out, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+		holder[n > 0 ? n : 0] = 0;
+		holder[strcspn(holder, "\n")] = 0;
+		pnb_err("run: result set %s is in use by pnbench pid %s (lock %s)", out,
+			holder[0] ? holder : "unknown", path);
+		close(fd);
+		return -1;
+	}
+	char me[32];
+	int len = snprintf(me, sizeof me, "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, me, (size_t)len, 0) != len) {
+		pnb_err("run: cannot write %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;	/* fd stays open (and locked) until exit */
 }
 
 static json_t *topology(void)
@@ -292,7 +359,16 @@ int cmd_run(int argc, char **argv)
 			if (pnb_parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
 				pnb_die(2, "run: --jobs '%s': need a number 1..64", optarg);
 			break;
-		case 'o': snprintf(out, sizeof out, "%s", optarg); break;
+		case 'o':
+			/* Every path of the set is built under it: room for
+			 * <kernel>/<scenario>/<rep>/<file> must stay. */
+			if (strlen(optarg) > OUT_MAX)
+				pnb_die(2, "run: --out: %zu bytes is longer than the %d a result set "
+					"path may have", strlen(optarg), OUT_MAX);
+			if (!*optarg)
+				pnb_die(2, "run: --out: empty path");
+			snprintf(out, sizeof out, "%s", optarg);
+			break;
 		case 'f': force = 1; break;
 		case 'l': list = 1; break;
 		case 'F':
@@ -333,9 +409,17 @@ int cmd_run(int argc, char **argv)
 	}
 
 	int total = 0;
-	for (int si = 0; si < ns; si++)
-		total += nk * (only_rep ? 1 : (int)(reps ? reps : scn[si].reps));
+	for (int si = 0; si < ns; si++) {
+		unsigned nrep = reps ? (unsigned)reps : scn[si].reps;
+		if (only_rep > nrep)
+			pnb_die(2, "run: --rep %llu: scenario %s has %u repetitions%s",
+				(unsigned long long)only_rep, scn[si].name, nrep,
+				reps ? " (--reps)" : " (its reps key)");
+		total += nk * (only_rep ? 1 : (int)nrep);
+	}
 	struct cell *cells = calloc((size_t)total, sizeof *cells);
+	if (!cells)
+		pnb_die(1, "run: no memory for %d cells", total);
 	int n = 0;
 	for (int ki = 0; ki < nk; ki++)
 		for (int si = 0; si < ns; si++) {
@@ -357,6 +441,16 @@ int cmd_run(int argc, char **argv)
 		return 0;
 	}
 
+	if (lock_set(out))
+		return PNB_EXIT_FAIL;
+	for (int i = 0; i < n && !force; i++) {
+		char was[64];
+		if (cell_scenario_differs(cells[i].final, &scn[cells[i].si], was, sizeof was))
+			pnb_die(2, "run: %s was run from another text of scenario %s (%s): a set "
+				"holds one version; use a new --out, or --force to rerun every cell",
+				cells[i].final, scn[cells[i].si].name, was);
+	}
+	pid_t parent = getpid();
 	int failed = 0, skipped = 0, finished = 0, running = 0, next = 0, tty = isatty(1);
 	uint64_t t0 = pnb_mono_ns(), busy_ns = 0;
 	fflush(stdout);
@@ -375,8 +469,13 @@ int cmd_run(int argc, char **argv)
 			pid_t pid = fork();
 			if (pid < 0)
 				pnb_die(1, "run: fork: %s", strerror(errno));
-			if (pid == 0)
+			if (pid == 0) {
+				/* Dies with pnbench, however pnbench dies (SIGTERM, SIGHUP,
+				 * SIGKILL): its QEMU or recorder follow the same way. */
+				if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+					_exit(1);
 				_exit(run_cell(&kimg[cl->ki], &scn[cl->si], cl, out, fault, argc, argv));
+			}
 			cl->pid = pid;
 			cl->state = 1;
 			cl->started_ns = pnb_mono_ns();

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <linux/kvm.h>
 #include <unistd.h>
@@ -168,6 +169,7 @@ int guest_probe_boot(const char *accel, const char *bzimage, uint64_t timeout_ns
 		return -1;
 	}
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		int lg = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		dup2(null, 0);
@@ -596,6 +598,8 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	if (pid < 0)
 		FAIL("broken", "fork: %s", strerror(errno));
 	if (pid == 0) {
+		/* QEMU dies with the cell worker, however it dies. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		char qlog[PNB_PATH + 32];
 		snprintf(qlog, sizeof qlog, "%s/qemu.log", dir);

@@ -1,0 +1,226 @@
+/* pnbench run refuses what would lose or mix results: a set already in use,
+ * a --rep no scenario has, an --out too long to hold its cells, a rerun
+ * from an edited scenario; and a SIGTERM leaves no cell worker or QEMU
+ * behind. */
+#include "guest.h"
+#include "testutil.h"
+
+#include <atf-c.h>
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KERNEL "debian:cloud"
+
+static char bin[PATH_MAX], scn[PATH_MAX];
+
+static void setup(const atf_tc_t *tc)
+{
+	const char *src = atf_tc_get_config_var(tc, "srcdir");
+	bin_path(src, "pnbench", bin, sizeof bin);
+	snprintf(scn, sizeof scn, "%s/../harness/scenarios/busy-beaver.ini", src);
+	use_pnbench_cache(atf_tc_has_config_var(tc, "pnbench_cache") ?
+			  atf_tc_get_config_var(tc, "pnbench_cache") : NULL);
+}
+
+/* The directory name the kernel's cells live under (fetched when missing:
+ * these cases must not depend on another program having run first). */
+static void kernel_name(char *name, size_t len)
+{
+	struct kernel_image k;
+	char err[1024];
+
+	if (kernel_resolve(KERNEL, 1, &k, err, sizeof err))
+		atf_tc_fail("%s: %s", KERNEL, err);
+	snprintf(name, len, "%s", k.name);
+}
+
+static struct cmd_result res;
+
+static int pnbench_run(const char *out, const char *extra1, const char *extra2)
+{
+	char *argv[] = { bin, "run", "--kernel", KERNEL, "--scenario", scn, "--reps", "1",
+			 "--out", (char *)out, (char *)extra1, (char *)extra2, NULL };
+	run_cmd(argv, 600, &res);
+	return res.status;
+}
+
+ATF_TC(rep_beyond_reps);
+ATF_TC_HEAD(rep_beyond_reps, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "--rep above the repetitions runs nothing: a usage error, "
+			  "not exit 0");
+}
+ATF_TC_BODY(rep_beyond_reps, tc)
+{
+	setup(tc);
+	char *argv[] = { bin, "run", "--kernel", KERNEL, "--scenario", scn, "--reps", "3", "--rep",
+			 "5", "--out", "out", NULL };
+	run_cmd(argv, 600, &res);
+	ATF_CHECK_EQ_MSG(res.status, 2, "exit %d: %s", res.status, res.err);
+	ATF_CHECK_MSG(strstr(res.err, "--rep 5") && strstr(res.err, "3 repetitions"), "%s", res.err);
+	ATF_CHECK_MSG(access("out", F_OK) != 0, "a set was created for nothing");
+}
+
+ATF_TC(out_too_long);
+ATF_TC_HEAD(out_too_long, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "An --out its cell paths cannot fit is refused, never cut");
+}
+ATF_TC_BODY(out_too_long, tc)
+{
+	char out[1100];
+
+	setup(tc);
+	memset(out, 'a', sizeof out - 1);
+	out[sizeof out - 1] = 0;
+	ATF_CHECK_EQ_MSG(pnbench_run(out, NULL, NULL), 2, "exit %d: %s", res.status, res.err);
+	ATF_CHECK_MSG(strstr(res.err, "--out") && strstr(res.err, "longer"), "%s", res.err);
+}
+
+ATF_TC(set_in_use);
+ATF_TC_HEAD(set_in_use, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A second run on a locked set refuses, naming the holder");
+}
+ATF_TC_BODY(set_in_use, tc)
+{
+	char name[256];
+
+	setup(tc);
+	kernel_name(name, sizeof name);
+	ATF_REQUIRE(mkdir("out", 0755) == 0);
+	int fd = open("out/.lock", O_RDWR | O_CREAT, 0644);
+	ATF_REQUIRE(fd >= 0);
+	ATF_REQUIRE(flock(fd, LOCK_EX | LOCK_NB) == 0);
+	ATF_REQUIRE(write(fd, "4242\n", 5) == 5);
+	ATF_CHECK_EQ_MSG(pnbench_run("out", NULL, NULL), 1, "exit %d: %s", res.status, res.err);
+	ATF_CHECK_MSG(strstr(res.err, "in use by pnbench pid 4242"), "%s", res.err);
+	struct stat st;
+	char cell[PATH_MAX];
+	snprintf(cell, sizeof cell, "out/%s", name);
+	ATF_CHECK_MSG(stat(cell, &st) != 0, "the second run wrote into the locked set");
+	close(fd);
+}
+
+ATF_TC(edited_scenario);
+ATF_TC_HEAD(edited_scenario, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A set made from another text of a scenario is not topped "
+			  "up with the new one");
+}
+ATF_TC_BODY(edited_scenario, tc)
+{
+	char name[256], dir[PATH_MAX], p[PATH_MAX + 16];
+	FILE *f;
+
+	setup(tc);
+	kernel_name(name, sizeof name);
+	snprintf(dir, sizeof dir, "out/%s/busy-beaver/1", name);
+	snprintf(p, sizeof p, "mkdir -p %s", dir);
+	ATF_REQUIRE(system(p) == 0);
+	snprintf(p, sizeof p, "%s/meta.json", dir);
+	ATF_REQUIRE((f = fopen(p, "w")));
+	fprintf(f, "{\"scenario\": {\"name\": \"busy-beaver\", \"text\": \"[scenario]\\nreps = 9\\n\"},"
+		   " \"harness\": {\"git_rev\": \"abc1234\"}, \"result\": {\"complete\": true}}\n");
+	fclose(f);
+	ATF_CHECK_EQ_MSG(pnbench_run("out", NULL, NULL), 2, "exit %d: %s", res.status, res.err);
+	ATF_CHECK_MSG(strstr(res.err, "another text of scenario busy-beaver") &&
+		      strstr(res.err, "abc1234"), "%s", res.err);
+}
+
+/* Whether any process's command line holds s (ours excluded). */
+static int process_with(const char *s)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+
+	while (d && (e = readdir(d)) && !found) {
+		char p[300], buf[8192];
+		if (atoi(e->d_name) <= 0 || atoi(e->d_name) == getpid())
+			continue;
+		snprintf(p, sizeof p, "/proc/%s/cmdline", e->d_name);
+		int fd = open(p, O_RDONLY);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		for (ssize_t i = 0; i < n; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		buf[n > 0 ? n : 0] = 0;
+		found = strstr(buf, s) != NULL;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+ATF_TC(sigterm_takes_all);
+ATF_TC_HEAD(sigterm_takes_all, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "SIGTERM to pnbench run ends its cell worker and QEMU too, "
+			  "and no cell is renamed after it");
+	atf_tc_set_md_var(tc, "timeout", "600");
+}
+ATF_TC_BODY(sigterm_takes_all, tc)
+{
+	char cwd[PATH_MAX], out[PATH_MAX + 32], name[256], cell[PATH_MAX * 2];
+
+	setup(tc);
+	if (access("/usr/bin/qemu-system-x86_64", X_OK))
+		atf_tc_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+	kernel_name(name, sizeof name);
+	ATF_REQUIRE(getcwd(cwd, sizeof cwd));
+	/* A unique path: the processes are found by it. */
+	snprintf(out, sizeof out, "%s/out-sigterm-%d", cwd, (int)getpid());
+	pid_t pid = fork();
+	ATF_REQUIRE(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(bin, bin, "run", "--kernel", KERNEL, "--scenario", scn, "--reps", "1", "--out",
+		      out, (char *)NULL);
+		_exit(127);
+	}
+	/* Wait for QEMU to be running the cell. */
+	snprintf(cell, sizeof cell, "%s/%s/busy-beaver/.1.partial/qemu.cmd", out, name);
+	time_t until = time(NULL) + 300;
+	while (access(cell, F_OK) && time(NULL) < until)
+		usleep(100000);
+	ATF_REQUIRE_MSG(access(cell, F_OK) == 0, "the cell never started QEMU");
+	usleep(500000);
+	ATF_REQUIRE(kill(pid, SIGTERM) == 0);
+	int st;
+	ATF_REQUIRE(waitpid(pid, &st, 0) == pid);
+	/* Dying with their parent takes the kernel a moment. */
+	for (int i = 0; i < 50 && process_with(out); i++)
+		usleep(100000);
+	ATF_CHECK_MSG(!process_with(out), "a process of the run outlived pnbench");
+	sleep(2);
+	snprintf(cell, sizeof cell, "%s/%s/busy-beaver/1", out, name);
+	ATF_CHECK_MSG(access(cell, F_OK) != 0, "the cell was renamed after pnbench ended");
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, rep_beyond_reps);
+	ATF_TP_ADD_TC(tp, out_too_long);
+	ATF_TP_ADD_TC(tp, set_in_use);
+	ATF_TP_ADD_TC(tp, edited_scenario);
+	ATF_TP_ADD_TC(tp, sigterm_takes_all);
+	return atf_no_error();
+}
