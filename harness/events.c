@@ -50,6 +50,12 @@ int events_summarize(const char *path, struct events_summary *s)
 			const char *r = "";
 			json_unpack(o, "{s?s}", "reason", &r);
 			snprintf(s->end_reason, sizeof s->end_reason, "%s", r);
+		} else if (!strcmp(type, "recorder") && !json_unpack(o, "{s:s}", "what", &what) &&
+			   !strcmp(what, "unprotected")) {
+			const char *d = "";
+			json_unpack(o, "{s?s}", "detail", &d);
+			if (!s->unprotected_count++)
+				snprintf(s->unprotected, sizeof s->unprotected, "%s", d);
 		} else if (!strcmp(type, "sample")) {
 			s->samples++;
 		} else if (!strcmp(type, "probe") && !json_unpack(o, "{s:s}", "probe", &spec)) {
@@ -110,6 +116,12 @@ void events_summary_line(const struct events_summary *s, char *buf, size_t len)
 		if (n < 0)
 			break;
 		off += (size_t)n;
+	}
+	if (s->unprotected_count && off < len) {
+		int n = snprintf(buf + off, len - off, "recorder UNPROTECTED (%s%s); ", s->unprotected,
+				 s->unprotected_count > 1 ? ", and more" : "");
+		if (n > 0)
+			off += (size_t)n;
 	}
 	if (off < len) {
 		if (s->oom_kills)

@@ -64,6 +64,10 @@ struct events_summary {
 	int nprobes;
 	struct { char spec[160]; char status[16]; int notify; int64_t first_t_ns; } probe[SUM_MAX_PROBES];
 	int samples;
+	/* The recorder's first "unprotected" complaint (it could be OOM-killed
+	 * or starved by what it measures), or "". */
+	char unprotected[160];
+	int unprotected_count;
 };
 int events_summarize(const char *path, struct events_summary *sum);
 /* "psi:some:150ms:1s 3 (first 2.1s), ..." into buf. */
