@@ -398,6 +398,10 @@ int cmd_run(int argc, char **argv)
 			continue;
 		}
 		int r = kernel_resolve(kernels[i], fetch && !list, &kimg[i], err, sizeof err);
+		/* --list prints commands that fetch or build for themselves: only a
+		 * malformed spec is an error here, not one still to be fetched. */
+		if (r == -1 && list)
+			continue;
 		if (r)
 			pnb_die(r == -2 ? 2 : 1, "run: %s", err);
 	}

@@ -1096,6 +1096,14 @@ static int resolve_debian(const char *spec, const char *arg, int allow, struct k
 				return fail(err, errlen, -2, spec, "bad character '%c' in a Debian kernel version", *s);
 		if (strlen(arg) >= sizeof v)
 			return fail(err, errlen, -2, spec, "version too long");
+		/* Debian names its kernel images ABI-FLAVOUR: 6.1.0-57-cloud-amd64. */
+		unsigned a, b, c, n;
+		int used = 0;
+		if (sscanf(arg, "%u.%u.%u-%u-%n", &a, &b, &c, &n, &used) != 4 || !used || !arg[used])
+			return fail(err, errlen, -2, spec, "'%s' is not a Debian kernel version "
+				    "(VERSION-ABI-FLAVOUR, e.g. 6.1.0-57-cloud-amd64; flavours: amd64, "
+				    "cloud-amd64, rt-amd64)",
+				    arg);
 		snprintf(v, sizeof v, "%s", arg);
 	}
 	snprintf(kdir, sizeof kdir, "%s/kernels/debian-%s", pnb_cache_dir(), v);

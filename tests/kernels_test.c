@@ -452,6 +452,8 @@ ATF_TC_BODY(debian_errors, tc)
 		     "no Debian package linux-image-6.1.0-999-amd64-unsigned (apt-cache knows: 6.1.0-");
 	expect_error("debian:6.1.0-999-cloud-amd64", 1, -2, "(-cloud-amd64))");
 	expect_error("debian:9.9-sparc", 1, -2, "flavours: amd64, cloud-amd64, rt-amd64");
+	/* Malformed whether or not fetching is allowed: never "not fetched". */
+	expect_error("debian:banana", 0, -2, "'banana' is not a Debian kernel version");
 }
 
 ATF_TC(debian_fetch);
