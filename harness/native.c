@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,35 @@ static void remove_memcg(const struct memcg *m)
 	pnb_err("could not remove %s: %s (remove it by hand)", m->dir, strerror(errno));
 }
 
+/* Memcgs of runs whose pnbench died before removing them (SIGKILL, power
+ * loss): named SCENARIO-PID-REP, the PID that of a cell worker no longer
+ * alive.  Whatever still runs in them is killed, then they go. */
+static void sweep_stale_memcgs(const struct memcg *m)
+{
+	char parent[600];
+	snprintf(parent, sizeof parent, "%s/pnbench", m->mount);
+	DIR *d = opendir(parent);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *last = strrchr(e->d_name, '-'), *pid_at;
+		if (e->d_type != DT_DIR || !last || last == e->d_name)
+			continue;
+		*last = 0;
+		pid_at = strrchr(e->d_name, '-');
+		*last = '-';
+		long pid = pid_at ? strtol(pid_at + 1, NULL, 10) : 0;
+		if (pid <= 0 || pid == getpid() || !(kill((pid_t)pid, 0) && errno == ESRCH))
+			continue;
+		struct memcg stale = *m;
+		snprintf(stale.dir, sizeof stale.dir, "%s/%s", parent, e->d_name);
+		pnb_err("native: removing %s, left by pnbench pid %ld that is gone", stale.dir, pid);
+		remove_memcg(&stale);
+	}
+	if (d)
+		closedir(d);
+}
+
 static const char *cache_dir(char *buf, size_t len)
 {
 	const char *e = getenv("PNBENCH_CACHE");
@@ -245,6 +275,7 @@ int native_run(const struct scenario *s, unsigned rep, const char *dir, struct r
 		snprintf(res->reason, sizeof res->reason, "%s", why);
 		return -1;
 	}
+	sweep_stale_memcgs(&m);
 	snprintf(name, sizeof name, "%s-%d-%u", s->name, (int)getpid(), rep);
 	if (make_memcg(&m, name, s->memory, why, sizeof why)) {
 		snprintf(res->status, sizeof res->status, "refused");
@@ -275,6 +306,8 @@ int native_run(const struct scenario *s, unsigned rep, const char *dir, struct r
 	t_start = pnb_mono_ns();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* The recorder (and through it the workload) dies with pnbench. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int out = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (out < 0 || null < 0)

@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -264,6 +265,9 @@ static int start_workload(struct recorder *r)
 		char c;
 		int wfd;
 		setpgid(0, 0);
+		/* Its own process group keeps a terminal's Ctrl-C from it, so it
+		 * must die with the recorder another way. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(gate[1]);
 		close(execerr[0]);
 		close(prog[0]);

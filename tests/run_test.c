@@ -3,6 +3,7 @@
  * from an edited scenario; and a SIGTERM leaves no cell worker or QEMU
  * behind. */
 #include "guest.h"
+#include "run.h"
 #include "testutil.h"
 
 #include <atf-c.h>
@@ -21,6 +22,10 @@
 #include <unistd.h>
 
 #define KERNEL "debian:cloud"
+
+/* harness/main.c owns this in the pnbench binary; native.c links against it
+ * though only native_check() is called here. */
+const char *pnb_bindir(void) { return "/nonexistent"; }
 
 static char bin[PATH_MAX], scn[PATH_MAX];
 
@@ -215,6 +220,100 @@ ATF_TC_BODY(sigterm_takes_all, tc)
 	ATF_CHECK_MSG(access(cell, F_OK) != 0, "the cell was renamed after pnbench ended");
 }
 
+/* Pids in a cgroup, or 0 when it is gone. */
+static int cgroup_pids(const char *dir, pid_t *pids, int max)
+{
+	char p[PATH_MAX + 32];
+	int n = 0;
+	snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+	FILE *f = fopen(p, "r");
+	long v;
+	while (f && n < max && fscanf(f, "%ld", &v) == 1)
+		pids[n++] = (pid_t)v;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+ATF_TC(native_sigkill_leaves_nothing);
+ATF_TC_HEAD(native_sigkill_leaves_nothing, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A native run killed with SIGKILL takes its recorder and "
+			  "workload with it; the next native run removes the memcg it left");
+	atf_tc_set_md_var(tc, "require.user", "root");
+	atf_tc_set_md_var(tc, "timeout", "300");
+}
+ATF_TC_BODY(native_sigkill_leaves_nothing, tc)
+{
+	char cwd[PATH_MAX], out[PATH_MAX + 32], events[PATH_MAX * 2], memcg[PATH_MAX], why[512];
+	pid_t pids[64];
+
+	setup(tc);
+	if (native_check(why, sizeof why))
+		atf_tc_skip("no native runs on this host: %s", why);
+	ATF_REQUIRE(getcwd(cwd, sizeof cwd));
+	snprintf(out, sizeof out, "%s/out-native", cwd);
+	pid_t pid = fork();
+	ATF_REQUIRE(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(bin, bin, "run", "--kernel", "native", "--scenario", "fixed-rate", "--reps", "1",
+		      "--out", out, (char *)NULL);
+		_exit(127);
+	}
+	/* The cell worker is pnbench's only child; its pid names the memcg. */
+	snprintf(events, sizeof events, "%s/native/fixed-rate/.1.partial/events.jsonl", out);
+	time_t until = time(NULL) + 60;
+	int started = 0;
+	while (!started && time(NULL) < until) {
+		char buf[1 << 16] = "";
+		FILE *f = fopen(events, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof buf - 1, f);
+			buf[n] = 0;
+			fclose(f);
+		}
+		started = strstr(buf, "workload_start") != NULL;
+		usleep(100000);
+	}
+	ATF_REQUIRE_MSG(started, "the native workload never started");
+	char cmd[PATH_MAX + 64];
+	snprintf(cmd, sizeof cmd, "ls -d /sys/fs/cgroup/memory/pnbench/fixed-rate-*-1 "
+		 "/sys/fs/cgroup/unified/pnbench/fixed-rate-*-1 2>/dev/null | head -1");
+	FILE *p = popen(cmd, "r");
+	ATF_REQUIRE(p && fgets(memcg, sizeof memcg, p));
+	pclose(p);
+	memcg[strcspn(memcg, "\n")] = 0;
+	int n = cgroup_pids(memcg, pids, 64);
+	ATF_REQUIRE_MSG(n > 0, "nothing runs in %s", memcg);
+
+	ATF_REQUIRE(kill(pid, SIGKILL) == 0);
+	waitpid(pid, NULL, 0);
+	int alive = 1;
+	for (int i = 0; i < 50 && alive; i++) {
+		alive = 0;
+		for (int k = 0; k < n; k++)
+			alive |= kill(pids[k], 0) == 0;
+		usleep(100000);
+	}
+	ATF_CHECK_MSG(!alive, "a process of %s outlived pnbench's SIGKILL", memcg);
+
+	/* The next native run removes what the killed one could not. */
+	FILE *f = fopen("short.ini", "w");
+	ATF_REQUIRE(f);
+	fprintf(f, "[scenario]\nduration = 1s\n[workload]\nname = fixed-rate\n"
+		   "[probes]\nprobe = sample:100ms\n[machine]\nmemory = 64M\n");
+	fclose(f);
+	char *argv[] = { bin, "run", "--kernel", "native", "--scenario", "short.ini", "--reps", "1",
+			 "--out", "out2", NULL };
+	run_cmd(argv, 120, &res);
+	ATF_CHECK_MSG(access(memcg, F_OK) != 0, "%s is still there after the next run (exit %d: %s)",
+		      memcg, res.status, res.err);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, rep_beyond_reps);
@@ -222,5 +321,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, set_in_use);
 	ATF_TP_ADD_TC(tp, edited_scenario);
 	ATF_TP_ADD_TC(tp, sigterm_takes_all);
+	ATF_TP_ADD_TC(tp, native_sigkill_leaves_nothing);
 	return atf_no_error();
 }
