@@ -185,20 +185,6 @@ static json_t *kernel_json(const struct kernel_image *k)
 	return o;
 }
 
-/* QEMU's version line, once per process. */
-static const char *qemu_version(void)
-{
-	static char v[128];
-	if (!v[0]) {
-		FILE *p = popen("qemu-system-x86_64 --version 2>/dev/null", "re");
-		if (!p || !fgets(v, sizeof v, p))
-			snprintf(v, sizeof v, "unknown");
-		if (p)
-			pclose(p);
-		v[strcspn(v, "\n")] = 0;
-	}
-	return v;
-}
 
 static void write_meta(const char *dir, const struct kernel_image *k, const struct scenario *s,
 		       unsigned rep, const struct run_result *res, time_t started,
@@ -222,13 +208,17 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 	json_object_set_new(m, "harness", h);
 	json_object_set_new(m, "topology", topology());
 	if (strcmp(k->kind, "native")) {
-		json_object_set_new(g, "qemu", json_string(qemu_version()));
+		json_object_set_new(g, "qemu", json_string(guest_qemu_version()));
 		json_object_set_new(g, "accel", json_string(res->accel));
 		json_object_set_new(g, "accel_reason", json_string(res->accel_why));
 		json_object_set_new(g, "tcg_thread", strncmp(res->accel, "tcg", 3) ? json_null() :
 				    json_string(strstr(res->accel, "thread=single") ? "single" :
 						strstr(res->accel, "thread=multi") ? "multi" : "default"));
 		json_object_set_new(g, "boot_retries", json_integer(res->boot_retries));
+		json_object_set_new(g, "start", json_string(res->start));
+		json_object_set_new(g, "start_reason", json_string(res->start_why));
+		if (res->snapshot_key[0])
+			json_object_set_new(g, "snapshot", json_string(res->snapshot_key));
 		if (res->boot_retries)
 			json_object_set_new(g, "retry_reason", json_string(res->retry_reason));
 		json_object_set_new(g, "memory_bytes", json_integer((json_int_t)s->memory));

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "parse.h"
 #include "run.h"
+#include "snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -358,6 +359,28 @@ const char *guest_accel_arg(const struct guest_accel *a, const char *tcg_thread,
 	return buf;
 }
 
+/* Scenario cells start from a saved machine unless PNBENCH_SNAPSHOT=0. */
+int guest_snapshots_wanted(void)
+{
+	const char *e = getenv("PNBENCH_SNAPSHOT");
+	return !(e && !strcmp(e, "0"));
+}
+
+/* QEMU's version line, once per process. */
+const char *guest_qemu_version(void)
+{
+	static char v[128];
+	if (!v[0]) {
+		FILE *p = popen("qemu-system-x86_64 --version 2>/dev/null", "re");
+		if (!p || !fgets(v, sizeof v, p))
+			snprintf(v, sizeof v, "unknown");
+		if (p)
+			pclose(p);
+		v[strcspn(v, "\n")] = 0;
+	}
+	return v;
+}
+
 /* Once per process: every guest of a run shares the host's verdict. */
 const struct guest_accel *guest_accel(const char *bzimage)
 {
@@ -370,35 +393,6 @@ const struct guest_accel *guest_accel(const char *bzimage)
 	return &a;
 }
 
-static int concat(const char *a, const char *b, const char *out, char *err, size_t len)
-{
-	const char *in[2] = { a, b };
-	char buf[1 << 16];
-	int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (o < 0) {
-		snprintf(err, len, "cannot create %s: %s", out, strerror(errno));
-		return -1;
-	}
-	for (int i = 0; i < 2; i++) {
-		int fd = open(in[i], O_RDONLY | O_CLOEXEC);
-		ssize_t n;
-		if (fd < 0) {
-			snprintf(err, len, "cannot read %s: %s", in[i], strerror(errno));
-			close(o);
-			return -1;
-		}
-		while ((n = read(fd, buf, sizeof buf)) > 0)
-			if (write(o, buf, (size_t)n) != n) {
-				snprintf(err, len, "writing %s: %s", out, strerror(errno));
-				close(fd);
-				close(o);
-				return -1;
-			}
-		close(fd);
-	}
-	return close(o);
-}
 
 /* The last lines of the console, for a panic's reason. */
 /* The last lines of the console, folded into one line (" | " between them)
@@ -460,6 +454,7 @@ int guest_run(const struct kernel_image *k, const struct scenario *s, unsigned r
 	struct guest_shape shape = {
 		.memory = s->memory, .cpus = s->cpus, .maxcpus = s->maxcpus, .data_size = s->data_size,
 		.bound_ns = s->duration_ns, .cmdline = s->cmdline, .tcg_thread = scenario_tcg_name(s->tcg),
+		.snapshot = guest_snapshots_wanted(),
 	};
 	char first_reason[sizeof res->reason] = "";
 	int retries = 0, r;
@@ -512,24 +507,9 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	if (s->data_size && image_data_disk(s->data_size, disk, sizeof disk, err, sizeof err))
 		FAIL("broken", "%s", err);
 
-	char fault_line[128], hier_line[64];
-	const char *env[3] = { hier_line, NULL, NULL };
 	const char *hier = s->memory_hierarchy ? s->memory_hierarchy : "v1";
 	if (strcmp(hier, "v1") && strcmp(hier, "v2"))
 		FAIL("broken", "memory hierarchy '%s': not v1 or v2", hier);
-	snprintf(hier_line, sizeof hier_line, "memory_hierarchy=%s", hier);
-	if (fault) {
-		snprintf(fault_line, sizeof fault_line, "fault=%s", fault);
-		env[1] = fault_line;
-	}
-	snprintf(runcpio, sizeof runcpio, "%s/run.cpio", dir);
-	snprintf(initrd, sizeof initrd, "%s/initrd.cpio", dir);
-	if (image_run_archive_env(runcpio, prog_argv, env, err, sizeof err))
-		FAIL("broken", "%s", err);
-	if (concat(base, runcpio, initrd, err, sizeof err))
-		FAIL("broken", "%s", err);
-	unlink(runcpio);
-
 	snprintf(console, sizeof console, "%s/console.log", dir);
 	snprintf(events, sizeof events, "%s/events.jsonl", dir);
 	snprintf(serial0, sizeof serial0, "file:%s", console);
@@ -549,8 +529,8 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	 * static-key flip that follows, patched while another vCPU runs that
 	 * code, oopsed 6.12 guests in int3 in 6 of 43 boots; with it, 1 of 71
 	 * (docs/guests.md).  It also makes clock_gettime a vDSO TSC read
-	 * instead of an HPET MMIO exit, so timestamps cost less. */
-	/* earlyprintk: the decompressor says "Decompressing Linux" at once, so
+	 * instead of an HPET MMIO exit, so timestamps cost less.
+	 * earlyprintk: the decompressor says "Decompressing Linux" at once, so
 	 * a guest that never gets that far fails in seconds, not at the init
 	 * deadline; loglevel=1 still keeps the kernel's own messages off. */
 	snprintf(append, sizeof append, "console=ttyS0 earlyprintk=serial,ttyS0 loglevel=1 "
@@ -558,28 +538,88 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 		 disk[0] ? "pnbench.disk=1 " : "", s->cmdline ? s->cmdline : "");
 	snprintf(drive, sizeof drive, "file=%s,if=virtio,format=raw,readonly=on", disk);
 
-	const char *argv[40];
-	int n = 0;
-	argv[n++] = "qemu-system-x86_64";
+	/* The machine: what a snapshot must match, and all a cold boot adds
+	 * to is its initramfs and serial ports. */
+	const char *machine[40];
+	int m = 0;
+	machine[m++] = "qemu-system-x86_64";
 	const struct guest_accel *acc = guest_accel(k->bzimage);
-	argv[n++] = "-accel";
-	argv[n++] = guest_accel_arg(acc, s->tcg_thread, res->accel, sizeof res->accel);
+	machine[m++] = "-accel";
+	machine[m++] = guest_accel_arg(acc, s->tcg_thread, res->accel, sizeof res->accel);
 	snprintf(res->accel_why, sizeof res->accel_why, "%s", acc->why);
-	argv[n++] = "-machine"; argv[n++] = "q35";
-	argv[n++] = "-nodefaults"; argv[n++] = "-no-user-config";
-	argv[n++] = "-display"; argv[n++] = "none";
-	argv[n++] = "-monitor"; argv[n++] = "none";
-	argv[n++] = "-no-reboot";
-	argv[n++] = "-m"; argv[n++] = mem;
-	argv[n++] = "-smp"; argv[n++] = cpus;
-	argv[n++] = "-kernel"; argv[n++] = k->bzimage;
-	argv[n++] = "-initrd"; argv[n++] = initrd;
-	argv[n++] = "-append"; argv[n++] = append;
+	machine[m++] = "-machine"; machine[m++] = "q35";
+	machine[m++] = "-nodefaults"; machine[m++] = "-no-user-config";
+	machine[m++] = "-display"; machine[m++] = "none";
+	machine[m++] = "-monitor"; machine[m++] = "none";
+	machine[m++] = "-no-reboot";
+	machine[m++] = "-m"; machine[m++] = mem;
+	machine[m++] = "-smp"; machine[m++] = cpus;
+	machine[m++] = "-kernel"; machine[m++] = k->bzimage;
+	machine[m++] = "-append"; machine[m++] = append;
+	if (disk[0]) {
+		machine[m++] = "-drive";
+		machine[m++] = drive;
+	}
+	machine[m] = NULL;
+
+	/* Restore from the saved machine when the shape allows; boot cold when
+	 * it cannot be made, saying why in meta.json. */
+	struct snapshot snap;
+	char sock[108] = "", runsock[108] = "", runblock[PNB_PATH + 32], s2[2 * PNB_PATH + 64], incoming[PNB_PATH + 64];
+	char qmp_arg[160];
+	int restore = 0;
+	snprintf(res->start, sizeof res->start, "cold");
+	if (s->snapshot) {
+		char why[512];
+		snprintf(runblock, sizeof runblock, "%s/run.block", dir);
+		if (!snapshot_prepare(machine, base, hier, guest_qemu_version(), boot_timeout_ns(),
+				      &snap, why, sizeof why) &&
+		    !snapshot_run_block(runblock, prog_argv, fault, why, sizeof why)) {
+			restore = 1;
+			snprintf(res->start, sizeof res->start, "snapshot");
+			snprintf(res->snapshot_key, sizeof res->snapshot_key, "%s", snap.key);
+			snprintf(res->start_why, sizeof res->start_why, "%s", snap.made ?
+				 "snapshot made for this cell's shape" : "snapshot from the cache");
+			snprintf(runsock, sizeof runsock, "/tmp/pnbench-run-%d.in", (int)getpid());
+			unlink(runsock);
+			snprintf(s2, sizeof s2, "socket,id=pnbrun,path=%s,server=on,wait=off", runsock);
+			snprintf(incoming, sizeof incoming, "exec:cat '%s'", snap.mig);
+			snprintf(sock, sizeof sock, "/tmp/pnbench-run-%d.qmp", (int)getpid());
+			snprintf(qmp_arg, sizeof qmp_arg, "unix:%s,server=on,wait=off", sock);
+			unlink(sock);
+		} else {
+			snprintf(res->start_why, sizeof res->start_why, "no snapshot: %s", why);
+		}
+	}
+	if (!restore) {
+		char fault_line[128], hier_line[64];
+		const char *env[3] = { hier_line, NULL, NULL };
+		snprintf(hier_line, sizeof hier_line, "memory_hierarchy=%s", hier);
+		if (fault) {
+			snprintf(fault_line, sizeof fault_line, "fault=%s", fault);
+			env[1] = fault_line;
+		}
+		snprintf(runcpio, sizeof runcpio, "%s/run.cpio", dir);
+		snprintf(initrd, sizeof initrd, "%s/initrd.cpio", dir);
+		if (image_run_archive_env(runcpio, prog_argv, env, err, sizeof err))
+			FAIL("broken", "%s", err);
+		if (pnb_concat_files(base, runcpio, initrd, err, sizeof err))
+			FAIL("broken", "%s", err);
+		unlink(runcpio);
+	}
+
+	const char *argv[64];
+	int n = 0;
+	for (int i = 0; machine[i]; i++)
+		argv[n++] = machine[i];
+	argv[n++] = "-initrd"; argv[n++] = restore ? snap.initrd : initrd;
 	argv[n++] = "-serial"; argv[n++] = serial0;
 	argv[n++] = "-serial"; argv[n++] = serial1;
-	if (disk[0]) {
-		argv[n++] = "-drive";
-		argv[n++] = drive;
+	if (restore) {
+		argv[n++] = "-chardev"; argv[n++] = s2;
+		argv[n++] = "-serial"; argv[n++] = "chardev:pnbrun";
+		argv[n++] = "-qmp"; argv[n++] = qmp_arg;
+		argv[n++] = "-incoming"; argv[n++] = incoming;
 	}
 	argv[n] = NULL;
 
@@ -610,6 +650,22 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 		execvp(argv[0], (char *const *)argv);
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
+	}
+	int run_fd = -1;
+	if (restore) {
+		char why[400];
+		int rr = snapshot_resume(sock, runsock, runblock, t0 + 30 * NS_PER_S, &run_fd, why,
+					 sizeof why);
+		unlink(sock);
+		unlink(runsock);
+		if (rr) {
+			if (run_fd >= 0)
+				close(run_fd);
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			FAIL("broken", "restoring snapshot %s failed: %s (PNBENCH_SNAPSHOT=0 boots cold)",
+			     snap.key, why);
+		}
 	}
 	uint64_t deadline = t0 + s->bound_ns + guest_slack_ns();
 	uint64_t init_deadline = t0 + boot_timeout_ns();
@@ -644,7 +700,10 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	res->poweroff_s = t_end && !timed_out ? (t_exit - t_end) / 1e9 : -1;
 	res->wall_s = (pnb_mono_ns() - t0) / 1e9;
 	res->recorder_exit = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	unlink(initrd);
+	if (!restore)
+		unlink(initrd);
+	if (run_fd >= 0)
+		close(run_fd);
 
 	char *con = slurp(console);
 	struct events_summary sum;

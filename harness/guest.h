@@ -101,7 +101,13 @@ struct guest_shape {
 	const char *memory_hierarchy;
 	/* TCG threading without KVM: "single" (NULL: the default) or "multi". */
 	const char *tcg_thread;
+	/* Start from a saved machine of this shape (harness/snapshot.c). */
+	int snapshot;
 };
+/* PNBENCH_SNAPSHOT is not 0. */
+int guest_snapshots_wanted(void);
+/* "QEMU emulator version ...", once per process. */
+const char *guest_qemu_version(void);
 
 /* The host's accelerator verdict (docs/guests.md). */
 struct guest_accel {

@@ -24,6 +24,11 @@ struct run_result {
 	 * (an emulator fault, not a result), with the first one's reason. */
 	int boot_retries;
 	char retry_reason[512];
+	/* How the guest started: "cold" (booted) or "snapshot" (restored),
+	 * why, and the snapshot's key. */
+	char start[16];
+	char start_why[600];
+	char snapshot_key[64];
 };
 
 /* Native backend: the running kernel, workload confined in a memory cgroup. */

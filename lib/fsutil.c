@@ -1,10 +1,13 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int pnb_mkdir_all(const char *path, mode_t mode)
 {
@@ -36,4 +39,34 @@ int pnb_rm_rf(const char *path)
 	if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0)
 		return 0;
 	return errno == ENOENT ? 0 : -errno;
+}
+
+int pnb_concat_files(const char *a, const char *b, const char *out, char *err, size_t len)
+{
+	const char *in[2] = { a, b };
+	char buf[1 << 16];
+	int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (o < 0) {
+		snprintf(err, len, "cannot create %s: %s", out, strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		int fd = open(in[i], O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+		if (fd < 0) {
+			snprintf(err, len, "cannot read %s: %s", in[i], strerror(errno));
+			close(o);
+			return -1;
+		}
+		while ((n = read(fd, buf, sizeof buf)) > 0)
+			if (write(o, buf, (size_t)n) != n) {
+				snprintf(err, len, "writing %s: %s", out, strerror(errno));
+				close(fd);
+				close(o);
+				return -1;
+			}
+		close(fd);
+	}
+	return close(o);
 }

@@ -2,6 +2,7 @@
 #ifndef PNB_FSUTIL_H
 #define PNB_FSUTIL_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* mkdir -p: every missing component of path with mode (less the umask);
@@ -12,5 +13,7 @@ int pnb_mkdir_all(const char *path, mode_t mode);
 /* rm -rf: path and everything below it, never following a symlink out of
  * the tree.  A missing path is success.  0 or -errno of the first failure. */
 int pnb_rm_rf(const char *path);
+/* out = a then b (an initramfs and a run archive): 0, or -1 with err. */
+int pnb_concat_files(const char *a, const char *b, const char *out, char *err, size_t len);
 
 #endif

@@ -11,7 +11,9 @@
  * Inputs, all in the initramfs (see qemu/README.md):
  *   /pnbench/modules.load  module paths under /lib/modules/<release>, in load order
  *   /pnbench/run.args      the recorder's argv, one argument per line
- *   /pnbench/run.env       key=value: memory_hierarchy=v1|v2, fault=panic:D|hang:D
+ *   /pnbench/run.env       key=value: memory_hierarchy=v1|v2, fault=panic:D|hang:D,
+ *                          snapshot=1 (then the run comes on ttyS2 after
+ *                          "snapshot point", see read_run_block)
  *   kernel command line    pnbench.disk=1: a data disk is attached as /dev/vda */
 #include "parse.h"
 
@@ -148,7 +150,12 @@ struct run_env {
 	int memcg_v2;
 	enum fault_kind fault;
 	uint64_t fault_delay_ns;
+	/* Stop after the set-up, where the host saves the machine, and take
+	 * the run (env lines and args) from ttyS2 once restored. */
+	int snapshot;
 };
+
+static void parse_env_line(struct run_env *env, char *line, int lineno);
 
 static void parse_env(struct run_env *env)
 {
@@ -162,10 +169,15 @@ static void parse_env(struct run_env *env)
 	if (n < 0)
 		fail("reading /pnbench/run.env failed: %s", strerror((int)-n));
 	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
+	     line = strtok_r(NULL, "\n", &save))
+		parse_env_line(env, line, ++lineno);
+}
+
+static void parse_env_line(struct run_env *env, char *line, int lineno)
+{
+	{
 		if (!*line || *line == '#')
-			continue;
+			return;
 		char *eq = strchr(line, '=');
 		if (!eq)
 			fail("/pnbench/run.env line %d '%s' failed: not key=value", lineno, line);
@@ -190,8 +202,11 @@ static void parse_env(struct run_env *env)
 			if (!colon || pnb_parse_duration_ns(colon + 1, &env->fault_delay_ns))
 				fail("/pnbench/run.env fault '%s' failed: DELAY must be a duration "
 				     "such as 2s or 500ms", val);
+		} else if (!strcmp(key, "snapshot") && !strcmp(val, "1")) {
+			env->snapshot = 1;
 		} else {
-			fail("/pnbench/run.env key '%s' failed: unknown (memory_hierarchy, fault)", key);
+			fail("/pnbench/run.env key '%s' failed: unknown (memory_hierarchy, fault, "
+			     "snapshot)", key);
 		}
 	}
 }
@@ -381,6 +396,72 @@ static char **read_args(void)
 	return argv;
 }
 
+/* One line from fd (unbuffered: nothing beyond the block may be eaten). */
+static char *read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			fail("reading the run from ttyS2 failed: %s", r ? strerror(errno) : "end of input");
+		if (c == '\n')
+			break;
+		if (n + 1 >= len)
+			fail("reading the run from ttyS2 failed: a line longer than %zu bytes", len);
+		buf[n++] = c;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* The run for a restored snapshot: "pnbench-run NENV NARGS", then NENV
+ * run.env lines and NARGS run.args lines, on the third serial port, which
+ * the host feeds from a file after restoring the machine. */
+static int open_run_port(void)
+{
+	struct termios t;
+	int fd = open("/dev/ttyS2", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		fail("open /dev/ttyS2 failed: %s", strerror(errno));
+	if (tcgetattr(fd, &t))
+		fail("tcgetattr /dev/ttyS2 failed: %s", strerror(errno));
+	cfmakeraw(&t);
+	cfsetspeed(&t, B115200);
+	if (tcsetattr(fd, TCSANOW, &t))
+		fail("tcsetattr /dev/ttyS2 failed: %s", strerror(errno));
+	return fd;
+}
+
+static char **read_run_block(struct run_env *env, int fd)
+{
+	static char store[65536];
+	static char *argv[MAX_ARGS + 1];
+	char line[4096];
+	unsigned nenv, nargs;
+	size_t used = 0;
+
+	if (sscanf(read_line(fd, line, sizeof line), "pnbench-run %u %u", &nenv, &nargs) != 2 ||
+	    !nargs || nargs > MAX_ARGS)
+		fail("reading the run from ttyS2 failed: bad header '%s'", line);
+	for (unsigned i = 0; i < nenv; i++)
+		parse_env_line(env, read_line(fd, line, sizeof line), (int)i + 1);
+	for (unsigned i = 0; i < nargs; i++) {
+		size_t l = strlen(read_line(fd, line, sizeof line)) + 1;
+		if (used + l > sizeof store)
+			fail("reading the run from ttyS2 failed: arguments longer than %zu bytes",
+			     sizeof store);
+		argv[i] = memcpy(store + used, line, l);
+		used += l;
+	}
+	argv[nargs] = NULL;
+	close(fd);
+	return argv;
+}
+
 static pid_t start_recorder(char **argv, int events_fd, const sigset_t *oldmask)
 {
 	pid_t pid = fork();
@@ -505,7 +586,20 @@ int main(void)
 		mount_data_disk();
 
 	int events = open_events_port();
-	char **argv = read_args();
+	char **argv;
+	if (env.snapshot) {
+		/* Everything above is the same for every run of this machine
+		 * shape: the host saves the machine here and restores it per
+		 * run.  The clock goes on from this point in every restore. */
+		/* Open and raw before the host saves the machine: the UART's
+		 * start-up clears its FIFO, which would eat the run's first bytes. */
+		int port = open_run_port();
+		say("snapshot point");
+		argv = read_run_block(&env, port);
+		say("reached init (restored from a snapshot)");
+	} else {
+		argv = read_args();
+	}
 	const char *cg = env.memcg_v2 ? "/sys/fs/cgroup/unified/pnbench"
 				      : "/sys/fs/cgroup/memory/pnbench";
 	uint64_t t_run = mono_ns();
