@@ -24,11 +24,13 @@
 /* vmstat onsets are polled every 10 ms (probes/reclaim.c). */
 #define VMSTAT_TOL_NS 10000000LL
 #define STORM_PER_S 100
+/* Most kernel events one line may claim (eventfd counter, memory.events delta). */
+#define SIGNALS_MAX (1LL << 32)
 
 const char *const an_flag_names[AN_NFLAGS] = {
 	"no_end", "cut_last_line", "meta_incomplete", "no_meta", "no_header",
 	"partial_dir", "bad_lines", "no_workload_start", "unexpected_oom", "no_oom",
-	"trace_unfiltered", "oom_from_vmstat", "scenario_unparsed",
+	"trace_unfiltered", "oom_from_vmstat", "scenario_unparsed", "bad_name", "no_events",
 };
 
 const struct an_metric_info an_metrics[AN_NMETRICS] = {
@@ -146,11 +148,23 @@ static int jget_i64(json_t *o, const char *k, int64_t *v)
 		*v = json_integer_value(x);
 		return 0;
 	}
-	if (json_is_real(x)) {
+	/* Out of range (or NAN) the conversion would be undefined. */
+	if (json_is_real(x) && json_real_value(x) >= -0x1p63 && json_real_value(x) < 0x1p63) {
 		*v = (int64_t)json_real_value(x);
 		return 0;
 	}
 	return -1;
+}
+
+/* An event time: see AN_T_MAX. */
+static int jget_time(json_t *o, const char *k, int64_t *v)
+{
+	int64_t t;
+
+	if (jget_i64(o, k, &t) || t < 0 || t >= AN_T_MAX)
+		return -1;
+	*v = t;
+	return 0;
 }
 
 static double jget_num(json_t *o, const char *k)
@@ -383,6 +397,9 @@ static int on_notify(struct ctx *c, json_t *o, int64_t t, size_t seq)
 		if (!jget_i64(o, "delta", &v) && v > 0)
 			n.signals = v;
 	}
+	/* A garbage count must not overflow the sums over a run. */
+	if (n.signals > SIGNALS_MAX)
+		n.signals = SIGNALS_MAX;
 	struct an_group *g = &c->r->g[n.group];
 	/* Thresholds of the earliest line (lines are not in time order). */
 	if (g->first_ns == AN_NONE || t < g->first_ns) {
@@ -404,6 +421,9 @@ static int on_truth(struct ctx *c, json_t *o, int64_t t, size_t seq)
 	jget_i64(o, "pid", &x.pid);
 	jget_i64(o, "tgid", &x.tgid);
 	jget_i64(o, "delta", &x.delta);
+	/* Kill counts are summed in an int. */
+	if (x.delta < 0 || x.delta > 1000000)
+		x.delta = 1;
 	copy_str(x.kind, sizeof x.kind, jget_str(o, "kind"));
 	x.count = jget_num(o, "count");
 	x.bucket_ns = jget_num(o, "bucket_ns");
@@ -416,7 +436,7 @@ static int on_line(struct ctx *c, json_t *o, size_t seq)
 	const char *type = jget_str(o, "type");
 	int64_t t;
 
-	if (jget_i64(o, "t_ns", &t) || !type)
+	if (jget_time(o, "t_ns", &t) || !type)
 		return 1;	/* not an event */
 	if (t > c->max_t)
 		c->max_t = t;
@@ -479,19 +499,45 @@ static int on_line(struct ctx *c, json_t *o, size_t seq)
 	return 0;
 }
 
+/* events.jsonl as a stream, or NULL with the reason in r->events_error.
+ * Only a regular file: a directory, a FIFO or /dev/zero in its place
+ * would fail, block or never end. */
+static FILE *open_events(struct an_run *r, const char *path)
+{
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0) {
+		snprintf(r->events_error, sizeof r->events_error, "events.jsonl: %s%s", strerror(errno),
+			 errno == ENOENT && !lstat(path, &st) ? " (a dangling link)" : "");
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(r->events_error, sizeof r->events_error, "events.jsonl: not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if (!(f = fdopen(fd, "r"))) {
+		snprintf(r->events_error, sizeof r->events_error, "events.jsonl: %s", strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 static int read_events(struct ctx *c, const char *path, char *err, size_t errlen)
 {
 	struct an_run *r = c->r;
-	FILE *f = fopen(path, "re");
+	FILE *f = open_events(r, path);
 	char *line = NULL;
 	size_t cap = 0, seq = 0;
 	ssize_t n;
 	int last_bad = 0, ret = 0;
 
+	/* Nothing to read is an incomplete run, never a dropped one. */
 	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return ret;
+		r->flags |= AN_F_NO_EVENTS;
+		return 0;
 	}
 	while ((n = getline(&line, &cap, f)) > 0) {
 		json_error_t e;
@@ -529,6 +575,22 @@ static int read_events(struct ctx *c, const char *path, char *err, size_t errlen
 	return 0;
 }
 
+/* Kernel and scenario names become directory and file names: one from a
+ * result file that is not a single path component is dropped (the next
+ * source is asked) and the run flagged.  A path part like ".." (analyze
+ * ../s/1) is the user's own doing: skipped, not flagged. */
+static void take_name(struct an_run *r, char *dst, size_t len, const char *name, int from_file)
+{
+	if (!name || dst[0])
+		return;
+	if (!pnb_name_ok(name) || strlen(name) >= len) {
+		if (from_file)
+			r->flags |= AN_F_BAD_NAME;
+		return;
+	}
+	copy_str(dst, len, name);
+}
+
 static void read_meta(struct ctx *c, const char *dir)
 {
 	struct an_run *r = c->r;
@@ -546,10 +608,10 @@ static void read_meta(struct ctx *c, const char *dir)
 	c->meta = m;
 	copy_str(r->meta_schema, sizeof r->meta_schema, jget_str(m, "schema"));
 	k = json_object_get(m, "kernel");
-	copy_str(r->kernel, sizeof r->kernel, jget_str(k, "name"));
+	take_name(r, r->kernel, sizeof r->kernel, jget_str(k, "name"), 1);
 	copy_str(r->release, sizeof r->release, jget_str(k, "release"));
 	s = json_object_get(m, "scenario");
-	copy_str(r->scenario, sizeof r->scenario, jget_str(s, "name"));
+	take_name(r, r->scenario, sizeof r->scenario, jget_str(s, "name"), 1);
 	if (jget_str(s, "text"))
 		r->scenario_text = strdup(jget_str(s, "text"));
 	int64_t rep;
@@ -595,12 +657,12 @@ static void fill_names(struct ctx *c, const char *dir)
 	}
 	if (np < 3 && buf[0])
 		parts[np++] = buf;
-	if (!r->kernel[0])
-		copy_str(r->kernel, sizeof r->kernel,
-			 jget_str(labels, "kernel") ? jget_str(labels, "kernel") : parts[2] ? parts[2] : "unknown");
-	if (!r->scenario[0])
-		copy_str(r->scenario, sizeof r->scenario,
-			 jget_str(labels, "scenario") ? jget_str(labels, "scenario") : parts[1] ? parts[1] : "unknown");
+	take_name(r, r->kernel, sizeof r->kernel, jget_str(labels, "kernel"), 1);
+	take_name(r, r->kernel, sizeof r->kernel, parts[2], 0);
+	take_name(r, r->kernel, sizeof r->kernel, "unknown", 0);
+	take_name(r, r->scenario, sizeof r->scenario, jget_str(labels, "scenario"), 1);
+	take_name(r, r->scenario, sizeof r->scenario, parts[1], 0);
+	take_name(r, r->scenario, sizeof r->scenario, "unknown", 0);
 	if (!r->rep) {
 		const char *rs = jget_str(labels, "rep");
 		const char *base = parts[0] ? parts[0] : "";
@@ -1322,6 +1384,7 @@ json_t *an_run_json(const struct an_run *r)
 	json_object_set_new(o, "flags", flags_json(r->flags));
 	json_object_set_new(o, "lines", json_integer(r->lines));
 	json_object_set_new(o, "bad_lines", json_integer(r->bad_lines));
+	json_object_set_new(o, "events_error", r->events_error[0] ? json_string(r->events_error) : json_null());
 	json_object_set_new(o, "meta_status", json_string(r->meta_status));
 	json_object_set_new(o, "end_reason", json_string(r->end_reason));
 
@@ -1671,20 +1734,28 @@ json_t *an_set_json(const struct an_set *s)
 	return o;
 }
 
-static int is_run_dir(const char *dir)
-{
-	char p[PATH_MAX + 16];
-	struct stat st;
-
-	snprintf(p, sizeof p, "%s/events.jsonl", dir);
-	return !stat(p, &st) && S_ISREG(st.st_mode);
-}
-
 static int partial_name(const char *name)
 {
 	/* ".<rep>.partial": a run directory the harness never renamed. */
 	size_t n = strlen(name);
 	return name[0] == '.' && n > 9 && !strcmp(name + n - 8, ".partial");
+}
+
+/* Anything named events.jsonl (a dangling link or a directory too: that
+ * run is incomplete, not absent), a meta.json, or a .N.partial name. */
+static int is_run_dir(const char *dir)
+{
+	char p[PATH_MAX + 16];
+	const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	struct stat st;
+
+	if (partial_name(base))
+		return 1;
+	snprintf(p, sizeof p, "%s/events.jsonl", dir);
+	if (!lstat(p, &st))
+		return 1;
+	snprintf(p, sizeof p, "%s/meta.json", dir);
+	return !lstat(p, &st) && S_ISREG(st.st_mode);
 }
 
 struct pathlist {
@@ -1714,7 +1785,9 @@ static int find_runs(const char *dir, int depth, struct pathlist *l)
 			continue;
 		if (snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub)
 			continue;
-		if (stat(sub, &st) || !S_ISDIR(st.st_mode))
+		/* A link to a run, cell or kernel of the set would count its
+		 * runs twice, one leading out of it would count others' runs. */
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(st.st_mode))
 			continue;
 		if (find_runs(sub, depth + 1, l)) {
 			closedir(d);
@@ -1753,7 +1826,8 @@ int an_set_load(const char *path, struct an_set *s, char *err, size_t errlen)
 	if ((ret = find_runs(s->path, 0, &l)))
 		goto out;
 	if (!l.n) {
-		snprintf(err, errlen, "%s: no run directories (none holds an events.jsonl)", path);
+		snprintf(err, errlen, "%s: no run directories (none holds an events.jsonl or a meta.json)",
+			 path);
 		ret = -ENOENT;
 		goto out;
 	}
@@ -1926,7 +2000,8 @@ static int analyze_one(const char *dir, int quiet)
 						printf("%s%s", first ? "" : ", ", an_flag_names[f]);
 						first = 0;
 					}
-				printf(")\n");
+				printf(")%s%s\n", c->runs[k]->events_error[0] ? ": " : "",
+				       c->runs[k]->events_error);
 			}
 	}
 	snprintf(path, sizeof path, "%s/set-summary.json", s.path);

@@ -4,6 +4,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 int pnb_mkdir_all(const char *path, mode_t mode)
@@ -36,4 +37,14 @@ int pnb_rm_rf(const char *path)
 	if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0)
 		return 0;
 	return errno == ENOENT ? 0 : -errno;
+}
+
+int pnb_name_ok(const char *name)
+{
+	if (!name || !*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
 }
