@@ -63,17 +63,21 @@ static const char scn_text[] =
 	"[scenario]\\nreps = 2\\nexpect = oom\\n[workload]\\nname = fixed-rate\\n"
 	"args = --rate 100M/s\\n[probes]\\nprobe = vmpressure:low\\n";
 
-/* meta.json of a run; kernel is written as given (JSON-escaped by the caller). */
+/* meta.json of a run (rep from the directory's name); kernel is written
+ * as given (JSON-escaped by the caller). */
 static void put_meta(const char *dir, const char *kernel, const char *scenario, int complete)
 {
 	char p[PATH_MAX + 16], text[2048];
 
+	const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+
 	snprintf(p, sizeof p, "%s/meta.json", dir);
 	snprintf(text, sizeof text,
 		 "{\"schema\":\"pnbench-meta/1\",\"kernel\":{\"name\":\"%s\",\"release\":\"6.1\"},"
-		 "\"scenario\":{\"name\":\"%s\",\"text\":\"%s\"},\"rep\":1,"
+		 "\"scenario\":{\"name\":\"%s\",\"text\":\"%s\"},\"rep\":%d,"
 		 "\"result\":{\"complete\":%s,\"status\":\"%s\"}}\n",
-		 kernel, scenario, scn_text, complete ? "true" : "false", complete ? "ok" : "broken");
+		 kernel, scenario, scn_text, atoi(base) > 0 ? atoi(base) : 1,
+		 complete ? "true" : "false", complete ? "ok" : "broken");
 	put(p, text);
 }
 
