@@ -30,7 +30,7 @@ enum an_lead { AN_LEAD_OK, AN_LEAD_MISSED, AN_LEAD_NO_OOM };
 /* scenario "expect", as lib/scenario.h has it. */
 enum an_expect { AN_EXPECT_ANY, AN_EXPECT_OOM, AN_EXPECT_NO_OOM };
 
-/* Run flags (metrics.md 1); the first AN_F_INCOMPLETE_MASK make a run incomplete. */
+/* Run flags (metrics.md 1); those in AN_F_INCOMPLETE_MASK make a run incomplete. */
 enum {
 	AN_F_NO_END = 1u << 0,
 	AN_F_CUT_LAST_LINE = 1u << 1,
