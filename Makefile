@@ -13,7 +13,7 @@ CPPFLAGS += $(shell pkg-config --cflags libtracefs 2>/dev/null || echo -I/usr/in
 GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LDLIBS_JSON = -ljansson
 LDLIBS_TRACE = -ltracefs -ltraceevent
-LDLIBS_HOST = -lnettle -linih -lgsl -lgslcblas -lhwloc -lm
+LDLIBS_HOST = -lnettle -lgsl -lgslcblas -lhwloc -lm
 
 B := build
 

@@ -15,6 +15,9 @@
 
 /* "No such time" for the int64 timestamps below. */
 #define AN_NONE INT64_MIN
+/* t_ns of an event is in [0, AN_T_MAX): differences of two never overflow,
+ * and 2^62 ns is 146 years of uptime.  Other values make the line bad. */
+#define AN_T_MAX (INT64_C(1) << 62)
 
 #define AN_PROBE_LEN 160
 #define AN_LEVEL_LEN 32
@@ -27,7 +30,7 @@ enum an_lead { AN_LEAD_OK, AN_LEAD_MISSED, AN_LEAD_NO_OOM };
 /* scenario "expect", as lib/scenario.h has it. */
 enum an_expect { AN_EXPECT_ANY, AN_EXPECT_OOM, AN_EXPECT_NO_OOM };
 
-/* Run flags (metrics.md 1); the first AN_F_INCOMPLETE_MASK make a run incomplete. */
+/* Run flags (metrics.md 1); those in AN_F_INCOMPLETE_MASK make a run incomplete. */
 enum {
 	AN_F_NO_END = 1u << 0,
 	AN_F_CUT_LAST_LINE = 1u << 1,
@@ -42,9 +45,11 @@ enum {
 	AN_F_TRACE_UNFILTERED = 1u << 10,
 	AN_F_OOM_FROM_VMSTAT = 1u << 11,
 	AN_F_SCENARIO_UNPARSED = 1u << 12,
+	AN_F_BAD_NAME = 1u << 13,	/* a kernel or scenario name that is no path component */
+	AN_F_NO_EVENTS = 1u << 14,	/* events.jsonl missing or not a readable file */
 };
-#define AN_F_INCOMPLETE_MASK 0x3fu
-#define AN_NFLAGS 13
+#define AN_F_INCOMPLETE_MASK (0x3fu | AN_F_NO_EVENTS)
+#define AN_NFLAGS 15
 extern const char *const an_flag_names[AN_NFLAGS];
 
 /* One (probe spec, level) of one run. */
@@ -114,6 +119,7 @@ struct an_run {
 	char domain[32];
 
 	int lines, bad_lines;
+	char events_error[128];		/* why events.jsonl was not read, "" when it was */
 	char meta_status[32], end_reason[64];
 	unsigned flags;
 	int incomplete;
@@ -138,6 +144,10 @@ struct an_run {
 	struct an_sample *samples;
 	struct an_rate *rates;
 	struct an_mark *marks;
+
+	/* g and probes indices sorted by (probe, level) and probe, for
+	 * lookups in O(log n); NULL in a hand-built run (linear lookups). */
+	int *gsort, *psort;
 };
 
 /* A cell: one kernel x scenario, its repetitions sorted by rep. */
@@ -192,13 +202,15 @@ const char *an_expect_name(enum an_expect e);
 enum an_claim an_claim_of(const char *mech, const char *level);
 
 /* Read and analyse one run directory.  0, or -errno with a reason in err
- * (only when there is nothing to analyse: no events.jsonl). */
+ * (out of memory).  A run whose events.jsonl cannot be read is analysed
+ * as empty and flagged no_events, with the reason in events_error. */
 int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen);
 void an_run_free(struct an_run *r);
 json_t *an_run_json(const struct an_run *r);
 
-/* Every run directory at or below path (including .N.partial ones),
- * grouped into cells sorted by kernel then scenario. */
+/* Every run directory at or below path (one holding an events.jsonl or a
+ * meta.json, and every .N.partial one), grouped into cells sorted by
+ * kernel then scenario.  Symbolic links below path are not followed. */
 int an_set_load(const char *path, struct an_set *s, char *err, size_t errlen);
 void an_set_free(struct an_set *s);
 /* Kernel names of the set, in cell order, without repeats: count. */

@@ -24,11 +24,13 @@
 /* vmstat onsets are polled every 10 ms (probes/reclaim.c). */
 #define VMSTAT_TOL_NS 10000000LL
 #define STORM_PER_S 100
+/* Most kernel events one line may claim (eventfd counter, memory.events delta). */
+#define SIGNALS_MAX (1LL << 32)
 
 const char *const an_flag_names[AN_NFLAGS] = {
 	"no_end", "cut_last_line", "meta_incomplete", "no_meta", "no_header",
 	"partial_dir", "bad_lines", "no_workload_start", "unexpected_oom", "no_oom",
-	"trace_unfiltered", "oom_from_vmstat", "scenario_unparsed",
+	"trace_unfiltered", "oom_from_vmstat", "scenario_unparsed", "bad_name", "no_events",
 };
 
 const struct an_metric_info an_metrics[AN_NMETRICS] = {
@@ -146,11 +148,23 @@ static int jget_i64(json_t *o, const char *k, int64_t *v)
 		*v = json_integer_value(x);
 		return 0;
 	}
-	if (json_is_real(x)) {
+	/* Out of range (or NAN) the conversion would be undefined. */
+	if (json_is_real(x) && json_real_value(x) >= -0x1p63 && json_real_value(x) < 0x1p63) {
 		*v = (int64_t)json_real_value(x);
 		return 0;
 	}
 	return -1;
+}
+
+/* An event time: see AN_T_MAX. */
+static int jget_time(json_t *o, const char *k, int64_t *v)
+{
+	int64_t t;
+
+	if (jget_i64(o, k, &t) || t < 0 || t >= AN_T_MAX)
+		return -1;
+	*v = t;
+	return 0;
 }
 
 static double jget_num(json_t *o, const char *k)
@@ -215,8 +229,71 @@ struct progress {
 	double bytes;
 };
 
+/* Open addressing from a string hash to an index into r->g or r->probes:
+ * a run may carry tens of thousands of groups, and a linear search per
+ * line made reading quadratic. */
+struct index {
+	struct { uint64_t h; int idx; } *slot;	/* idx -1: empty */
+	size_t cap, n;
+};
+
+static uint64_t hash2(const char *a, const char *b)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * 0x100000001b3ULL;
+	h = (h ^ 0xff) * 0x100000001b3ULL;	/* ("ab", "c") is not ("a", "bc") */
+	for (; b && *b; b++)
+		h = (h ^ (unsigned char)*b) * 0x100000001b3ULL;
+	return h;
+}
+
+static int index_add(struct index *ix, uint64_t h, int idx)
+{
+	if (2 * (ix->n + 1) > ix->cap) {
+		size_t nc = ix->cap ? 2 * ix->cap : 64;
+		struct index old = *ix;
+		if (!(ix->slot = malloc(nc * sizeof *ix->slot))) {
+			*ix = old;
+			return -ENOMEM;
+		}
+		ix->cap = nc;
+		ix->n = 0;
+		for (size_t i = 0; i < nc; i++)
+			ix->slot[i].idx = -1;
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.slot[i].idx >= 0)
+				index_add(ix, old.slot[i].h, old.slot[i].idx);
+		free(old.slot);
+	}
+	size_t i = h & (ix->cap - 1);
+	while (ix->slot[i].idx >= 0)
+		i = (i + 1) & (ix->cap - 1);
+	ix->slot[i].h = h;
+	ix->slot[i].idx = idx;
+	ix->n++;
+	return 0;
+}
+
+struct ctx;
+/* The first index with hash h for which eq says yes, or -1. */
+static int index_find(const struct index *ix, uint64_t h,
+		      int (*eq)(const struct ctx *, int, const char *, const char *),
+		      const struct ctx *c, const char *a, const char *b)
+{
+	if (!ix->cap)
+		return -1;
+	for (size_t i = h & (ix->cap - 1); ix->slot[i].idx >= 0; i = (i + 1) & (ix->cap - 1))
+		if (ix->slot[i].h == h && eq(c, ix->slot[i].idx, a, b))
+			return ix->slot[i].idx;
+	return -1;
+}
+
 struct ctx {
 	struct an_run *r;
+	struct index gix, pix, hix;	/* (probe, level) -> r->g, probe -> r->probes, hprobes */
+	size_t cg, cp;			/* capacities of r->g, r->probes */
 	json_t *header, *meta;
 	struct truth *tr;
 	size_t ntr, ctr;
@@ -243,25 +320,45 @@ static int sample_cmp(const void *a, const void *b)
 	return (p->t > q->t) - (p->t < q->t);
 }
 
+static int hprobe_eq(const struct ctx *c, int i, const char *spec, const char *unused)
+{
+	(void)unused;
+	return !strcmp(c->hprobes[i], spec);
+}
+
 static int probe_index(const struct ctx *c, const char *spec)
 {
-	for (int i = 0; i < c->nhprobes; i++)
-		if (!strcmp(c->hprobes[i], spec))
-			return i;
-	return -1;
+	return index_find(&c->hix, hash2(spec, NULL), hprobe_eq, c, spec, NULL);
+}
+
+static int group_eq(const struct ctx *c, int i, const char *spec, const char *level)
+{
+	return !strcmp(c->r->g[i].probe, spec) && !strcmp(c->r->g[i].level, level);
+}
+
+static int probe_eq(const struct ctx *c, int i, const char *spec, const char *unused)
+{
+	(void)unused;
+	return !strcmp(c->r->probes[i].probe, spec);
 }
 
 static int group_slot(struct ctx *c, const char *spec, const char *mech, const char *level)
 {
 	struct an_run *r = c->r;
+	uint64_t h = hash2(spec, level);
+	int i = index_find(&c->gix, h, group_eq, c, spec, level);
 
-	for (int i = 0; i < r->ngroups; i++)
-		if (!strcmp(r->g[i].probe, spec) && !strcmp(r->g[i].level, level))
-			return i;
-	struct an_group *ng = realloc(r->g, (size_t)(r->ngroups + 1) * sizeof *ng);
-	if (!ng)
+	if (i >= 0)
+		return i;
+	/* Stored strings are cut to their fields: look them up cut too. */
+	if (strlen(spec) >= AN_PROBE_LEN || strlen(level) >= AN_LEVEL_LEN) {
+		char sp[AN_PROBE_LEN], lv[AN_LEVEL_LEN];
+		copy_str(sp, sizeof sp, spec);
+		copy_str(lv, sizeof lv, level);
+		return group_slot(c, sp, mech, lv);
+	}
+	if (index_add(&c->gix, h, r->ngroups) || grow((void **)&r->g, &c->cg, (size_t)r->ngroups, sizeof *r->g))
 		return -ENOMEM;
-	r->g = ng;
 	struct an_group *g = &r->g[r->ngroups];
 	memset(g, 0, sizeof *g);
 	copy_str(g->probe, sizeof g->probe, spec);
@@ -274,15 +371,23 @@ static int group_slot(struct ctx *c, const char *spec, const char *mech, const c
 	return r->ngroups++;
 }
 
-static struct an_probe_status *probe_status_slot(struct an_run *r, const char *spec)
+static struct an_probe_status *probe_status_slot(struct ctx *c, const char *spec)
 {
-	for (int i = 0; i < r->nprobes; i++)
-		if (!strcmp(r->probes[i].probe, spec))
-			return &r->probes[i];
-	struct an_probe_status *np = realloc(r->probes, (size_t)(r->nprobes + 1) * sizeof *np);
-	if (!np)
+	struct an_run *r = c->r;
+	uint64_t h = hash2(spec, NULL);
+	int i = index_find(&c->pix, h, probe_eq, c, spec, NULL);
+
+	if (i >= 0)
+		return &r->probes[i];
+	if (strlen(spec) >= AN_PROBE_LEN) {
+		char sp[AN_PROBE_LEN];
+		copy_str(sp, sizeof sp, spec);
+		return probe_status_slot(c, sp);
+	}
+	if (index_add(&c->pix, h, r->nprobes) ||
+	    grow((void **)&r->probes, &c->cp, (size_t)r->nprobes, sizeof *r->probes))
 		return NULL;
-	r->probes = np;
+	struct an_probe_status *np = r->probes;
 	memset(&np[r->nprobes], 0, sizeof *np);
 	copy_str(np[r->nprobes].probe, sizeof np->probe, spec);
 	return &np[r->nprobes++];
@@ -332,8 +437,12 @@ static int on_header(struct ctx *c, json_t *o)
 		if (!c->hprobes)
 			return -ENOMEM;
 		json_array_foreach(p, i, v)
-			if (json_is_string(v))
-				copy_str(c->hprobes[c->nhprobes++], AN_PROBE_LEN, json_string_value(v));
+			if (json_is_string(v)) {
+				copy_str(c->hprobes[c->nhprobes], AN_PROBE_LEN, json_string_value(v));
+				if (index_add(&c->hix, hash2(c->hprobes[c->nhprobes], NULL), c->nhprobes))
+					return -ENOMEM;
+				c->nhprobes++;
+			}
 	}
 	return 0;
 }
@@ -383,6 +492,9 @@ static int on_notify(struct ctx *c, json_t *o, int64_t t, size_t seq)
 		if (!jget_i64(o, "delta", &v) && v > 0)
 			n.signals = v;
 	}
+	/* A garbage count must not overflow the sums over a run. */
+	if (n.signals > SIGNALS_MAX)
+		n.signals = SIGNALS_MAX;
 	struct an_group *g = &c->r->g[n.group];
 	/* Thresholds of the earliest line (lines are not in time order). */
 	if (g->first_ns == AN_NONE || t < g->first_ns) {
@@ -404,6 +516,9 @@ static int on_truth(struct ctx *c, json_t *o, int64_t t, size_t seq)
 	jget_i64(o, "pid", &x.pid);
 	jget_i64(o, "tgid", &x.tgid);
 	jget_i64(o, "delta", &x.delta);
+	/* Kill counts are summed in an int. */
+	if (x.delta < 0 || x.delta > 1000000)
+		x.delta = 1;
 	copy_str(x.kind, sizeof x.kind, jget_str(o, "kind"));
 	x.count = jget_num(o, "count");
 	x.bucket_ns = jget_num(o, "bucket_ns");
@@ -416,7 +531,7 @@ static int on_line(struct ctx *c, json_t *o, size_t seq)
 	const char *type = jget_str(o, "type");
 	int64_t t;
 
-	if (jget_i64(o, "t_ns", &t) || !type)
+	if (jget_time(o, "t_ns", &t) || !type)
 		return 1;	/* not an event */
 	if (t > c->max_t)
 		c->max_t = t;
@@ -447,7 +562,7 @@ static int on_line(struct ctx *c, json_t *o, size_t seq)
 		struct an_probe_status *ps;
 		if (!spec)
 			return 0;
-		if (!(ps = probe_status_slot(r, spec)))
+		if (!(ps = probe_status_slot(c, spec)))
 			return -ENOMEM;
 		copy_str(ps->mech, sizeof ps->mech, jget_str(o, "mech"));
 		copy_str(ps->status, sizeof ps->status, st);
@@ -479,19 +594,45 @@ static int on_line(struct ctx *c, json_t *o, size_t seq)
 	return 0;
 }
 
+/* events.jsonl as a stream, or NULL with the reason in r->events_error.
+ * Only a regular file: a directory, a FIFO or /dev/zero in its place
+ * would fail, block or never end. */
+static FILE *open_events(struct an_run *r, const char *path)
+{
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0) {
+		snprintf(r->events_error, sizeof r->events_error, "events.jsonl: %s%s", strerror(errno),
+			 errno == ENOENT && !lstat(path, &st) ? " (a dangling link)" : "");
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(r->events_error, sizeof r->events_error, "events.jsonl: not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if (!(f = fdopen(fd, "r"))) {
+		snprintf(r->events_error, sizeof r->events_error, "events.jsonl: %s", strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 static int read_events(struct ctx *c, const char *path, char *err, size_t errlen)
 {
 	struct an_run *r = c->r;
-	FILE *f = fopen(path, "re");
+	FILE *f = open_events(r, path);
 	char *line = NULL;
 	size_t cap = 0, seq = 0;
 	ssize_t n;
 	int last_bad = 0, ret = 0;
 
+	/* Nothing to read is an incomplete run, never a dropped one. */
 	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return ret;
+		r->flags |= AN_F_NO_EVENTS;
+		return 0;
 	}
 	while ((n = getline(&line, &cap, f)) > 0) {
 		json_error_t e;
@@ -529,6 +670,22 @@ static int read_events(struct ctx *c, const char *path, char *err, size_t errlen
 	return 0;
 }
 
+/* Kernel and scenario names become directory and file names: one from a
+ * result file that is not a single path component is dropped (the next
+ * source is asked) and the run flagged.  A path part like ".." (analyze
+ * ../s/1) is the user's own doing: skipped, not flagged. */
+static void take_name(struct an_run *r, char *dst, size_t len, const char *name, int from_file)
+{
+	if (!name || dst[0])
+		return;
+	if (!pnb_name_ok(name) || strlen(name) >= len) {
+		if (from_file)
+			r->flags |= AN_F_BAD_NAME;
+		return;
+	}
+	copy_str(dst, len, name);
+}
+
 static void read_meta(struct ctx *c, const char *dir)
 {
 	struct an_run *r = c->r;
@@ -546,10 +703,10 @@ static void read_meta(struct ctx *c, const char *dir)
 	c->meta = m;
 	copy_str(r->meta_schema, sizeof r->meta_schema, jget_str(m, "schema"));
 	k = json_object_get(m, "kernel");
-	copy_str(r->kernel, sizeof r->kernel, jget_str(k, "name"));
+	take_name(r, r->kernel, sizeof r->kernel, jget_str(k, "name"), 1);
 	copy_str(r->release, sizeof r->release, jget_str(k, "release"));
 	s = json_object_get(m, "scenario");
-	copy_str(r->scenario, sizeof r->scenario, jget_str(s, "name"));
+	take_name(r, r->scenario, sizeof r->scenario, jget_str(s, "name"), 1);
 	if (jget_str(s, "text"))
 		r->scenario_text = strdup(jget_str(s, "text"));
 	int64_t rep;
@@ -606,12 +763,12 @@ static void fill_names(struct ctx *c, const char *dir)
 	}
 	if (np < 3 && buf[0])
 		parts[np++] = buf;
-	if (!r->kernel[0])
-		copy_str(r->kernel, sizeof r->kernel,
-			 jget_str(labels, "kernel") ? jget_str(labels, "kernel") : parts[2] ? parts[2] : "unknown");
-	if (!r->scenario[0])
-		copy_str(r->scenario, sizeof r->scenario,
-			 jget_str(labels, "scenario") ? jget_str(labels, "scenario") : parts[1] ? parts[1] : "unknown");
+	take_name(r, r->kernel, sizeof r->kernel, jget_str(labels, "kernel"), 1);
+	take_name(r, r->kernel, sizeof r->kernel, parts[2], 0);
+	take_name(r, r->kernel, sizeof r->kernel, "unknown", 0);
+	take_name(r, r->scenario, sizeof r->scenario, jget_str(labels, "scenario"), 1);
+	take_name(r, r->scenario, sizeof r->scenario, parts[1], 0);
+	take_name(r, r->scenario, sizeof r->scenario, "unknown", 0);
 	if (!r->rep) {
 		const char *rs = jget_str(labels, "rep");
 		const char *base = parts[0] ? parts[0] : "";
@@ -846,12 +1003,19 @@ static void reclaim_rates(struct ctx *c)
 
 static double progress_at(const struct ctx *c, int64_t t, int read)
 {
-	double v = NAN;
+	size_t lo = 0, hi = c->npr;	/* the first line after t, by bisection */
 
-	for (size_t i = 0; i < c->npr && c->pr[i].t <= t; i++)
-		if (c->pr[i].read == read)
-			v = c->pr[i].bytes / (1024.0 * 1024.0);
-	return v;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->pr[mid].t <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo-- > 0)
+		if (c->pr[lo].read == read)
+			return c->pr[lo].bytes / (1024.0 * 1024.0);
+	return NAN;
 }
 
 static int64_t threshold_onset(const struct an_run *r, const struct an_group *g)
@@ -868,12 +1032,13 @@ static int64_t threshold_onset(const struct an_run *r, const struct an_group *g)
 	return AN_NONE;
 }
 
-static void group_metrics(struct ctx *c, int gi)
+/* notes: the group's notifications, indices into c->no in time order. */
+static void group_metrics(struct ctx *c, int gi, const size_t *notes, size_t nnotes)
 {
 	struct an_run *r = c->r;
 	struct an_group *g = &r->g[gi];
-	int64_t *ts = malloc((c->nno + 1) * sizeof *ts);
-	long long *sg = malloc((c->nno + 1) * sizeof *sg);
+	int64_t *ts = malloc((nnotes + 1) * sizeof *ts);
+	long long *sg = malloc((nnotes + 1) * sizeof *sg);
 	size_t n = 0;
 
 	g->first_s = g->last_s = g->lead_s = g->late_s = NAN;
@@ -886,10 +1051,8 @@ static void group_metrics(struct ctx *c, int gi)
 		free(sg);
 		return;
 	}
-	for (size_t i = 0; i < c->nno; i++) {
-		struct note *x = &c->no[i];
-		if (x->group != gi)
-			continue;
+	for (size_t k = 0; k < nnotes; k++) {
+		struct note *x = &c->no[notes[k]];
 		ts[n] = x->t;
 		sg[n++] = x->signals;
 		g->notifications++;
@@ -1002,21 +1165,30 @@ static void group_metrics(struct ctx *c, int gi)
 
 static int group_order(const void *a, const void *b);
 
+static int group_probe_eq(const struct ctx *c, int i, const char *spec, const char *unused)
+{
+	(void)unused;
+	return !strcmp(c->r->g[i].probe, spec);
+}
+
 /* Armed notifiers that never spoke get a group, so "silent" shows. */
 static void silent_groups(struct ctx *c)
 {
 	struct an_run *r = c->r;
 
+	/* Probes that have a group: by probe, as (probe, "") cannot be
+	 * looked up in the (probe, level) index. */
+	struct index has = { 0 };
+	for (int k = 0; k < r->ngroups; k++)
+		if (index_add(&has, hash2(r->g[k].probe, NULL), k))
+			break;
 	for (int i = 0; i < r->nprobes; i++) {
 		struct an_probe_status *p = &r->probes[i];
 		char lvl[AN_LEVEL_LEN] = "*";
-		int seen = 0;
 
 		if (!p->armed || !is_notifier(p->mech))
 			continue;
-		for (int k = 0; k < r->ngroups; k++)
-			seen |= !strcmp(r->g[k].probe, p->probe);
-		if (seen)
+		if (index_find(&has, hash2(p->probe, NULL), group_probe_eq, c, p->probe, NULL) >= 0)
 			continue;
 		if (!strcmp(p->mech, "vmpressure") || !strcmp(p->mech, "psi")) {
 			/* "vmpressure:medium:..." and "psi:some:..." name their level. */
@@ -1033,6 +1205,34 @@ static void silent_groups(struct ctx *c)
 		}
 		group_slot(c, p->probe, p->mech, lvl);
 	}
+	free(has.slot);
+}
+
+/* Each group over its own notifications: a counting sort by group keeps
+ * their time order and makes this linear in groups + notifications. */
+static int all_group_metrics(struct ctx *c)
+{
+	struct an_run *r = c->r;
+	size_t *start = calloc((size_t)r->ngroups + 2, sizeof *start);
+	size_t *ord = malloc((c->nno + 1) * sizeof *ord);
+
+	if (!start || !ord) {
+		free(start);
+		free(ord);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->nno; i++)
+		start[c->no[i].group + 2]++;
+	for (int g = 0; g < r->ngroups; g++)
+		start[g + 2] += start[g + 1];
+	for (size_t i = 0; i < c->nno; i++)
+		ord[start[c->no[i].group + 1]++] = i;
+	/* start[g] .. start[g + 1] now hold group g. */
+	for (int g = 0; g < r->ngroups; g++)
+		group_metrics(c, g, ord + start[g], start[g + 1] - start[g]);
+	free(start);
+	free(ord);
+	return 0;
 }
 
 static void run_metrics(struct ctx *c)
@@ -1068,6 +1268,17 @@ static void run_metrics(struct ctx *c)
 		r->flags |= AN_F_NO_OOM;
 }
 
+/* qsort has no context argument; analysis runs in one thread. */
+static const struct an_run *sort_groups_run;
+
+/* Stable: equal groups keep their order of first appearance. */
+static int group_idx_order(const void *a, const void *b)
+{
+	int i = *(const int *)a, k = *(const int *)b;
+	int r = group_order(&sort_groups_run->g[i], &sort_groups_run->g[k]);
+	return r ? r : (i > k) - (i < k);
+}
+
 /* Groups in row order (header probe order, then level), and the timeline
  * marks pointing at them. */
 static int sort_groups(struct ctx *c)
@@ -1085,13 +1296,8 @@ static int sort_groups(struct ctx *c)
 	}
 	for (int i = 0; i < n; i++)
 		idx[i] = i;
-	/* Insertion sort: a few dozen groups at most, and stable. */
-	for (int i = 1; i < n; i++)
-		for (int k = i; k > 0 && group_order(&r->g[idx[k - 1]], &r->g[idx[k]]) > 0; k--) {
-			int t = idx[k];
-			idx[k] = idx[k - 1];
-			idx[k - 1] = t;
-		}
+	sort_groups_run = r;
+	qsort(idx, (size_t)n, sizeof *idx, group_idx_order);
 	for (int i = 0; i < n; i++) {
 		sorted[i] = r->g[idx[i]];
 		map[idx[i]] = i;
@@ -1108,6 +1314,37 @@ out:
 	free(map);
 	free(sorted);
 	return ret;
+}
+
+static int gsort_cmp(const void *a, const void *b)
+{
+	const struct an_group *p = &sort_groups_run->g[*(const int *)a],
+			     *q = &sort_groups_run->g[*(const int *)b];
+	int r = strcmp(p->probe, q->probe);
+	return r ? r : strcmp(p->level, q->level);
+}
+
+static int psort_cmp(const void *a, const void *b)
+{
+	return strcmp(sort_groups_run->probes[*(const int *)a].probe,
+		      sort_groups_run->probes[*(const int *)b].probe);
+}
+
+/* r->gsort and r->psort for find_group and probe_armed. */
+static int lookup_indexes(struct an_run *r)
+{
+	r->gsort = malloc(((size_t)r->ngroups + 1) * sizeof *r->gsort);
+	r->psort = malloc(((size_t)r->nprobes + 1) * sizeof *r->psort);
+	if (!r->gsort || !r->psort)
+		return -ENOMEM;
+	for (int i = 0; i < r->ngroups; i++)
+		r->gsort[i] = i;
+	for (int i = 0; i < r->nprobes; i++)
+		r->psort[i] = i;
+	sort_groups_run = r;
+	qsort(r->gsort, (size_t)r->ngroups, sizeof *r->gsort, gsort_cmp);
+	qsort(r->psort, (size_t)r->nprobes, sizeof *r->psort, psort_cmp);
+	return 0;
 }
 
 int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen)
@@ -1153,10 +1390,10 @@ int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen)
 	reclaim_rates(&c);
 	run_metrics(&c);
 	silent_groups(&c);
-	for (int i = 0; i < r->ngroups; i++)
-		group_metrics(&c, i);
+	if ((ret = all_group_metrics(&c)))
+		goto out;
 	/* Marks refer to groups by index: sort the groups first. */
-	if ((ret = sort_groups(&c)))
+	if ((ret = sort_groups(&c)) || (ret = lookup_indexes(r)))
 		goto out;
 	r->incomplete = (r->flags & AN_F_INCOMPLETE_MASK) != 0;
 out:
@@ -1166,6 +1403,9 @@ out:
 	free(c.no);
 	free(c.pr);
 	free(c.hprobes);
+	free(c.gix.slot);
+	free(c.pix.slot);
+	free(c.hix.slot);
 	if (ret)
 		an_run_free(r);
 	return ret;
@@ -1180,6 +1420,9 @@ void an_run_free(struct an_run *r)
 	free(r->samples);
 	free(r->rates);
 	free(r->marks);
+	free(r->gsort);
+	free(r->psort);
+	r->gsort = r->psort = NULL;
 	r->scenario_text = r->command = NULL;
 	r->g = NULL;
 	r->probes = NULL;
@@ -1333,6 +1576,7 @@ json_t *an_run_json(const struct an_run *r)
 	json_object_set_new(o, "flags", flags_json(r->flags));
 	json_object_set_new(o, "lines", json_integer(r->lines));
 	json_object_set_new(o, "bad_lines", json_integer(r->bad_lines));
+	json_object_set_new(o, "events_error", r->events_error[0] ? json_string(r->events_error) : json_null());
 	json_object_set_new(o, "meta_status", json_string(r->meta_status));
 	json_object_set_new(o, "end_reason", json_string(r->end_reason));
 
@@ -1372,8 +1616,35 @@ json_t *an_run_json(const struct an_run *r)
 
 /* ---- values per run ------------------------------------------------------ */
 
+/* The first of r->gsort (n entries) whose group is not below (probe,
+ * level); with level NULL, by probe alone. */
+static int gsort_lower(const struct an_run *r, const char *probe, const char *level)
+{
+	int lo = 0, hi = r->ngroups;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		const struct an_group *g = &r->g[r->gsort[mid]];
+		int c = strcmp(g->probe, probe);
+		if (!c && level)
+			c = strcmp(g->level, level);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static const struct an_group *find_group(const struct an_run *r, const char *probe, const char *level)
 {
+	if (r->gsort) {
+		int i = gsort_lower(r, probe, level);
+		if (i < r->ngroups && !strcmp(r->g[r->gsort[i]].probe, probe) &&
+		    !strcmp(r->g[r->gsort[i]].level, level))
+			return &r->g[r->gsort[i]];
+		return NULL;
+	}
 	for (int i = 0; i < r->ngroups; i++)
 		if (!strcmp(r->g[i].probe, probe) && !strcmp(r->g[i].level, level))
 			return &r->g[i];
@@ -1382,10 +1653,27 @@ static const struct an_group *find_group(const struct an_run *r, const char *pro
 
 static int probe_armed(const struct an_run *r, const char *probe)
 {
-	for (int i = 0; i < r->nprobes; i++)
-		if (!strcmp(r->probes[i].probe, probe))
-			return r->probes[i].armed;
+	if (r->psort) {
+		int lo = 0, hi = r->nprobes;
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			if (strcmp(r->probes[r->psort[mid]].probe, probe) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < r->nprobes && !strcmp(r->probes[r->psort[lo]].probe, probe))
+			return r->probes[r->psort[lo]].armed;
+	} else {
+		for (int i = 0; i < r->nprobes; i++)
+			if (!strcmp(r->probes[i].probe, probe))
+				return r->probes[i].armed;
+	}
 	/* No status line (older files): a notification proves it was armed. */
+	if (r->gsort) {
+		int i = gsort_lower(r, probe, NULL);
+		return i < r->ngroups && !strcmp(r->g[r->gsort[i]].probe, probe);
+	}
 	for (int i = 0; i < r->ngroups; i++)
 		if (!strcmp(r->g[i].probe, probe))
 			return 1;
@@ -1479,84 +1767,119 @@ void an_key_label(const struct an_key *k, char *buf, size_t len)
 		snprintf(buf, len, "%s %s", k->probe, k->level);
 }
 
+/* Keys with their position, for a stable sort. */
+struct kpos {
+	struct an_key k;
+	size_t pos;
+};
+
+static int kpos_by_name(const void *a, const void *b)
+{
+	const struct kpos *p = a, *q = b;
+	int r = strcmp(p->k.probe, q->k.probe);
+
+	if (!r)
+		r = strcmp(p->k.level, q->k.level);
+	return r ? r : (p->pos > q->pos) - (p->pos < q->pos);
+}
+
+/* In place: the first of each (probe, level), without a probe's "*" row
+ * when another names a level for it, in row order.  By sorting, not by
+ * comparing every pair: a run may have tens of thousands of groups.
+ * The count left. */
+static size_t keys_dedupe(struct kpos *kp, size_t n, struct an_key *out)
+{
+	size_t w = 0;
+
+	if (!n)
+		return 0;
+	qsort(kp, n, sizeof *kp, kpos_by_name);
+	for (size_t a = 0; a < n;) {
+		size_t b = a;	/* [a, b): one probe, its levels sorted */
+		int named = 0;
+		while (b < n && !strcmp(kp[b].k.probe, kp[a].k.probe)) {
+			named |= strcmp(kp[b].k.level, "*") != 0;
+			b++;
+		}
+		for (size_t i = a; i < b; i++) {
+			if (i > a && !strcmp(kp[i].k.level, kp[i - 1].k.level))
+				continue;
+			if (named && !strcmp(kp[i].k.level, "*"))
+				continue;
+			out[w++] = kp[i].k;
+		}
+		a = b;
+	}
+	qsort(out, w, sizeof *out, key_cmp);
+	return w;
+}
+
 int an_cell_keys(const struct an_cell *c, struct an_key **keys)
 {
-	struct an_key *k = NULL;
-	size_t n = 0, cap = 0;
+	struct kpos *kp;
+	struct an_key *k;
+	size_t n = 0, total = 0;
 
+	for (int i = 0; i < c->nruns; i++)
+		total += (size_t)c->runs[i]->ngroups;
+	kp = malloc((total + 1) * sizeof *kp);
+	k = malloc((total + 1) * sizeof *k);
+	if (!kp || !k) {
+		free(kp);
+		free(k);
+		return -ENOMEM;
+	}
 	for (int i = 0; i < c->nruns; i++) {
 		const struct an_run *r = c->runs[i];
 		for (int j = 0; j < r->ngroups; j++) {
 			const struct an_group *g = &r->g[j];
-			int dup = 0, real_elsewhere = 0;
-			for (size_t q = 0; q < n; q++)
-				dup |= !strcmp(k[q].probe, g->probe) && !strcmp(k[q].level, g->level);
-			if (dup)
-				continue;
-			/* "*" (armed, silent, level unknown) only when no run
-			 * names a level for this probe. */
-			if (!strcmp(g->level, "*"))
-				for (int i2 = 0; i2 < c->nruns; i2++)
-					for (int j2 = 0; j2 < c->runs[i2]->ngroups; j2++)
-						real_elsewhere |= !strcmp(c->runs[i2]->g[j2].probe, g->probe) &&
-								  strcmp(c->runs[i2]->g[j2].level, "*");
-			if (real_elsewhere)
-				continue;
-			struct an_key nk = { .probe_idx = g->probe_idx, .claim = g->claim };
-			copy_str(nk.probe, sizeof nk.probe, g->probe);
-			copy_str(nk.mech, sizeof nk.mech, g->mech);
-			copy_str(nk.level, sizeof nk.level, g->level);
-			if (PUSH(k, n, cap, nk)) {
-				free(k);
-				return -ENOMEM;
-			}
+			struct kpos *x = &kp[n];
+			memset(x, 0, sizeof *x);
+			x->pos = n++;
+			x->k.probe_idx = g->probe_idx;
+			x->k.claim = g->claim;
+			copy_str(x->k.probe, sizeof x->k.probe, g->probe);
+			copy_str(x->k.mech, sizeof x->k.mech, g->mech);
+			copy_str(x->k.level, sizeof x->k.level, g->level);
 		}
 	}
-	if (n)
-		qsort(k, n, sizeof *k, key_cmp);
+	n = keys_dedupe(kp, n, k);
+	free(kp);
 	*keys = k;
 	return (int)n;
 }
 
 int an_cells_keys(const struct an_cell *const *cells, int n, struct an_key **out)
 {
-	struct an_key *all = NULL;
-	int na = 0, nk;
+	struct kpos *kp = NULL;
+	struct an_key *all;
+	size_t na = 0, cap = 0;
 
 	for (int i = 0; i < n; i++) {
-		struct an_key *k = NULL, *m;
-		if ((nk = an_cell_keys(cells[i], &k)) < 0 ||
-		    !(m = realloc(all, (size_t)(na + nk + 1) * sizeof *m))) {
-			free(k);
-			free(all);
+		struct an_key *k = NULL;
+		int nk = an_cell_keys(cells[i], &k);
+		if (nk < 0) {
+			free(kp);
 			return -ENOMEM;
 		}
-		all = m;
 		for (int a = 0; a < nk; a++) {
-			int dup = 0;
-			for (int q = 0; q < na; q++)
-				dup |= !strcmp(all[q].probe, k[a].probe) && !strcmp(all[q].level, k[a].level);
-			if (!dup)
-				all[na++] = k[a];
+			struct kpos x = { .k = k[a], .pos = na };
+			if (PUSH(kp, na, cap, x)) {
+				free(k);
+				free(kp);
+				return -ENOMEM;
+			}
 		}
 		free(k);
 	}
-	/* A "*" row of one cell yields to named levels of another. */
-	int w = 0;
-	for (int a = 0; a < na; a++) {
-		int named = 0;
-		if (!strcmp(all[a].level, "*"))
-			for (int q = 0; q < na; q++)
-				named |= q != a && !strcmp(all[q].probe, all[a].probe) &&
-					 strcmp(all[q].level, "*");
-		if (!named)
-			all[w++] = all[a];
+	if (!(all = malloc((na + 1) * sizeof *all))) {
+		free(kp);
+		return -ENOMEM;
 	}
-	na = w;
-	if (na)
-		qsort(all, (size_t)na, sizeof *all, key_cmp);
+	na = keys_dedupe(kp, na, all);
+	free(kp);
 	*out = all;
-	return na;
+	return (int)na;
 }
 
 /* ---- cells and sets ------------------------------------------------------ */
@@ -1682,20 +2005,28 @@ json_t *an_set_json(const struct an_set *s)
 	return o;
 }
 
-static int is_run_dir(const char *dir)
-{
-	char p[PATH_MAX + 16];
-	struct stat st;
-
-	snprintf(p, sizeof p, "%s/events.jsonl", dir);
-	return !stat(p, &st) && S_ISREG(st.st_mode);
-}
-
 static int partial_name(const char *name)
 {
 	/* ".<rep>.partial": a run directory the harness never renamed. */
 	size_t n = strlen(name);
 	return name[0] == '.' && n > 9 && !strcmp(name + n - 8, ".partial");
+}
+
+/* Anything named events.jsonl (a dangling link or a directory too: that
+ * run is incomplete, not absent), a meta.json, or a .N.partial name. */
+static int is_run_dir(const char *dir)
+{
+	char p[PATH_MAX + 16];
+	const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	struct stat st;
+
+	if (partial_name(base))
+		return 1;
+	snprintf(p, sizeof p, "%s/events.jsonl", dir);
+	if (!lstat(p, &st))
+		return 1;
+	snprintf(p, sizeof p, "%s/meta.json", dir);
+	return !lstat(p, &st) && S_ISREG(st.st_mode);
 }
 
 struct pathlist {
@@ -1725,7 +2056,9 @@ static int find_runs(const char *dir, int depth, struct pathlist *l)
 			continue;
 		if (snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub)
 			continue;
-		if (stat(sub, &st) || !S_ISDIR(st.st_mode))
+		/* A link to a run, cell or kernel of the set would count its
+		 * runs twice, one leading out of it would count others' runs. */
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(st.st_mode))
 			continue;
 		if (find_runs(sub, depth + 1, l)) {
 			closedir(d);
@@ -1764,7 +2097,8 @@ int an_set_load(const char *path, struct an_set *s, char *err, size_t errlen)
 	if ((ret = find_runs(s->path, 0, &l)))
 		goto out;
 	if (!l.n) {
-		snprintf(err, errlen, "%s: no run directories (none holds an events.jsonl)", path);
+		snprintf(err, errlen, "%s: no run directories (none holds an events.jsonl or a meta.json)",
+			 path);
 		ret = -ENOENT;
 		goto out;
 	}
@@ -1937,7 +2271,8 @@ static int analyze_one(const char *dir, int quiet)
 						printf("%s%s", first ? "" : ", ", an_flag_names[f]);
 						first = 0;
 					}
-				printf(")\n");
+				printf(")%s%s\n", c->runs[k]->events_error[0] ? ": " : "",
+				       c->runs[k]->events_error);
 			}
 	}
 	snprintf(path, sizeof path, "%s/set-summary.json", s.path);

@@ -4,9 +4,11 @@
 #include "log.h"
 #include "probe.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int cmd_probes(int argc, char **argv)
 {
@@ -29,6 +31,19 @@ int cmd_probes(int argc, char **argv)
 	if (optind < argc) {
 		pnb_err("probes: unexpected argument '%s'", argv[optind]);
 		return PNB_EXIT_USAGE;
+	}
+	/* A root that is not there would report every probe unsupported, as
+	 * if that were the truth about some kernel. */
+	if (env.root[0]) {
+		struct stat st;
+		if (stat(env.root, &st)) {
+			pnb_err("probes: --root %s: %s", env.root, strerror(errno));
+			return PNB_EXIT_USAGE;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			pnb_err("probes: --root %s: not a directory", env.root);
+			return PNB_EXIT_USAGE;
+		}
 	}
 	/* Check against the hierarchy roots: a run puts the workload below them. */
 	if (pnb_cgroup_v1_memory_mount(env.root, env.memcg_v1, sizeof env.memcg_v1))

@@ -383,6 +383,9 @@ int cmd_run(int argc, char **argv)
 			snprintf(kimg[i].spec, sizeof kimg[i].spec, "native");
 			snprintf(kimg[i].kind, sizeof kimg[i].kind, "native");
 			snprintf(kimg[i].name, sizeof kimg[i].name, "native");
+			for (int k = 0; k < ns; k++)
+				if (native_limit_check(scn[k].memory, "", err, sizeof err))
+					pnb_die(2, "run: native: scenario %s: %s", scn[k].name, err);
 			if (!list && native_check(err, sizeof err))
 				pnb_die(1, "run: native: %s", err);
 			continue;

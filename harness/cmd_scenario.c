@@ -59,6 +59,10 @@ int cmd_scenario(int argc, char **argv)
 		pnb_err("scenario: unknown subcommand '%s' (keys, check)", argv[1]);
 		return PNB_EXIT_USAGE;
 	}
+	if (argc < 3) {
+		pnb_err("scenario check: which scenario? (pnbench scenario check NAME|FILE...)");
+		return PNB_EXIT_USAGE;
+	}
 	for (int i = 2; i < argc; i++) {
 		struct scenario s;
 		char err[1024];

@@ -132,6 +132,31 @@ static void first_difference(const char *a, const char *b, char *out, size_t len
 	snprintf(out, len, "identical");
 }
 
+/* A side that cannot be judged: no complete run, or a run that does not
+ * say which scenario file it ran (no meta.json): its name alone may
+ * come from a path and stand for another file. */
+static int check_judgeable(const struct an_cell *c, const char *side, char *err, size_t errlen)
+{
+	int complete = 0;
+
+	for (int i = 0; i < c->nruns; i++) {
+		const struct an_run *r = c->runs[i];
+		complete += !r->incomplete;
+		if (!r->scenario_text) {
+			snprintf(err, errlen, "%s run %s has no scenario text (%s): which scenario it "
+				 "ran cannot be told", side, r->dir,
+				 r->flags & AN_F_NO_META ? "no meta.json" : "meta.json lacks scenario.text");
+			return -1;
+		}
+	}
+	if (!complete) {
+		snprintf(err, errlen, "%s %s/%s: 0 of %d runs complete: nothing to judge by", side,
+			 c->kernel, c->scenario, c->nruns);
+		return -1;
+	}
+	return 0;
+}
+
 /* Refuse runs that do not measure the same thing (metrics.md 6). */
 static int check_comparable(const struct an_cell *const *cells, int ncells, char *err, size_t errlen)
 {
@@ -287,7 +312,9 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 			continue;
 		pair[0] = bc;
 		pair[1] = find_cell(new, nk, bc->scenario);
-		if (pair[1] && check_comparable(pair, 2, err, errlen))
+		if (pair[1] && (check_judgeable(pair[0], "base", err, errlen) ||
+				check_judgeable(pair[1], "new", err, errlen) ||
+				check_comparable(pair, 2, err, errlen)))
 			return -1;
 		if (pair[1]) {
 			compared++;
@@ -407,7 +434,8 @@ static void compare_usage(FILE *f)
 		"Compare two result sets (or kernel directories of them) per scenario,\n"
 		"mechanism and metric: medians, change, Mann-Whitney U p-value.\n"
 		"Exit status: 0 no regression, 1 regression, 2 usage or data error\n"
-		"(including runs of different scenario texts or schema versions).\n"
+		"(including runs of different scenario texts or schema versions, a side\n"
+		"with no complete run, or a run without meta.json).\n"
 		"  --threshold PCT     a median worse by more than PCT %% (default 10) ...\n"
 		"  --alpha P           ... with p < P (default 0.05) is a regression\n"
 		"  --rules LIST        metrics that can regress: lead, headroom, latency,\n"

@@ -3,7 +3,7 @@
 # Called by `make deps` (and so by `make check` and `make bench`).
 set -eu
 
-PKGS="build-essential libjansson-dev libinih-dev libgsl-dev libhwloc-dev hwloc
+PKGS="build-essential libjansson-dev libgsl-dev libhwloc-dev hwloc
 libtracefs-dev libtraceevent-dev libatf-dev atf-sh kyua gnuplot-nox
 qemu-system-x86 busybox-static cpio e2fsprogs kmod nettle-dev"
 

@@ -62,6 +62,45 @@ int native_check(char *why, size_t len)
 	return 0;
 }
 
+/* "1T", "512M", or MiB with a fraction when no unit divides it. */
+static const char *fmt_size(uint64_t b, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (u < 3 && b && b % 1024 == 0) {
+		b /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)b);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)b, units[u]);
+	return buf;
+}
+
+int native_limit_check(uint64_t limit, const char *root, char *why, size_t len)
+{
+	struct pnb_kv kv;
+	uint64_t avail_kB;
+	char a[32], b[32];
+
+	if (pnb_read_meminfo(root, &kv) || pnb_kv_get(&kv, "MemAvailable", &avail_kB)) {
+		snprintf(why, len, "cannot read MemAvailable from %s/proc/meminfo: refusing a native "
+			 "run whose limit cannot be checked against the host", root);
+		return -1;
+	}
+	/* The limit only bounds the workload: the rest of the host (and the
+	 * page cache the workload leaves behind) needs the other half. */
+	if (limit / 1024 > avail_kB * NATIVE_MAX_PCT / 100) {
+		snprintf(why, len, "memory %s is above %d%% of this host's MemAvailable (%s): a "
+			 "native run could take the host into OOM; lower [machine] memory",
+			 fmt_size(limit, a, sizeof a), NATIVE_MAX_PCT, fmt_size(avail_kB * 1024, b, sizeof b));
+		return -1;
+	}
+	return 0;
+}
+
 static int write_num(const char *dir, const char *file, uint64_t v)
 {
 	char path[1200], num[32];
@@ -266,6 +305,12 @@ int native_run(const struct scenario *s, unsigned rep, const char *dir, struct r
 	memset(res, 0, sizeof *res);
 	res->boot_s = res->poweroff_s = -1;
 	if (find_memcg(&m, why, sizeof why)) {
+		snprintf(res->status, sizeof res->status, "refused");
+		snprintf(res->reason, sizeof res->reason, "%s", why);
+		return -1;
+	}
+	/* cmd_run checked before the first run; the host may have changed since. */
+	if (native_limit_check(s->memory, "", why, sizeof why)) {
 		snprintf(res->status, sizeof res->status, "refused");
 		snprintf(res->reason, sizeof res->reason, "%s", why);
 		return -1;

@@ -225,7 +225,7 @@ static void regen_cmd(const struct rep *R, const char *name, char *buf, size_t l
 static void timeline(struct rep *R, const struct an_run *r, int in_mail)
 {
 	char name[256], prefix[PATH_MAX + 300], p[PATH_MAX + 320], title[512], caption[512];
-	char oom[32], rlabel[80], nrows[16], xmax[32], cmd[1024];
+	char oom[32], rlabel[80], nrows[16], xmax[32], nsamples[32], cmd[1024];
 	FILE *f;
 
 	snprintf(name, sizeof name, "timeline-%s-%s-%d", r->kernel, r->scenario, r->rep);
@@ -283,6 +283,9 @@ static void timeline(struct rep *R, const struct an_run *r, int in_mail)
 	if (!(f = fopen(p, "we")))
 		goto fail;
 	fprintf(f, "# row\tmechanism/level\n");
+	/* A row that says why the panel is empty. */
+	if (!r->ngroups)
+		fprintf(f, "1\t(no mechanism armed or heard)\n");
 	for (int i = 0; i < r->ngroups; i++) {
 		struct an_key k = { .claim = r->g[i].claim };
 		char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2];
@@ -310,6 +313,7 @@ static void timeline(struct rep *R, const struct an_run *r, int in_mail)
 		snprintf(oom, sizeof oom, "none");
 	snprintf(nrows, sizeof nrows, "%d", r->ngroups > 0 ? r->ngroups : 1);
 	snprintf(xmax, sizeof xmax, "%.3f", r->run_s > 0 ? r->run_s : 1);
+	snprintf(nsamples, sizeof nsamples, "%zu", r->nsamples);
 	snprintf(title, sizeof title, "%s on %s, run %d%s: memory, reclaim and notifications",
 		 r->scenario, r->kernel, r->rep, r->incomplete ? " (INCOMPLETE)" : "");
 	regen_cmd(R, name, cmd, sizeof cmd);
@@ -317,12 +321,13 @@ static void timeline(struct rep *R, const struct an_run *r, int in_mail)
 		 "%s on %s, run %d: available memory, page cache and anonymous memory of the "
 		 "domain (%s) and the reclaim rate over time; below, one row per "
 		 "mechanism/level with a mark per notification; dashed red line: OOM kill. "
-		 "Regenerate: `%s`", r->scenario, r->kernel, r->rep, r->domain, cmd);
+		 "%sRegenerate: `%s`", r->scenario, r->kernel, r->rep, r->domain,
+		 r->nsamples ? "" : "This run has no samples: the memory panel is empty. ", cmd);
 	struct figure *fig = add_figure(R, name, "timeline", caption);
 	if (!fig)
 		goto fail;
 	fig->not_in_mail = !in_mail;
-	char *rest[] = { title, oom, rlabel, nrows, xmax, NULL };
+	char *rest[] = { title, oom, rlabel, nrows, xmax, nsamples, NULL };
 	draw(R, fig, prefix, rest);
 	return;
 fail:
@@ -597,6 +602,14 @@ static void table_runs(FILE *f, const struct an_set *s)
 			if (r->flags & (1u << k) & ~(unsigned)AN_F_TRACE_UNFILTERED)
 				snprintf(fl + strlen(fl), sizeof fl - strlen(fl), "%s%s",
 					 fl[0] ? ", " : "", an_flag_names[k]);
+		/* What a run lacks, so an empty plot or table reads as such. */
+		if (!r->nsamples)
+			snprintf(fl + strlen(fl), sizeof fl - strlen(fl), "%sno samples", fl[0] ? ", " : "");
+		if (!r->ngroups)
+			snprintf(fl + strlen(fl), sizeof fl - strlen(fl), "%sno notifications",
+				 fl[0] ? ", " : "");
+		if (r->events_error[0])
+			snprintf(fl + strlen(fl), sizeof fl - strlen(fl), " (%s)", r->events_error);
 		if (fl[0]) {
 			char first[PATH_MAX + 64];
 			snprintf(first, sizeof first, "%s %s: ", r->incomplete ? "INCOMPLETE" : "note",

@@ -33,6 +33,11 @@ struct run_result {
 
 /* Native backend: the running kernel, workload confined in a memory cgroup. */
 int native_check(char *why, size_t len);
+/* A native memory limit may take at most this share of MemAvailable. */
+#define NATIVE_MAX_PCT 50
+/* 0, or -1 with why when limit (bytes) is above NATIVE_MAX_PCT of the
+ * MemAvailable in root/proc/meminfo ("" for the host). */
+int native_limit_check(uint64_t limit, const char *root, char *why, size_t len);
 int native_run(const struct scenario *s, unsigned rep, const char *dir,
 	       struct run_result *res);
 

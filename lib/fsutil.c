@@ -70,3 +70,13 @@ int pnb_concat_files(const char *a, const char *b, const char *out, char *err, s
 	}
 	return close(o);
 }
+
+int pnb_name_ok(const char *name)
+{
+	if (!name || !*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}

@@ -16,4 +16,10 @@ int pnb_rm_rf(const char *path);
 /* out = a then b (an initramfs and a run archive): 0, or -1 with err. */
 int pnb_concat_files(const char *a, const char *b, const char *out, char *err, size_t len);
 
+/* A name read from a result file (kernel, scenario) used as one path
+ * component: 1 when it is one, 0 for NULL, "", ".", "..", or anything with
+ * a '/', '\\' or a control character.  Result files are data; a name
+ * like "../../x" must never steer where we write. */
+int pnb_name_ok(const char *name);
+
 #endif

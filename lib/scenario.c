@@ -2,10 +2,12 @@
 #include "parse.h"
 
 #include <errno.h>
-#include <ini.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
 
@@ -81,7 +83,6 @@ const char *scenario_expect_name(enum scn_expect e)
 struct ctx {
 	struct scenario *s;
 	const char *name;
-	const char *text, *pos;	/* reader state */
 	int line;
 	char *err;
 	size_t errlen;
@@ -160,6 +161,11 @@ static int set_value(struct ctx *c, const struct scn_key *k, const char *v)
 			return fail(c, "%s: more than 64 probes%s", k->key, "");
 		if (strlen(v) >= sizeof c->s->probes[0])
 			return fail(c, "%s: spec too long ('%.40s...')", k->key, v);
+		/* Twice the same spec would arm it twice and merge both into
+		 * one group of the analysis, doubling its counts. */
+		for (int i = 0; i < c->s->nprobes; i++)
+			if (!strcmp(c->s->probes[i], v))
+				return fail(c, "probe '%s' given twice%s", v, "");
 		strcpy(c->s->probes[c->s->nprobes++], v);
 		return 1;
 	}
@@ -184,24 +190,54 @@ static int handler(void *user, const char *section, const char *name, const char
 	return fail(c, "unknown section [%s]%s", section, "");
 }
 
-/* inih calls the reader once per line: counting here gives handler a line number. */
-static char *reader(char *str, int num, void *stream)
+static char *trim(char *a, char *end)
 {
-	struct ctx *c = stream;
-	const char *nl;
-	size_t len;
+	while (a < end && (*a == ' ' || *a == '\t'))
+		a++;
+	while (end > a && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	*end = 0;
+	return a;
+}
 
-	if (!*c->pos)
-		return NULL;
-	nl = strchr(c->pos, '\n');
-	len = nl ? (size_t)(nl - c->pos) + 1 : strlen(c->pos);
-	if (len >= (size_t)num)
-		len = (size_t)num - 1;
-	memcpy(str, c->pos, len);
-	str[len] = 0;
-	c->pos += len;
-	c->line++;
-	return str;
+/* The INI subset of the scenario files, read here rather than by libinih:
+ * Debian's build of it has a 200-byte line buffer (a longer cmdline came
+ * back as two values) and inline ';' comments (cutting args), both fixed
+ * at its compile time.  Here: one 'key = value' (or 'key: value') per
+ * line of any length, [section] headers, comments only at the start of a
+ * line (';' or '#'), no continuation lines.  text is len bytes, no NUL. */
+static void parse_lines(struct ctx *c, char *text, size_t len)
+{
+	char section[64] = "", *p = text, *end = text + len;
+
+	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		p += 3;
+	for (c->line = 1; p < end && !c->failed; c->line++) {
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
+		char *l = trim(p, eol), *sep;
+
+		p = nl ? nl + 1 : end;
+		if (!*l || *l == ';' || *l == '#')
+			continue;
+		if (*l == '[') {
+			size_t n = strlen(l);
+			if (l[n - 1] != ']') {
+				fail(c, "section header '%.40s' lacks ']'%s", l, "");
+				return;
+			}
+			l[n - 1] = 0;
+			l = trim(l + 1, l + n - 1);
+			snprintf(section, sizeof section, "%s", l);
+			continue;
+		}
+		if (!(sep = strpbrk(l, "=:"))) {
+			fail(c, "not a 'key = value' line or [section]%s%s", "", "");
+			return;
+		}
+		char *v = trim(sep + 1, l + strlen(l));
+		*sep = 0;
+		handler(c, section, trim(l, sep), v);
+	}
 }
 
 static void set_defaults(struct ctx *c)
@@ -211,25 +247,31 @@ static void set_defaults(struct ctx *c)
 			set_value(c, &keys[i], keys[i].dflt);
 }
 
-int scenario_parse_string(const char *name, const char *text, struct scenario *s,
-			  char *err, size_t errlen)
+/* text: len bytes, NUL-terminated at text[len]. */
+static int parse_buffer(const char *name, const char *text, size_t len, struct scenario *s,
+			char *err, size_t errlen)
 {
-	struct ctx c = { .s = s, .name = name, .text = text, .pos = text, .err = err, .errlen = errlen };
-	int r;
+	struct ctx c = { .s = s, .name = name, .err = err, .errlen = errlen };
+	const char *nul = memchr(text, 0, len);
+	char *copy;
 
 	memset(s, 0, sizeof *s);
+	/* A NUL would end the text early and hide what follows it. */
+	if (nul) {
+		int line = 1;
+		for (const char *q = text; q < nul; q++)
+			line += *q == '\n';
+		snprintf(err, errlen, "scenario %s:%d: a NUL byte: not a text file", name, line);
+		return -EINVAL;
+	}
 	set_defaults(&c);
-	r = ini_parse_stream(reader, &c, handler, &c);
+	if (!(copy = malloc(len + 1)))
+		return -ENOMEM;
+	memcpy(copy, text, len + 1);
+	parse_lines(&c, copy, len);
+	free(copy);
 	if (c.failed)
 		return -EINVAL;
-	if (r > 0) {
-		snprintf(err, errlen, "scenario %s:%d: not a 'key = value' line or [section]", name, r);
-		return -EINVAL;
-	}
-	if (r < 0) {
-		snprintf(err, errlen, "scenario %s: cannot parse (%d)", name, r);
-		return -EINVAL;
-	}
 	if (!s->workload[0]) {
 		snprintf(err, errlen, "scenario %s: [workload] name is required", name);
 		return -EINVAL;
@@ -247,8 +289,7 @@ int scenario_parse_string(const char *name, const char *text, struct scenario *s
 			 s->maxcpus, s->cpus);
 		return -EINVAL;
 	}
-	s->text = strdup(text);
-	if (!s->text)
+	if (!(s->text = strndup(text, len)))
 		return -ENOMEM;
 	/* name = basename without .ini */
 	const char *b = strrchr(name, '/');
@@ -261,30 +302,65 @@ int scenario_parse_string(const char *name, const char *text, struct scenario *s
 	return 0;
 }
 
+int scenario_parse_string(const char *name, const char *text, struct scenario *s,
+			  char *err, size_t errlen)
+{
+	return parse_buffer(name, text, strlen(text), s, err, errlen);
+}
+
 int scenario_load(const char *path, struct scenario *s, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
+	/* O_NONBLOCK: a FIFO must not hang the open before fstat refuses it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), r;
+	struct stat st;
+	char *buf;
 	size_t len = 0;
-	int r;
 
-	if (!f) {
+	if (fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "scenario %s: %s", path, strerror(errno));
 		return r;
 	}
-	FILE *m = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while (m && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	if (!m || fclose(m) != 0) {
-		free(buf);
-		snprintf(err, errlen, "scenario %s: out of memory", path);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "scenario %s: not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size > SCN_MAX_FILE) {
+		snprintf(err, errlen, "scenario %s: larger than %d MiB: not a scenario", path,
+			 SCN_MAX_FILE >> 20);
+		close(fd);
+		return -EINVAL;
+	}
+	/* One byte more than allowed: a file that grows while read is refused too. */
+	if (!(buf = malloc(SCN_MAX_FILE + 2))) {
+		close(fd);
 		return -ENOMEM;
 	}
-	r = scenario_parse_string(path, buf, s, err, errlen);
+	for (;;) {
+		ssize_t n = read(fd, buf + len, SCN_MAX_FILE + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			snprintf(err, errlen, "scenario %s: %s", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return r;
+		}
+		len += (size_t)n;
+		if (n == 0 || len > SCN_MAX_FILE)
+			break;
+	}
+	close(fd);
+	if (len > SCN_MAX_FILE) {
+		snprintf(err, errlen, "scenario %s: larger than %d MiB: not a scenario", path,
+			 SCN_MAX_FILE >> 20);
+		free(buf);
+		return -EINVAL;
+	}
+	buf[len] = 0;
+	r = parse_buffer(path, buf, len, s, err, errlen);
 	free(buf);
 	return r;
 }

@@ -15,6 +15,9 @@
 
 #define SCN_MAX_PROBES 64
 #define SCN_STR 512
+/* Largest scenario file read: far above any real one, far below what a
+ * device or a runaway file could feed us. */
+#define SCN_MAX_FILE (1 << 20)
 
 enum scn_expect { SCN_EXPECT_ANY, SCN_EXPECT_OOM, SCN_EXPECT_NO_OOM };
 enum scn_swap { SCN_SWAP_NONE, SCN_SWAP_ZRAM };
@@ -47,7 +50,10 @@ struct scenario {
 };
 
 /* Parse a file. 0, or -errno with "path:line: why" in err (-EINVAL for bad
- * content, other -errno when the file cannot be read). */
+ * content, a NUL byte, a file that is not regular or above SCN_MAX_FILE;
+ * other -errno when the file cannot be read).  Syntax: one 'key = value'
+ * per line of any length; ';' and '#' start a comment only at the start of
+ * a line, so a value may hold them. */
 int scenario_load(const char *path, struct scenario *s, char *err, size_t errlen);
 /* Same from a string (tests); name is what errors call the file. */
 int scenario_parse_string(const char *name, const char *text, struct scenario *s,

@@ -1,13 +1,15 @@
 # One run over time: what memory the domain had left, how hard the kernel
 # reclaimed, when each mechanism/level spoke, and when the OOM killer acted.
 #
-#   gnuplot -c plots/timeline.gp PREFIX TERM OUT TITLE OOM_S RECLAIM_LABEL NROWS XMAX
+#   gnuplot -c plots/timeline.gp PREFIX TERM OUT TITLE OOM_S RECLAIM_LABEL NROWS XMAX NSAMPLES
 #
 # PREFIX.tsv          t_s available_MiB cache_MiB anon_MiB total_MiB
 # PREFIX-reclaim.tsv  t_s rate          (RECLAIM_LABEL names it; "none": no data)
 # PREFIX-rows.tsv     row label         (one row per mechanism/level)
 # PREFIX-marks.tsv    t_s row           (one line per notification)
 # OOM_S: OOM kill time in s since workload start, or "none".
+# NSAMPLES: lines in PREFIX.tsv; 0 (a run cut before the sampler's first
+# tick) draws an empty memory panel that says so instead of failing.
 # pnbench report writes these files and runs this script.
 PREFIX = ARG1
 TERM = ARG2
@@ -17,6 +19,7 @@ OOM = ARG5
 RLABEL = ARG6
 NROWS = int(ARG7)
 XMAX = real(ARG8)
+NOSAMPLES = (ARG9 eq "0")
 # Text: the rows panel is 56% of the height and needs a line per row.
 DUMB_H = int(ceil((NROWS + 3) / 0.56))
 if (DUMB_H < 24) { DUMB_H = 24 }
@@ -46,11 +49,18 @@ if (OOM ne "none") {
     set arrow 1 from real(OOM), graph 0 to real(OOM), graph 1 nohead lw 2 lc rgb "red" dt 2
     set label 1 "OOM kill" at real(OOM), graph 1.0 right offset -0.5, -0.8 tc rgb "red"
 }
-if (dumb) {
+if (NOSAMPLES) {
+    set yrange [0:1]
+    set label 2 "no samples in this run: memory was not recorded" at graph 0.5, 0.5 center
+    plot 1/0 notitle
+    unset label 2
+}
+if (!NOSAMPLES && dumb) {
     plot PREFIX.".tsv" using 1:2 with lines title "available ", \
          "" using 1:3 with lines title "cache", \
          "" using 1:4 with lines title "anon"
-} else {
+}
+if (!NOSAMPLES && !dumb) {
     if (RLABEL ne "none") {
         set y2label RLABEL
         set y2tics

@@ -2,7 +2,9 @@
  * an error naming the file, the line and what is wrong. */
 #include <atf-c.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "probe.h"
 #include "scenario.h"
@@ -162,8 +164,152 @@ ATF_TC_BODY(probe_specs, tc)
 	}
 }
 
+/* ---- hostile files (issue 10, 13) ---------------------------------------- */
+
+static const char *probes_part = "[workload]\nname = fixed-rate\n[probes]\nprobe = oom\n";
+
+ATF_TC(long_lines);
+ATF_TC_HEAD(long_lines, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a 400-byte cmdline is one value (inih's 200-byte buffer split it and said 'given twice')");
+}
+ATF_TC_BODY(long_lines, tc)
+{
+	char text[2048], cmd[401], err[512] = "";
+	struct scenario s;
+
+	for (int i = 0; i < 400; i++)
+		cmd[i] = i % 10 == 9 ? ' ' : 'a' + i % 10;
+	cmd[400] = 0;
+	snprintf(text, sizeof text, "%s[machine]\ncmdline = %s\n", probes_part, cmd);
+	ATF_REQUIRE_EQ_MSG(scenario_parse_string("x.ini", text, &s, err, sizeof err), 0, "%s", err);
+	ATF_CHECK_EQ(strlen(s.cmdline), 399);	/* the trailing blank trimmed */
+	ATF_CHECK_EQ(strncmp(s.cmdline, cmd, 399), 0);
+	scenario_free(&s);
+}
+
+ATF_TC(no_inline_comments);
+ATF_TC_HEAD(no_inline_comments, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "' ;' inside a value is part of it: comments start a line");
+}
+ATF_TC_BODY(no_inline_comments, tc)
+{
+	char text[1024], err[512] = "";
+	struct scenario s;
+
+	snprintf(text, sizeof text, "; a comment\n# another\n%s"
+		 "[machine]\ncmdline = a=1 ;b=2 # c\n", probes_part);
+	ATF_REQUIRE_EQ_MSG(scenario_parse_string("x.ini", text, &s, err, sizeof err), 0, "%s", err);
+	ATF_CHECK_STREQ(s.cmdline, "a=1 ;b=2 # c");
+	scenario_free(&s);
+}
+
+ATF_TC(unclosed_section);
+ATF_TC_HEAD(unclosed_section, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "'[machine' without ']' is reported on its own line");
+}
+ATF_TC_BODY(unclosed_section, tc)
+{
+	char text[1024], err[512] = "";
+	struct scenario s;
+
+	snprintf(text, sizeof text, "%s[machine\ncpus = 2\n", probes_part);
+	ATF_CHECK(scenario_parse_string("x.ini", text, &s, err, sizeof err) != 0);
+	ATF_CHECK_STREQ(err, "scenario x.ini:5: section header '[machine' lacks ']'");
+}
+
+ATF_TC(duplicate_probe);
+ATF_TC_HEAD(duplicate_probe, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "the same probe spec twice is refused (it merged into one group of double count)");
+}
+ATF_TC_BODY(duplicate_probe, tc)
+{
+	struct scenario s;
+	char err[512] = "";
+
+	ATF_CHECK(scenario_parse_string("x.ini", "[workload]\nname = x\n[probes]\nprobe = oom\n"
+					"probe = vmpressure:low\nprobe = oom\n", &s, err, sizeof err) != 0);
+	ATF_CHECK_STREQ(err, "scenario x.ini:6: probe 'oom' given twice");
+}
+
+static void write_bytes(const char *path, const char *b, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	ATF_REQUIRE(f);
+	ATF_REQUIRE_EQ(fwrite(b, 1, n, f), n);
+	ATF_REQUIRE_EQ(fclose(f), 0);
+}
+
+ATF_TC(nul_byte);
+ATF_TC_HEAD(nul_byte, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a NUL byte is refused naming its line (it ended the file before)");
+}
+ATF_TC_BODY(nul_byte, tc)
+{
+	static const char b[] = "[workload]\nname = fixed-rate\n[probes]\nprobe = oom\n[machine]\ncpus = 2\0\nmemory = 1T\n";
+	struct scenario s;
+	char err[512] = "";
+
+	write_bytes("nul.ini", b, sizeof b - 1);
+	ATF_CHECK(scenario_load("nul.ini", &s, err, sizeof err) != 0);
+	ATF_CHECK_STREQ(err, "scenario nul.ini:6: a NUL byte: not a text file");
+}
+
+ATF_TC(not_regular);
+ATF_TC_HEAD(not_regular, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a directory, /dev/zero and a FIFO are refused at once, not read as empty or forever");
+	atf_tc_set_md_var(tc, "timeout", "30");
+}
+ATF_TC_BODY(not_regular, tc)
+{
+	struct scenario s;
+	char err[512] = "";
+
+	ATF_REQUIRE_EQ(mkdir("dir.ini", 0755), 0);
+	ATF_CHECK(scenario_load("dir.ini", &s, err, sizeof err) != 0);
+	ATF_CHECK_STREQ(err, "scenario dir.ini: not a regular file");
+	ATF_CHECK(scenario_load("/dev/zero", &s, err, sizeof err) != 0);
+	ATF_CHECK_STREQ(err, "scenario /dev/zero: not a regular file");
+	ATF_REQUIRE_EQ(mkfifo("fifo.ini", 0644), 0);
+	ATF_CHECK(scenario_load("fifo.ini", &s, err, sizeof err) != 0);
+	ATF_CHECK_STREQ(err, "scenario fifo.ini: not a regular file");
+}
+
+ATF_TC(too_big);
+ATF_TC_HEAD(too_big, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a file over 1 MiB is refused before it is read");
+}
+ATF_TC_BODY(too_big, tc)
+{
+	struct scenario s;
+	char err[512] = "";
+	size_t n = (1 << 20) + 1;
+	char *b = malloc(n);
+
+	ATF_REQUIRE(b);
+	memset(b, '#', n);
+	b[n - 1] = '\n';
+	write_bytes("big.ini", b, n);
+	free(b);
+	ATF_CHECK(scenario_load("big.ini", &s, err, sizeof err) != 0);
+	ATF_CHECK_STREQ(err, "scenario big.ini: larger than 1 MiB: not a scenario");
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, long_lines);
+	ATF_TP_ADD_TC(tp, no_inline_comments);
+	ATF_TP_ADD_TC(tp, unclosed_section);
+	ATF_TP_ADD_TC(tp, duplicate_probe);
+	ATF_TP_ADD_TC(tp, nul_byte);
+	ATF_TP_ADD_TC(tp, not_regular);
+	ATF_TP_ADD_TC(tp, too_big);
 	ATF_TP_ADD_TC(tp, parse_good);
 	ATF_TP_ADD_TC(tp, defaults);
 	ATF_TP_ADD_TC(tp, errors);
