@@ -104,6 +104,7 @@ struct an_mark {
 
 struct an_run {
 	char dir[PATH_MAX];
+	const char *set_path;		/* the set it was loaded with, or NULL */
 	char kernel[AN_NAME_LEN], release[AN_NAME_LEN], scenario[AN_NAME_LEN];
 	int rep;
 	char events_schema[64], meta_schema[64];

@@ -1555,13 +1555,25 @@ static json_t *group_json(const struct an_group *g)
 	return x;
 }
 
+/* A directory as summaries record it: relative to the set's root, so a
+ * set analysed where it lies, copied or committed writes the same bytes. */
+static const char *set_relative(const char *set, const char *dir)
+{
+	size_t n = set ? strlen(set) : 0;
+	if (n && !strncmp(dir, set, n) && dir[n] == '/')
+		return dir + n + 1;
+	if (n && !strcmp(dir, set))
+		return ".";
+	return dir;
+}
+
 json_t *an_run_json(const struct an_run *r)
 {
 	json_t *o = json_object(), *run = json_object(), *truth = json_object();
 	json_t *probes = json_array(), *groups = json_array();
 
 	json_object_set_new(o, "schema", json_string(AN_SUMMARY_SCHEMA));
-	json_object_set_new(run, "dir", json_string(r->dir));
+	json_object_set_new(run, "dir", json_string(set_relative(r->set_path, r->dir)));
 	json_object_set_new(run, "kernel", json_string(r->kernel));
 	json_object_set_new(run, "release", json_string(r->release));
 	json_object_set_new(run, "scenario", json_string(r->scenario));
@@ -1918,7 +1930,7 @@ json_t *an_cell_json(const struct an_cell *c)
 		json_t *x = json_object();
 		complete += !r->incomplete;
 		oom += r->t_oom != AN_NONE;
-		json_object_set_new(x, "dir", json_string(r->dir));
+		json_object_set_new(x, "dir", json_string(set_relative(r->set_path, r->dir)));
 		json_object_set_new(x, "rep", json_integer(r->rep));
 		json_object_set_new(x, "incomplete", json_boolean(r->incomplete));
 		json_object_set_new(x, "flags", flags_json(r->flags));
@@ -1979,7 +1991,6 @@ json_t *an_set_json(const struct an_set *s)
 	int nk = an_set_kernels(s, names, 64), incomplete = 0;
 
 	json_object_set_new(o, "schema", json_string(AN_SET_SCHEMA));
-	json_object_set_new(o, "path", json_string(s->path));
 	for (int i = 0; i < nk; i++)
 		json_array_append_new(kern, json_string(names[i]));
 	for (int i = 0; i < s->ncells; i++) {
@@ -1998,7 +2009,7 @@ json_t *an_set_json(const struct an_set *s)
 	for (int i = 0; i < s->ncells; i++) {
 		const struct an_cell *c = &s->cells[i];
 		json_t *x = an_cell_json(c);
-		json_object_set_new(x, "dir", json_string(c->dir));
+		json_object_set_new(x, "dir", json_string(set_relative(s->path, c->dir)));
 		json_array_append_new(cells, x);
 	}
 	json_object_set_new(o, "cells", cells);
@@ -2114,6 +2125,7 @@ int an_set_load(const char *path, struct an_set *s, char *err, size_t errlen)
 			snprintf(err, errlen, "%s", e2);
 			goto out;
 		}
+		s->runs[s->nruns].set_path = s->path;
 		order[s->nruns] = &s->runs[s->nruns];
 		s->nruns++;
 	}
