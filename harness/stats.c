@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
@@ -202,4 +203,25 @@ out:
 	free(it);
 	free(r2);
 	return ret;
+}
+
+/* Two-sided Fisher exact test on the 2x2 table [a b; c d]: the sum of the
+ * probabilities of every table with the same margins that is no more
+ * likely than the observed one (R's fisher.test convention, with its
+ * relative tolerance for ties in probability). */
+double pnb_fisher_2x2(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	unsigned row1 = a + b, col1 = a + c, n = a + b + c + d;
+	unsigned lo = col1 > n - row1 ? col1 - (n - row1) : 0;
+	unsigned hi = row1 < col1 ? row1 : col1;
+	double p_obs = gsl_ran_hypergeometric_pdf(a, col1, n - col1, row1), p = 0;
+
+	if (!n)
+		return 1;
+	for (unsigned x = lo; x <= hi; x++) {
+		double px = gsl_ran_hypergeometric_pdf(x, col1, n - col1, row1);
+		if (px <= p_obs * (1 + 1e-7))
+			p += px;
+	}
+	return p > 1 ? 1 : p;
 }

@@ -43,4 +43,8 @@ int pnb_mwu(const double *x, size_t n1, const double *y, size_t n2,
  * (2 / C(n1+n2, n1), at most 1): below alpha, no test can be significant. */
 double pnb_mwu_min_p(size_t n1, size_t n2);
 
+/* Two-sided Fisher exact p for the 2x2 table [a b; c d] (rows: base, new;
+ * columns: yes, no), for categorical rows such as "fired before OOM k/n". */
+double pnb_fisher_2x2(unsigned a, unsigned b, unsigned c, unsigned d);
+
 #endif
