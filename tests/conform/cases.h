@@ -54,7 +54,7 @@ CF_CASE(vmp_levels_before_oom,
 	"cgroup-v1/memory.rst: The \"critical\" level means that the system is actively thrashing, it is about to out of memory (OOM) or even the in-kernel OOM killer is on its way to trigger.",
 	NULL, NULL)
 CF_CASE(vmp_mode_local,
-	"cgroup-v1/memory.rst: \"local\": events are pass-through, i.e. they only receive notifications when memory pressure is experienced in the memcg for which the notification is registered.",
+	"cgroup-v1/memory.rst: \"local\": ... group C will receive notification if registered for \"local\" notification and the group experiences memory pressure. However, group B will never receive notification, regardless if there is an event listener for group C or not, if group B is registered for local notification.",
 	NULL, NULL)
 CF_CASE(vmp_mode_hierarchy,
 	"cgroup-v1/memory.rst: \"hierarchy\": events always propagate up to the root ... propagation continues regardless of whether there are event listeners at each level.",
