@@ -51,7 +51,7 @@ CF_CASE(vmp_bad_level_mode_rejected,
 	"cgroup-v1/memory.rst: The level string is one of \"low\", \"medium\", \"critical\"; the mode one of \"default\", \"hierarchy\", \"local\" (vmpressure_register_event: anything else -EINVAL).",
 	NULL, NULL)
 CF_CASE(vmp_levels_before_oom,
-	"cgroup-v1/memory.rst: The \"critical\" level means that the system is actively thrashing, it is about to out of memory (OOM) or even the in-kernel OOM killer is on its way to trigger.",
+	"cgroup-v1/memory.rst: Application will be notified through eventfd when memory pressure is at the specific level (or higher). ... (Expect a bunch of notifications, and eventually, the oom-killer will trigger.)",
 	NULL, NULL)
 CF_CASE(vmp_mode_local,
 	"cgroup-v1/memory.rst: \"local\": ... group C will receive notification if registered for \"local\" notification and the group experiences memory pressure. However, group B will never receive notification, regardless if there is an event listener for group C or not, if group B is registered for local notification.",
@@ -63,7 +63,7 @@ CF_CASE(vmp_mode_default_stops,
 	"cgroup-v1/memory.rst: The events are propagated upward until the event is handled ... Group B, will receive notification only if there are no event listers for group C.",
 	NULL, NULL)
 CF_CASE(vmp_stream_no_medium,
-	"cgroup-v1/memory.rst: The \"medium\" level means that the system is experiencing medium memory pressure, the system might be making swap, paging out active file caches, etc.",
+	"cgroup-v1/memory.rst: The \"low\" level means that the system is reclaiming memory for new allocations. ... Application will be notified through eventfd when memory pressure is at the specific level (or higher).",
 	NULL, NULL)
 CF_CASE(memevents_high,
 	"cgroup-v2.rst: high: The number of times processes of the cgroup are throttled and routed to perform direct memory reclaim because the high memory boundary was exceeded. (a value change generates a file modified event)",
