@@ -33,7 +33,7 @@ CF_CASE(psi_unprivileged,
 	"psi.rst: Unprivileged users can also create monitors, with the only limitation that the window size must be a multiple of 2s, in order to prevent excessive resource usage.",
 	NULL, NULL)
 CF_CASE(psi_fires_thrashing,
-	"psi.rst: The open file descriptor should be used to wait for trigger events using select(), poll() or epoll().",
+	"psi.rst: A trigger describes the maximum cumulative stall time over a specific time window, e.g. 100ms of total stall time within any 500ms window to generate a wakeup event.",
 	NULL, NULL)
 CF_CASE(psi_one_event_per_window,
 	"psi.rst: Notifications to the users are rate-limited to one per tracking window.",
