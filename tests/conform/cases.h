@@ -98,9 +98,6 @@ CF_CASE(fanout_psi_16,
 CF_CASE(fanout_psi_256,
 	"psi.rst: Triggers can be set on more than one psi metric and more than one trigger for the same psi metric can be specified (256 triggers, one episode: all fire).",
 	NULL, NULL)
-CF_CASE(lmk_rule_driver_table,
-	"lowmemorykiller.c (v4.11) lowmem_scan: if (other_free < minfree && other_file < minfree) { min_score_adj = lowmem_adj[i]; break; }",
-	NULL, NULL)
 CF_CASE(lmk_inputs_live,
 	"lowmemorykiller.c (v4.11): other_free = NR_FREE_PAGES - totalreserve_pages; other_file = NR_FILE_PAGES - NR_SHMEM - NR_UNEVICTABLE - total_swapcache_pages().",
 	NULL, NULL)
