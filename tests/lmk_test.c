@@ -777,6 +777,82 @@ ATF_TC_BODY(live_vmpressure_memcg, tc)
 	close(fd);
 }
 
+/* Moved from the conformance suite (it was lmk_rule_driver_table, which
+ * ran only lib/lmk.c and told nothing about the guest's kernel). */
+ATF_TC(driver_table);
+ATF_TC_HEAD(driver_table, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "lowmemorykiller.c (v4.11) lowmem_scan: the rule agrees with a "
+			  "transcription of the driver's loop around every default threshold, and with 10 "
+			  "hand-worked cases");
+}
+
+/* lowmem_scan's loop as the driver has it (v4.11), on the driver's int
+ * arrays: "if (other_free < minfree && other_file < minfree) {
+ * min_score_adj = lowmem_adj[i]; break; }", starting from
+ * OOM_SCORE_ADJ_MAX + 1. */
+static int driver_scan(const int *minfree, const short *adj, int n, int other_free, int other_file)
+{
+	int min_score_adj = 1000 + 1;
+	for (int i = 0; i < n; i++) {
+		int m = minfree[i];
+		if (other_free < m && other_file < m) {
+			min_score_adj = adj[i];
+			break;
+		}
+	}
+	return min_score_adj;
+}
+
+ATF_TC_BODY(driver_table, tc)
+{
+	static const int minfree[] = { 3 * 512, 2 * 1024, 4 * 1024, 16 * 1024 };
+	static const short adj[] = { 0, 1, 6, 12 };
+	/* Worked by hand: strict "<" on both numbers, first (smallest)
+	 * matching threshold wins. */
+	static const struct { uint64_t free, file; int adj; } table[] = {
+		{ 100000, 100000, PNB_LMK_NO_LEVEL },	/* both above every threshold */
+		{ 16383, 16383, 12 },
+		{ 16384, 100, PNB_LMK_NO_LEVEL },	/* free not below 16384: no level */
+		{ 100, 16384, PNB_LMK_NO_LEVEL },	/* file not below 16384 */
+		{ 4095, 5000, 12 },			/* file >= 4096: only the last */
+		{ 4095, 4095, 6 },
+		{ 2047, 1000, 1 },
+		{ 1535, 1535, 0 },
+		{ 0, 0, 0 },
+		{ 1535, 3000, 6 },			/* free matches 0, file only 6 */
+	};
+	struct pnb_lmk_rule r;
+	int vals[3 * 4 + 2], nv = 0, compared = 0;
+
+	(void)tc;
+	pnb_lmk_rule_default(&r);
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		int got = pnb_lmk_evaluate(&r, table[i].free, table[i].file, NULL);
+		ATF_CHECK_MSG(got == table[i].adj, "free %llu file %llu: %d, driver %d",
+			      (unsigned long long)table[i].free, (unsigned long long)table[i].file, got,
+			      table[i].adj);
+		ATF_CHECK_EQ(driver_scan(minfree, adj, 4, (int)table[i].free, (int)table[i].file),
+			     table[i].adj);
+	}
+	/* Every pair of values one below, at and one above each threshold,
+	 * plus 0 and far above. */
+	vals[nv++] = 0;
+	vals[nv++] = 1 << 20;
+	for (int i = 0; i < 4; i++)
+		for (int d = -1; d <= 1; d++)
+			vals[nv++] = minfree[i] + d;
+	for (int a = 0; a < nv; a++)
+		for (int b = 0; b < nv; b++) {
+			int want = driver_scan(minfree, adj, 4, vals[a], vals[b]);
+			int got = pnb_lmk_evaluate(&r, (uint64_t)vals[a], (uint64_t)vals[b], NULL);
+			ATF_CHECK_MSG(got == want, "free %d file %d: rule %d, driver loop %d", vals[a], vals[b],
+				      got, want);
+			compared++;
+		}
+	ATF_CHECK_EQ(compared, 14 * 14);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, default_rule);
@@ -792,5 +868,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, probe_edge_rule);
 	ATF_TP_ADD_TC(tp, live_poll_memcg);
 	ATF_TP_ADD_TC(tp, live_vmpressure_memcg);
+	ATF_TP_ADD_TC(tp, driver_table);
 	return atf_no_error();
 }

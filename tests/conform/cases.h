@@ -33,7 +33,7 @@ CF_CASE(psi_unprivileged,
 	"psi.rst: Unprivileged users can also create monitors, with the only limitation that the window size must be a multiple of 2s, in order to prevent excessive resource usage.",
 	NULL, NULL)
 CF_CASE(psi_fires_thrashing,
-	"psi.rst: The open file descriptor should be used to wait for trigger events using select(), poll() or epoll().",
+	"psi.rst: A trigger describes the maximum cumulative stall time over a specific time window, e.g. 100ms of total stall time within any 500ms window to generate a wakeup event.",
 	NULL, NULL)
 CF_CASE(psi_one_event_per_window,
 	"psi.rst: Notifications to the users are rate-limited to one per tracking window.",
@@ -51,10 +51,10 @@ CF_CASE(vmp_bad_level_mode_rejected,
 	"cgroup-v1/memory.rst: The level string is one of \"low\", \"medium\", \"critical\"; the mode one of \"default\", \"hierarchy\", \"local\" (vmpressure_register_event: anything else -EINVAL).",
 	NULL, NULL)
 CF_CASE(vmp_levels_before_oom,
-	"cgroup-v1/memory.rst: The \"critical\" level means that the system is actively thrashing, it is about to out of memory (OOM) or even the in-kernel OOM killer is on its way to trigger.",
+	"cgroup-v1/memory.rst: Application will be notified through eventfd when memory pressure is at the specific level (or higher). ... (Expect a bunch of notifications, and eventually, the oom-killer will trigger.)",
 	NULL, NULL)
 CF_CASE(vmp_mode_local,
-	"cgroup-v1/memory.rst: \"local\": events are pass-through, i.e. they only receive notifications when memory pressure is experienced in the memcg for which the notification is registered.",
+	"cgroup-v1/memory.rst: \"local\": ... group C will receive notification if registered for \"local\" notification and the group experiences memory pressure. However, group B will never receive notification, regardless if there is an event listener for group C or not, if group B is registered for local notification.",
 	NULL, NULL)
 CF_CASE(vmp_mode_hierarchy,
 	"cgroup-v1/memory.rst: \"hierarchy\": events always propagate up to the root ... propagation continues regardless of whether there are event listeners at each level.",
@@ -63,7 +63,7 @@ CF_CASE(vmp_mode_default_stops,
 	"cgroup-v1/memory.rst: The events are propagated upward until the event is handled ... Group B, will receive notification only if there are no event listers for group C.",
 	NULL, NULL)
 CF_CASE(vmp_stream_no_medium,
-	"cgroup-v1/memory.rst: The \"medium\" level means that the system is experiencing medium memory pressure, the system might be making swap, paging out active file caches, etc.",
+	"cgroup-v1/memory.rst: The \"low\" level means that the system is reclaiming memory for new allocations. ... Application will be notified through eventfd when memory pressure is at the specific level (or higher).",
 	NULL, NULL)
 CF_CASE(memevents_high,
 	"cgroup-v2.rst: high: The number of times processes of the cgroup are throttled and routed to perform direct memory reclaim because the high memory boundary was exceeded. (a value change generates a file modified event)",
@@ -97,9 +97,6 @@ CF_CASE(fanout_psi_16,
 	NULL, NULL)
 CF_CASE(fanout_psi_256,
 	"psi.rst: Triggers can be set on more than one psi metric and more than one trigger for the same psi metric can be specified (256 triggers, one episode: all fire).",
-	NULL, NULL)
-CF_CASE(lmk_rule_driver_table,
-	"lowmemorykiller.c (v4.11) lowmem_scan: if (other_free < minfree && other_file < minfree) { min_score_adj = lowmem_adj[i]; break; }",
 	NULL, NULL)
 CF_CASE(lmk_inputs_live,
 	"lowmemorykiller.c (v4.11): other_free = NR_FREE_PAGES - totalreserve_pages; other_file = NR_FILE_PAGES - NR_SHMEM - NR_UNEVICTABLE - total_swapcache_pages().",

@@ -1,4 +1,6 @@
-/* The Android LMK rule (lib/lmk.c) against the driver's own algorithm. */
+/* The Android LMK rule's inputs (lib/memview.c, from /proc/meminfo) against
+ * the driver's (its own /proc/vmstat counters) on the live kernel.  The rule
+ * itself is checked against the driver's loop in tests/lmk_test.c. */
 #include "conform.h"
 #include "jsonl.h"
 #include "lmk.h"
@@ -7,44 +9,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-/* Cases worked by hand through lowmem_scan's loop with the default
- * minfree {1536, 2048, 4096, 16384} pages and adj {0, 1, 6, 12}: strict
- * "<" on both numbers, first (smallest) matching threshold wins. */
-static const struct { uint64_t free, file; int adj; } table[] = {
-	{ 100000, 100000, PNB_LMK_NO_LEVEL },	/* both above every threshold */
-	{ 16383, 16383, 12 },
-	{ 16384, 100, PNB_LMK_NO_LEVEL },	/* free not below 16384: no level */
-	{ 100, 16384, PNB_LMK_NO_LEVEL },	/* file not below 16384 */
-	{ 4095, 5000, 12 },			/* file >= 4096: only the last */
-	{ 4095, 4095, 6 },
-	{ 2047, 1000, 1 },
-	{ 1535, 1535, 0 },
-	{ 0, 0, 0 },
-	{ 1535, 3000, 6 },			/* free matches 0, file only 6 */
-};
-
-enum cf_result cf_lmk_rule_driver_table(struct cf_ctx *c)
-{
-	struct pnb_lmk_rule r;
-	char bad[512] = "";
-	size_t used = 0;
-	int n = (int)(sizeof table / sizeof table[0]);
-
-	pnb_lmk_rule_default(&r);
-	for (int i = 0; i < n; i++) {
-		int got = pnb_lmk_evaluate(&r, table[i].free, table[i].file, NULL);
-		if (got != table[i].adj)
-			used += snprintf(bad + used, used < sizeof bad ? sizeof bad - used : 0,
-					 "%sfree %llu file %llu: %d, driver %d", used ? "; " : "",
-					 (unsigned long long)table[i].free, (unsigned long long)table[i].file,
-					 got, table[i].adj);
-	}
-	jset_int(c->detail, "cases", n);
-	if (bad[0])
-		return cf_say(c, CF_FAIL, "%s", bad);
-	return cf_say(c, CF_PASS, "all %d worked cases select the driver's min_score_adj", n);
-}
 
 enum cf_result cf_lmk_inputs_live(struct cf_ctx *c)
 {
@@ -82,22 +46,54 @@ enum cf_result cf_lmk_inputs_live(struct cf_ctx *c)
 			      "%llu file %llu pages (meminfo): differ by more than %llu pages",
 			      (unsigned long long)kfree, (unsigned long long)kfile, (unsigned long long)ufree,
 			      (unsigned long long)ufile, (unsigned long long)tol);
-	/* Same decision for rules whose thresholds straddle the live values. */
-	int mismatches = 0;
-	for (int k = 0; k < 8; k++) {
-		struct pnb_lmk_rule r = { .n = 2 };
-		uint64_t base = (k & 1 ? kfree : kfile) + tol * 2;
-		r.minfree_pages[0] = base / (k + 2) + 1;
-		r.minfree_pages[1] = base * (k + 2);
-		r.adj[0] = 0;
-		r.adj[1] = 900;
-		if (pnb_lmk_evaluate(&r, kfree, kfile, NULL) != pnb_lmk_evaluate(&r, ufree, ufile, NULL))
+	/* The rule compares both numbers with one threshold, so the larger
+	 * one decides; thresholds just inside and just outside the tolerance
+	 * around it must give the driver's decision on the rule's inputs too.
+	 * (Thresholds far from the live values, as this case used to use,
+	 * agree whatever the inputs are.) */
+	uint64_t big = kfree > kfile ? kfree : kfile;
+	int mismatches = 0, rules = 0;
+	json_t *ra = json_array();
+	for (int k = 0; k < 4; k++) {
+		/* k 0: L - tol (no level: L is not below it); k 1: L + tol + 1
+		 * (level: both are below it); k 2, 3: the same as a second
+		 * level behind a first one that cannot match. */
+		if (big < tol + 1)
+			continue;
+		uint64_t m = k & 1 ? big + tol + 1 : big - tol;
+		struct pnb_lmk_rule r = { .n = k < 2 ? 1 : 2 };
+		if (k < 2) {
+			r.minfree_pages[0] = m;
+			r.adj[0] = 900;
+		} else {
+			r.minfree_pages[0] = 1;
+			r.adj[0] = 0;
+			r.minfree_pages[1] = m;
+			r.adj[1] = 900;
+		}
+		int want = k & 1 ? 900 : PNB_LMK_NO_LEVEL;
+		int dk = pnb_lmk_evaluate(&r, kfree, kfile, NULL), du = pnb_lmk_evaluate(&r, ufree, ufile, NULL);
+		json_t *o = json_object();
+		jset_int(o, "minfree_pages", (long long)m);
+		jset_int(o, "driver", dk);
+		jset_int(o, "rule", du);
+		json_array_append_new(ra, o);
+		rules++;
+		if (dk != want || du != want)
 			mismatches++;
 	}
+	json_object_set_new(c->detail, "threshold_rules", ra);
 	jset_int(c->detail, "decision_mismatches", mismatches);
+	if (!rules)
+		return cf_say(c, CF_SKIP, "live free %llu and file %llu pages are both within the tolerance "
+			      "(%llu) of 0: no threshold to place", (unsigned long long)kfree,
+			      (unsigned long long)kfile, (unsigned long long)tol);
 	if (mismatches)
-		return cf_say(c, CF_FAIL, "%d of 8 rules decide differently on driver and rule inputs", mismatches);
+		return cf_say(c, CF_FAIL, "%d of %d rules with thresholds at %llu -/+ %llu pages decide other "
+			      "than expected on driver or rule inputs", mismatches, rules, (unsigned long long)big,
+			      (unsigned long long)tol);
 	return cf_say(c, CF_PASS, "driver free %llu / file %llu pages vs rule %llu / %llu (tolerance %llu); "
-		      "8 straddling rules agree", (unsigned long long)kfree, (unsigned long long)kfile,
-		      (unsigned long long)ufree, (unsigned long long)ufile, (unsigned long long)tol);
+		      "%d rules with thresholds at %llu -/+ %llu decide alike", (unsigned long long)kfree,
+		      (unsigned long long)kfile, (unsigned long long)ufree, (unsigned long long)ufile,
+		      (unsigned long long)tol, rules, (unsigned long long)big, (unsigned long long)tol);
 }

@@ -227,36 +227,146 @@ static uint64_t some_total_us(const char *path)
 	return pnb_read_psi("", path, &psi) ? 0 : psi.some.total_us;
 }
 
+/* Poll a trigger fd for up to dur_ns while sampling the stall total of
+ * stall_path every 50 ms; for every POLLPRI, the stall growth over the
+ * trigger's window before it.  A trigger fires when "total stall time
+ * within any <window>" reaches the threshold, so the growth between the
+ * last sample at least win + slack before the event and the event itself
+ * must reach it.  slack: the kernel's poller updates 10 times per window
+ * (psi.rst), so the event may come up to win/10 after the crossing, and a
+ * sample may be up to 50 ms older than it needs to be.  Returns the number
+ * of events; *min_growth_us the smallest growth before any of them. */
+#define PSI_SAMPLE_NS (50 * NS_PER_MS)
+struct psi_watch {
+	int events;
+	uint64_t first_ns;		/* since t0 */
+	uint64_t min_growth_us;		/* over the window before each event */
+	uint64_t total_growth_us;	/* over the whole watch */
+};
+
+static int watch(int fd, const char *stall_path, uint64_t win_ns, uint64_t t0, uint64_t dur_ns,
+		 int stop_on_event, struct psi_watch *w)
+{
+	enum { NS = 512 };
+	uint64_t st[NS], tt[NS];
+	int ns = 0;
+
+	memset(w, 0, sizeof *w);
+	w->min_growth_us = UINT64_MAX;
+	st[0] = some_total_us(stall_path);
+	tt[ns++] = pnb_mono_ns();
+	uint64_t start_total = st[0], end = pnb_mono_ns() + dur_ns;
+	for (;;) {
+		uint64_t now = pnb_mono_ns();
+		if (now >= end)
+			break;
+		uint64_t left = end - now < PSI_SAMPLE_NS ? end - now : PSI_SAMPLE_NS;
+		struct pollfd pf = { .fd = fd, .events = POLLPRI };
+		int r = poll(&pf, 1, (int)(left / NS_PER_MS) + 1);
+		uint64_t tnow = pnb_mono_ns(), snow = some_total_us(stall_path);
+		if (r > 0 && (pf.revents & POLLPRI)) {
+			uint64_t from = tnow - win_ns - win_ns / 10 - PSI_SAMPLE_NS, base = st[0];
+			for (int i = 0; i < ns && tt[i] <= from; i++)
+				base = st[i];
+			if (snow - base < w->min_growth_us)
+				w->min_growth_us = snow - base;
+			if (!w->events++)
+				w->first_ns = tnow - t0;
+		}
+		if (ns < NS) {
+			tt[ns] = tnow;
+			st[ns++] = snow;
+		} else {
+			memmove(tt, tt + 1, sizeof tt[0] * (NS - 1));
+			memmove(st, st + 1, sizeof st[0] * (NS - 1));
+			tt[NS - 1] = tnow;
+			st[NS - 1] = snow;
+		}
+		if (stop_on_event && w->events)
+			break;
+	}
+	w->total_growth_us = st[ns - 1] - start_total;
+	return w->events;
+}
+
 enum cf_result cf_psi_fires_thrashing(struct cf_ctx *c)
 {
+	static const char spec[] = "some 50000 1000000";
+	const uint64_t thr_us = 50000, win = NS_PER_S;
+	const char *idle_cg = CF_V2 "/cf-psi-idle";
 	char why[256];
-	int fd, r;
+	int fd, fi = -1, r;
 	enum cf_result res;
+	struct psi_watch idle, busy, ctl = { 0 };
 
 	if (need_psi(c) != CF_PASS)
 		return CF_SKIP;
-	if ((r = trig(PSI_MEM, "some 50000 1000000", &fd)))
-		return cf_say(c, CF_FAIL, "trigger \"some 50000 1000000\" refused: %s", en(r));
-	uint64_t s0 = some_total_us(PSI_MEM), t0 = pnb_mono_ns();
+	if ((r = trig(PSI_MEM, spec, &fd)))
+		return cf_say(c, CF_FAIL, "trigger \"%s\" refused: %s", spec, en(r));
+	/* Control 1, the same trigger before any pressure: an event here
+	 * without the stall behind it would make the thrashing event
+	 * meaningless. */
+	uint64_t t0 = pnb_mono_ns();
+	watch(fd, PSI_MEM, win, t0, 2 * NS_PER_S, 0, &idle);
+	/* Control 2, a trigger on an empty cgroup2 group armed through the
+	 * thrashing: nothing in it can stall. */
+	int have_ctl = !cf_cg_make(idle_cg) &&
+		       !trig(CF_V2 "/cf-psi-idle/memory.pressure", spec, &fi);
+	t0 = pnb_mono_ns();
 	pid_t pid = thrash_start(c, NULL, why, sizeof why);
 	if (pid < 0) {
 		close(fd);
+		if (fi >= 0)
+			close(fi);
+		cf_cg_remove(idle_cg);
 		return cf_say(c, CF_SKIP, "cannot make pressure: %s", why);
 	}
-	struct pollfd pf = { .fd = fd, .events = POLLPRI };
-	r = poll(&pf, 1, 10000);
-	uint64_t t1 = pnb_mono_ns();
+	watch(fd, PSI_MEM, win, t0, 10 * NS_PER_S, 1, &busy);
+	/* Two more windows of thrashing for the empty group to stay silent
+	 * through; an event it got earlier is still pending in its fd. */
+	if (have_ctl && busy.events)
+		watch(fi, CF_V2 "/cf-psi-idle/memory.pressure", win, t0, 2 * NS_PER_S, 0, &ctl);
 	thrash_stop(pid);
 	close(fd);
-	uint64_t stall = some_total_us(PSI_MEM) - s0;
-	jset_int(c->detail, "some_stall_us", (long long)stall);
-	jset_int(c->detail, "first_event_ns", r > 0 ? (long long)(t1 - t0) : -1);
-	if (r > 0 && (pf.revents & POLLPRI))
-		res = cf_say(c, CF_PASS, "POLLPRI %.2f s after the thrashing started (some stall %llu us)",
-			     (t1 - t0) / 1e9, (unsigned long long)stall);
+	if (fi >= 0)
+		close(fi);
+	cf_cg_remove(idle_cg);
+	jset_int(c->detail, "threshold_us", (long long)thr_us);
+	jset_int(c->detail, "idle_events", idle.events);
+	jset_int(c->detail, "idle_stall_us", (long long)idle.total_growth_us);
+	jset_int(c->detail, "first_event_ns", busy.events ? (long long)busy.first_ns : -1);
+	jset_int(c->detail, "stall_before_event_us", busy.events ? (long long)busy.min_growth_us : -1);
+	jset_int(c->detail, "some_stall_us", (long long)busy.total_growth_us);
+	jset_bool(c->detail, "control_cgroup", have_ctl);
+	jset_int(c->detail, "control_cgroup_events", have_ctl ? ctl.events : -1);
+	jset_int(c->detail, "control_cgroup_stall_us", have_ctl ? (long long)ctl.total_growth_us : -1);
+	if (idle.events && idle.min_growth_us < thr_us)
+		res = cf_say(c, CF_FAIL, "the trigger fired %d time(s) in 2 s before any pressure, with %llu us "
+			     "of stall in the window before (threshold %llu us)", idle.events,
+			     (unsigned long long)idle.min_growth_us, (unsigned long long)thr_us);
+	else if (idle.events)
+		res = cf_say(c, CF_SKIP, "the system stalled %llu us before the hog started: no idle window "
+			     "to control against", (unsigned long long)idle.total_growth_us);
+	else if (!busy.events)
+		res = cf_say(c, CF_FAIL, "no POLLPRI within 10 s of thrashing (some stall grew %llu us, "
+			     "threshold %llu us per 1 s window)", (unsigned long long)busy.total_growth_us,
+			     (unsigned long long)thr_us);
+	else if (busy.min_growth_us < thr_us)
+		res = cf_say(c, CF_FAIL, "POLLPRI %.2f s after the thrashing started with only %llu us of some "
+			     "stall in the window before it (threshold %llu us; window 1 s + 150 ms slack)",
+			     busy.first_ns / 1e9, (unsigned long long)busy.min_growth_us,
+			     (unsigned long long)thr_us);
+	else if (have_ctl && ctl.events)
+		res = cf_say(c, CF_FAIL, "the trigger on the empty group %s fired %d time(s) while another "
+			     "group thrashed (its stall grew %llu us)", idle_cg, ctl.events,
+			     (unsigned long long)ctl.total_growth_us);
 	else
-		res = cf_say(c, CF_FAIL, "no POLLPRI within 10 s of thrashing (some stall grew %llu us)",
-			     (unsigned long long)stall);
+		res = cf_say(c, CF_PASS, "POLLPRI %.2f s after the thrashing started, %llu us of some stall in "
+			     "the window before it (threshold %llu us); silent for 2 s idle%s",
+			     busy.first_ns / 1e9, (unsigned long long)busy.min_growth_us,
+			     (unsigned long long)thr_us,
+			     have_ctl ? " and on an empty cgroup2 group through 2 s more thrashing" :
+			     " (no cgroup2 memory.pressure for the empty-group control)");
 	return res;
 }
 

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "jsonl.h"
 #include "listen.h"
+#include "procfs.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -82,13 +83,21 @@ enum cf_result cf_vmp_bad_level_mode_rejected(struct cf_ctx *c)
 
 static const char *const levels[3] = { "low", "medium", "critical" };
 
+/* What memory.rst promises here: a listener hears its level "or higher"
+ * (so low >= medium >= critical in events), and its worked example
+ * ("low,hierarchy" listener, a memcg filled until it OOMs) says to "Expect a
+ * bunch of notifications, and eventually, the oom-killer will trigger":
+ * notifications before the kill.  Nothing promises that each of low,
+ * medium and critical comes before the kill (critical "means ... the
+ * in-kernel OOM killer is on its way", not "precedes it"), so that is the
+ * project's expectation: measured and reported, never a failure. */
 enum cf_result cf_vmp_levels_before_oom(struct cf_ctx *c)
 {
 	const char *cg = CF_V1 "/cf-vmp-oom";
 	const int reps = 2;
 	char why[256], bad[600] = "";
 	size_t used = 0;
-	int e;
+	int e, all_levels_reps = 0;
 
 	if (!cf_have_data())
 		return cf_say(c, CF_SKIP, "no data file %s (the guest needs its data disk)", CF_DATA);
@@ -125,24 +134,38 @@ enum cf_result cf_vmp_levels_before_oom(struct cf_ctx *c)
 		cf_listen(ls, 3, t0, 40 * NS_PER_S, pid, 0, &death, &st);
 		if (!death)
 			cf_hog_stop(pid);
+		/* The counts before the kill are what cf_listen read; work
+		 * items queued by the last reclaim land after it. */
+		uint64_t before[3], total[3];
+		usleep(200000);
+		for (int l = 0; l < 3; l++) {
+			uint64_t v;
+			before[l] = ls[l].count;
+			total[l] = ls[l].count + (read(ls[l].fd, &v, sizeof v) == sizeof v ? v : 0);
+			close(ls[l].fd);
+		}
 		json_t *o = json_object();
 		jset_int(o, "death_ns", death ? (long long)death : -1);
 		jset_bool(o, "sigkill", death && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		int seen = 0;
+		json_t *lv = json_array();
 		for (int l = 0; l < 3; l++) {
 			char k[40];
+			int in_time = ls[l].first_ns && death && ls[l].first_ns <= death;
 			snprintf(k, sizeof k, "%s_first_ns", levels[l]);
 			jset_int(o, k, ls[l].first_ns ? (long long)ls[l].first_ns : -1);
+			snprintf(k, sizeof k, "%s_count_before_kill", levels[l]);
+			jset_int(o, k, (long long)before[l]);
 			snprintf(k, sizeof k, "%s_count", levels[l]);
-			jset_int(o, k, (long long)ls[l].count);
-			close(ls[l].fd);
-			if (!death)
-				continue;
-			if (!ls[l].first_ns || ls[l].first_ns > death)
-				used += snprintf(bad + used, used < sizeof bad ? sizeof bad - used : 0,
-						 "%srep %d: %s %s", used ? "; " : "", rep + 1, levels[l],
-						 ls[l].first_ns ? "came after the OOM kill" : "never came");
+			jset_int(o, k, (long long)total[l]);
+			if (in_time) {
+				seen++;
+				json_array_append_new(lv, json_string(levels[l]));
+			}
 		}
+		json_object_set_new(o, "levels_before_kill", lv);
 		json_array_append_new(runs, o);
+		all_levels_reps += seen == 3;
 		cf_cg_remove(cg);
 		if (!death) {
 			json_object_set_new(c->detail, "reps", runs);
@@ -153,28 +176,62 @@ enum cf_result cf_vmp_levels_before_oom(struct cf_ctx *c)
 			json_object_set_new(c->detail, "reps", runs);
 			return cf_say(c, CF_FAIL, "rep %d: the hog ended without SIGKILL (status 0x%x)", rep + 1, st);
 		}
+		if (!before[0])
+			used += snprintf(bad + used, used < sizeof bad ? sizeof bad - used : 0,
+					 "%srep %d: the low listener heard nothing before the OOM kill",
+					 used ? "; " : "", rep + 1);
+		if (total[0] < total[1] || total[1] < total[2])
+			used += snprintf(bad + used, used < sizeof bad ? sizeof bad - used : 0,
+					 "%srep %d: low %llu < medium %llu or medium < critical %llu events, but "
+					 "a listener is notified at its level \"or higher\"", used ? "; " : "",
+					 rep + 1, (unsigned long long)total[0], (unsigned long long)total[1],
+					 (unsigned long long)total[2]);
 	}
 	json_object_set_new(c->detail, "reps", runs);
+	/* Labelled as the project's, so nobody reads it as the kernel's. */
+	jset_int(c->detail, "project_expectation_all_levels_before_kill_reps", all_levels_reps);
 	if (bad[0])
-		return cf_say(c, CF_FAIL, "%s (each level must arrive before the kill, in every one of %d reps)",
-			      bad, reps);
-	return cf_say(c, CF_PASS, "low, medium and critical all before the OOM kill in %d of %d reps", reps, reps);
+		return cf_say(c, CF_FAIL, "%s", bad);
+	return cf_say(c, CF_PASS, "documented: notifications before the OOM kill and low >= medium >= critical, "
+		      "in %d of %d reps; measured (project expectation, not documented): low, medium and "
+		      "critical all before the kill in %d of %d reps", reps, reps, all_levels_reps, reps);
 }
 
 /* The propagation episodes: parent P (no limit) and child C (32 MiB) with
  * a thrashing hog in C for 3 s.  Episode 0: listeners on P only (local,
- * hierarchy, default); episode 1: the same plus a default listener on C. */
+ * hierarchy, default); episode 1: the same plus a default and a local
+ * listener on C.  Episode 0 cannot carry a listener on C: any listener
+ * signalled in C (whatever its mode) counts as "handled" and stops P's
+ * default listener (vmpressure_event's `signalled`), which is what
+ * vmp_mode_default_stops compares against. */
+enum { P_LOCAL, P_HIER, P_DEFAULT, C_DEFAULT, C_LOCAL, NPROP };
 static struct {
 	int done;
 	enum cf_result res;
 	char why[300];
-	uint64_t count[2][4];	/* P local, P hierarchy, P default, C default */
+	uint64_t count[2][NPROP];
+	/* Pages the child's reclaim took out of it in each episode (memory.stat
+	 * pgpgout delta up to the kill), the evidence of pressure in C that
+	 * needs no listener on C. */
+	uint64_t c_pgpgout[2];
 } prop;
+
+/* vmpressure_win: reclaim must scan this many pages before vmpressure
+ * computes a level and signals anyone (mm/vmpressure.c). */
+#define VMP_WIN_PAGES 512
+
+static uint64_t pgpgout(const char *cg)
+{
+	char path[256];
+	struct pnb_kv kv;
+	snprintf(path, sizeof path, "%s/memory.stat", cg);
+	return pnb_read_kv("", path, &kv) ? 0 : pnb_kv_or(&kv, "pgpgout", 0);
+}
 
 static void propagation(void)
 {
 	const char *P = CF_V1 "/cf-vmp-p", *C = CF_V1 "/cf-vmp-p/c";
-	static const char *const spec[4] = { "low,local", "low,hierarchy", "low", "low" };
+	static const char *const spec[NPROP] = { "low,local", "low,hierarchy", "low", "low", "low,local" };
 	char why[256];
 	int e;
 
@@ -186,8 +243,8 @@ static void propagation(void)
 		return;
 	}
 	for (int ep = 0; ep < 2; ep++) {
-		struct cf_listener ls[4] = { { 0 } };
-		int n = ep ? 4 : 3;
+		struct cf_listener ls[NPROP] = { { 0 } };
+		int n = ep ? NPROP : C_DEFAULT;
 		cf_cg_remove(C);
 		if ((e = cf_cg_make(P)) || (e = cf_cg_make(C)) ||
 		    (e = cf_put(CF_V1 "/cf-vmp-p/c/memory.limit_in_bytes", "32M"))) {
@@ -201,7 +258,8 @@ static void propagation(void)
 			goto out;
 		}
 		for (int i = 0; i < n; i++)
-			if ((e = pnb_vmpressure_register(i == 3 ? C : P, spec[i], &ls[i].fd, why, sizeof why))) {
+			if ((e = pnb_vmpressure_register(i >= C_DEFAULT ? C : P, spec[i], &ls[i].fd, why,
+							 sizeof why))) {
 				for (int k = 0; k < i; k++)
 					close(ls[k].fd);
 				prop.res = e == -EOPNOTSUPP ? CF_SKIP : CF_FAIL;
@@ -211,8 +269,12 @@ static void propagation(void)
 		struct cf_hog h = { .kind = CF_HOG_THRASH, .anon_bytes = 8 << 20,
 				    .procs = { CF_V1 "/cf-vmp-p/c/cgroup.procs" } };
 		uint64_t t0 = pnb_mono_ns();
+		uint64_t out0 = pgpgout(C);
 		pid_t pid = cf_hog_start(&h);
 		cf_listen(ls, n, t0, 3 * NS_PER_S, pid, 0, NULL, NULL);
+		/* Before the kill: the hog's own pages leaving at exit are not
+		 * reclaim. */
+		prop.c_pgpgout[ep] = pgpgout(C) - out0;
 		cf_hog_stop(pid);
 		/* Work items still queued flush into the counters. */
 		usleep(200000);
@@ -231,24 +293,34 @@ out:
 
 static void prop_detail(struct cf_ctx *c)
 {
-	static const char *const k[4] = { "p_local", "p_hierarchy", "p_default", "c_default" };
+	static const char *const k[NPROP] = { "p_local", "p_hierarchy", "p_default", "c_default", "c_local" };
 	for (int ep = 0; ep < 2; ep++) {
 		json_t *o = json_object();
-		for (int i = 0; i < (ep ? 4 : 3); i++)
+		for (int i = 0; i < (ep ? NPROP : C_DEFAULT); i++)
 			jset_int(o, k[i], (long long)prop.count[ep][i]);
+		jset_int(o, "c_pgpgout", (long long)prop.c_pgpgout[ep]);
 		json_object_set_new(c->detail, ep ? "with_child_listener" : "parent_only", o);
 	}
 }
 
+/* Whether there was pressure to judge is decided from the child alone
+ * (its own listeners in episode 1, its reclaim in episode 0), never from
+ * the parent's listeners: silence at the parent is what these cases look
+ * for. */
 #define PROP_RUN() do { \
 	if (!prop.done) \
 		propagation(); \
 	prop_detail(c); \
 	if (prop.res != CF_PASS) \
 		return cf_say(c, prop.res, "%s", prop.why); \
-	if (!prop.count[0][1] && !prop.count[1][1]) \
-		return cf_say(c, CF_SKIP, "no pressure reached the parent's hierarchy listener in either " \
-			      "episode: nothing to judge propagation by"); \
+	if (!prop.count[1][C_DEFAULT] && !prop.count[1][C_LOCAL]) \
+		return cf_say(c, CF_SKIP, "the child's own listeners heard nothing while its hog thrashed " \
+			      "(default %llu, local %llu): no pressure to judge propagation by", \
+			      CNT(1, C_DEFAULT), CNT(1, C_LOCAL)); \
+	if (prop.c_pgpgout[0] < VMP_WIN_PAGES) \
+		return cf_say(c, CF_SKIP, "the child gave up only %llu pages to reclaim in the parent-only " \
+			      "episode, fewer than vmpressure's %d-page window: no pressure to judge by", \
+			      (unsigned long long)prop.c_pgpgout[0], VMP_WIN_PAGES); \
 } while (0)
 
 #define CNT(ep, i) ((unsigned long long)prop.count[ep][i])
@@ -256,34 +328,52 @@ static void prop_detail(struct cf_ctx *c)
 enum cf_result cf_vmp_mode_local(struct cf_ctx *c)
 {
 	PROP_RUN();
-	if (prop.count[0][0] || prop.count[1][0])
+	if (!prop.count[1][C_LOCAL])
+		return cf_say(c, CF_FAIL, "the child's local listener heard nothing while the child's default "
+			      "listener heard %llu events; documented: a local listener is notified of pressure "
+			      "in its own memcg", CNT(1, C_DEFAULT));
+	if (prop.count[0][P_LOCAL] || prop.count[1][P_LOCAL])
 		return cf_say(c, CF_FAIL, "parent's local listener heard the child's pressure: %llu / %llu "
-			      "events (hierarchy listener %llu / %llu)", CNT(0, 0), CNT(1, 0), CNT(0, 1), CNT(1, 1));
-	return cf_say(c, CF_PASS, "parent's local listener: 0 events while its hierarchy listener heard "
-		      "%llu / %llu", CNT(0, 1), CNT(1, 1));
+			      "events (hierarchy listener %llu / %llu)", CNT(0, P_LOCAL), CNT(1, P_LOCAL),
+			      CNT(0, P_HIER), CNT(1, P_HIER));
+	return cf_say(c, CF_PASS, "child's local listener: %llu events; parent's local listener: 0 while "
+		      "its hierarchy listener heard %llu / %llu", CNT(1, C_LOCAL), CNT(0, P_HIER), CNT(1, P_HIER));
 }
 
 enum cf_result cf_vmp_mode_hierarchy(struct cf_ctx *c)
 {
 	PROP_RUN();
-	if (!prop.count[0][1] || !prop.count[1][1])
-		return cf_say(c, CF_FAIL, "parent's hierarchy listener: %llu events without, %llu with a child "
-			      "listener; documented: both > 0", CNT(0, 1), CNT(1, 1));
-	return cf_say(c, CF_PASS, "parent's hierarchy listener: %llu events without, %llu with a child "
-		      "listener", CNT(0, 1), CNT(1, 1));
+	if (!prop.count[0][P_HIER] || !prop.count[1][P_HIER])
+		return cf_say(c, CF_FAIL, "parent's hierarchy listener: %llu events without, %llu with child "
+			      "listeners (the child's own: default %llu, local %llu; child reclaimed %llu pages "
+			      "without listeners); documented: both > 0", CNT(0, P_HIER), CNT(1, P_HIER),
+			      CNT(1, C_DEFAULT), CNT(1, C_LOCAL), (unsigned long long)prop.c_pgpgout[0]);
+	return cf_say(c, CF_PASS, "parent's hierarchy listener: %llu events without, %llu with child "
+		      "listeners (child's own default listener %llu)", CNT(0, P_HIER), CNT(1, P_HIER),
+		      CNT(1, C_DEFAULT));
 }
 
 enum cf_result cf_vmp_mode_default_stops(struct cf_ctx *c)
 {
 	PROP_RUN();
-	if (!prop.count[0][2] || prop.count[1][2] || !prop.count[1][3])
+	if (!prop.count[0][P_DEFAULT] || prop.count[1][P_DEFAULT] || !prop.count[1][C_DEFAULT])
 		return cf_say(c, CF_FAIL, "parent's default listener: %llu events without a child listener "
 			      "(documented > 0), %llu with one (documented 0); child's listener %llu "
-			      "(documented > 0)", CNT(0, 2), CNT(1, 2), CNT(1, 3));
+			      "(documented > 0)", CNT(0, P_DEFAULT), CNT(1, P_DEFAULT), CNT(1, C_DEFAULT));
 	return cf_say(c, CF_PASS, "parent's default listener: %llu events alone, 0 once the child "
-		      "(%llu events) had a listener", CNT(0, 2), CNT(1, 3));
+		      "(%llu events) had listeners", CNT(0, P_DEFAULT), CNT(1, C_DEFAULT));
 }
 
+/* memory.rst defines low as "the system is reclaiming memory for new
+ * allocations": a 128 MiB read through a 32 MiB memcg reclaims ~96 MiB, so
+ * the low listener must hear it; and a listener hears its level "or
+ * higher", so low >= medium >= critical.  Whether a stream of clean,
+ * used-once cache raises medium or critical is not documented: medium
+ * "might" mean swapping or paging out active cache, and mm/vmpressure.c
+ * computes the level from the share of scanned pages reclaim failed to
+ * free, which v1 does not expose.  So "no medium, no critical" (no false
+ * alarm for a backup or a `cat`) is the project's expectation, measured
+ * and labelled, not a kernel non-conformance. */
 enum cf_result cf_vmp_stream_no_medium(struct cf_ctx *c)
 {
 	const char *cg = CF_V1 "/cf-vmp-s";
@@ -309,11 +399,14 @@ enum cf_result cf_vmp_stream_no_medium(struct cf_ctx *c)
 		}
 	struct cf_hog h = { .kind = CF_HOG_STREAM, .passes = 1,
 			    .procs = { CF_V1 "/cf-vmp-s/cgroup.procs" } };
-	uint64_t t0 = pnb_mono_ns();
+	uint64_t t0 = pnb_mono_ns(), out0 = pgpgout(cg);
 	pid_t pid = cf_hog_start(&h);
 	cf_listen(ls, 3, t0, 30 * NS_PER_S, pid, 0, &death, &st);
 	if (!death)
 		cf_hog_stop(pid);
+	/* Includes the reader's few own pages freed at exit: a handful
+	 * against the ~24k pages a 128 MiB read through 32 MiB must evict. */
+	uint64_t evicted = pgpgout(cg) - out0;
 	usleep(200000);
 	for (int l = 0; l < 3; l++) {
 		uint64_t v;
@@ -325,17 +418,25 @@ enum cf_result cf_vmp_stream_no_medium(struct cf_ctx *c)
 		close(ls[l].fd);
 	}
 	jset_int(c->detail, "read_ns", death ? (long long)death : -1);
+	jset_int(c->detail, "pgpgout", (long long)evicted);
+	jset_bool(c->detail, "project_expectation_no_medium_critical", !ls[1].count && !ls[2].count);
 	cf_cg_remove(cg);
 	if (!death || !WIFEXITED(st) || WEXITSTATUS(st))
 		return cf_say(c, CF_FAIL, "the streaming reader did not finish cleanly in 30 s (status 0x%x)", st);
+	if (evicted < VMP_WIN_PAGES)
+		return cf_say(c, CF_SKIP, "the memcg gave up only %llu pages during a 128 MiB read through "
+			      "32 MiB (fewer than vmpressure's %d-page window): no reclaim to judge",
+			      (unsigned long long)evicted, VMP_WIN_PAGES);
 	if (!ls[0].count)
-		return cf_say(c, CF_SKIP, "no low event during a 128 MiB read through a 32 MiB memcg: no "
-			      "reclaim to judge");
-	if (ls[1].count || ls[2].count)
-		return cf_say(c, CF_FAIL, "streaming read of 128 MiB in a 32 MiB memcg: low %llu, medium %llu, "
-			      "critical %llu (documented: no medium/critical for cache reclaim)",
-			      (unsigned long long)ls[0].count, (unsigned long long)ls[1].count,
-			      (unsigned long long)ls[2].count);
-	return cf_say(c, CF_PASS, "streaming read: low %llu, medium 0, critical 0",
-		      (unsigned long long)ls[0].count);
+		return cf_say(c, CF_FAIL, "no low event while the memcg reclaimed %llu pages for a streaming "
+			      "read; documented: low means the system is reclaiming memory for new allocations",
+			      (unsigned long long)evicted);
+	if (ls[0].count < ls[1].count || ls[1].count < ls[2].count)
+		return cf_say(c, CF_FAIL, "low %llu < medium %llu or medium < critical %llu events, but a "
+			      "listener is notified at its level \"or higher\"", (unsigned long long)ls[0].count,
+			      (unsigned long long)ls[1].count, (unsigned long long)ls[2].count);
+	return cf_say(c, CF_PASS, "streaming read reclaimed %llu pages: low %llu events (documented); "
+		      "measured (project expectation, not documented: no medium/critical for a stream) "
+		      "medium %llu, critical %llu", (unsigned long long)evicted, (unsigned long long)ls[0].count,
+		      (unsigned long long)ls[1].count, (unsigned long long)ls[2].count);
 }
