@@ -229,6 +229,7 @@ double an_run_value(const struct an_run *r, const struct an_key *k, enum an_metr
 /* Counts for a key over a cell's runs. */
 struct an_key_counts {
 	int runs, armed, fired, fired_before_oom, missed, oom_runs;
+	int storms;		/* runs whose peak rate made it a storm */
 };
 void an_key_counts(const struct an_cell *c, const struct an_key *k, struct an_key_counts *n);
 json_t *an_cell_json(const struct an_cell *c);
@@ -244,8 +245,10 @@ void an_key_label(const struct an_key *k, char *buf, size_t len);
 
 /* Regression rules: names for --rules and the metric each one watches. */
 enum { CMP_RULE_LEAD = 1u << 0, CMP_RULE_HEADROOM = 1u << 1, CMP_RULE_LATENCY = 1u << 2,
-       CMP_RULE_FP = 1u << 3, CMP_RULE_STORM = 1u << 4, CMP_RULE_OVERHEAD = 1u << 5 };
-
+       CMP_RULE_FP = 1u << 3, CMP_RULE_STORM = 1u << 4, CMP_RULE_OVERHEAD = 1u << 5,
+       /* categorical, Fisher's exact test: fired before OOM k/n falls, runs
+        * with a kernel OOM kill rise, runs with a storm rise */
+       CMP_RULE_FIRED = 1u << 6, CMP_RULE_OOM = 1u << 7, CMP_RULE_STORM_SEEN = 1u << 8 };
 struct cmp_opts {
 	double threshold_pct;	/* a median moving this much the bad way ... */
 	double alpha;		/* ... with p below this is a regression */

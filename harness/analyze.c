@@ -1760,6 +1760,8 @@ void an_key_counts(const struct an_cell *c, const struct an_key *k, struct an_ke
 			n->oom_runs++;
 		if (g && g->notifications)
 			n->fired++;
+		if (g && g->storm)
+			n->storms++;
 		if (g && g->lead_status == AN_LEAD_OK)
 			n->fired_before_oom++;
 		else if (armed && r->t_oom != AN_NONE)

@@ -24,6 +24,10 @@ static const struct {
 	{ "fp", CMP_RULE_FP, AN_M_FP_RATE },
 	{ "storm", CMP_RULE_STORM, AN_M_PEAK },
 	{ "overhead", CMP_RULE_OVERHEAD, AN_M_RECORDER_CPU },
+	/* k/n rows, judged by print_count_row, not by a metric */
+	{ "fired", CMP_RULE_FIRED, AN_NMETRICS },
+	{ "oom", CMP_RULE_OOM, AN_NMETRICS },
+	{ "storm-seen", CMP_RULE_STORM_SEEN, AN_NMETRICS },
 };
 #define NRULES (sizeof rules / sizeof rules[0])
 
@@ -40,7 +44,10 @@ void cmp_opts_default(struct cmp_opts *o)
 	memset(o, 0, sizeof *o);
 	o->threshold_pct = 10;
 	o->alpha = 0.05;
-	o->rules = CMP_RULE_LEAD;
+	/* What a kernel developer calls a regression without being asked: a
+	 * mechanism speaking later, or no longer before the kill, more OOM
+	 * kills, more false alarms, a new storm (docs/metrics.md 6). */
+	o->rules = CMP_RULE_LEAD | CMP_RULE_FP | CMP_RULE_FIRED | CMP_RULE_OOM | CMP_RULE_STORM_SEEN;
 	o->method = PNB_MWU_AUTO;
 }
 
@@ -61,7 +68,7 @@ int cmp_parse_rules(const char *s, unsigned *out, char *err, size_t errlen)
 				break;
 		if (i == NRULES) {
 			snprintf(err, errlen, "unknown rule '%s' (rules: lead, headroom, latency, fp, "
-				 "storm, overhead, or none)", tok);
+				 "storm, overhead, fired, oom, storm-seen, or none)", tok);
 			return -EINVAL;
 		}
 		r |= rules[i].bit;
@@ -295,11 +302,49 @@ static struct row_result print_row(FILE *out, const char *label, const struct an
 	return rr;
 }
 
+/* A categorical row: yes-count out of n per side, Fisher's exact test.
+ * worse_is_more: a rise is the bad way (OOM kills, storms); else a fall
+ * (fired before OOM). */
+static struct row_result print_count_row(FILE *out, const char *label, int by, int bn, int ny,
+					 int nn, int worse_is_more, unsigned rule,
+					 const struct cmp_opts *o)
+{
+	struct row_result rr = { 1, 0 };
+	char x[16], y[16], cs[16] = "n/a", ps[16] = "-";
+
+	snprintf(x, sizeof x, "%d/%d", by, bn);
+	snprintf(y, sizeof y, "%d/%d", ny, nn);
+	if (!bn || !nn) {
+		fprintf(out, "  %-27.27s %9s %9s %8s %8s\n", label, x, y, cs, ps);
+		return rr;
+	}
+	double rb = (double)by / bn, rn = (double)ny / nn;
+	double p = pnb_fisher_2x2((unsigned)by, (unsigned)(bn - by), (unsigned)ny, (unsigned)(nn - ny));
+	snprintf(cs, sizeof cs, "%+.0fpp", 100.0 * (rn - rb));
+	snprintf(ps, sizeof ps, "%.3f F", p);
+	int sig = p < o->alpha;
+	rr.regression = sig && (o->rules & rule) && (worse_is_more ? rn > rb : rn < rb);
+	fprintf(out, "  %-27.27s %9s %9s %8s %8s %s%s\n", label, x, y, cs, ps, sig ? "*" : " ",
+		rr.regression ? " REGRESSION" : "");
+	return rr;
+}
+
+/* "scenario: row" for the verdict line, appended while there is room. */
+static void note_regression(char *list, size_t len, const char *scn, const char *what)
+{
+	size_t l = strlen(list);
+	if (l + strlen(scn) + strlen(what) + 8 < len)
+		snprintf(list + l, len - l, "%s%s: %s", l ? "; " : "", scn, what);
+	else if (l + 5 < len && !strstr(list, ", ..."))
+		snprintf(list + l, len - l, ", ...");
+}
+
 int pnb_compare(const struct an_set *base, const struct an_set *new,
 		const struct cmp_opts *o, FILE *out, char *err, size_t errlen)
 {
 	const char *bk, *nk;
 	int regressions = 0, compared = 0, maxb = 0, maxn = 0;
+	char regressed[2048] = "";
 
 	if (!(bk = pick_kernel(base, o->base_kernel, "base", err, errlen)) ||
 	    !(nk = pick_kernel(new, o->new_kernel, "new", err, errlen)))
@@ -336,8 +381,9 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 	fprintf(out, "  test: Mann-Whitney U, two-sided, over repetitions; p marked e: exact\n"
 		     "        (<= %d runs a side), n: normal approximation with tie correction\n",
 		PNB_MWU_EXACT_MAX);
-	fprintf(out, "  mark: * p < %g;  regression: median worse by > %g%% with p < %g in:",
-		o->alpha, o->threshold_pct, o->alpha);
+	fprintf(out, "        k/n rows: Fisher's exact test, two-sided (p marked F)\n");
+	fprintf(out, "  mark: * p < %g;  regression: median worse by > %g%%, or a k/n rate worse,\n"
+		     "        with p < %g in:", o->alpha, o->threshold_pct, o->alpha);
 	if (!o->rules)
 		fprintf(out, " (no rules)");
 	for (size_t i = 0; i < NRULES; i++)
@@ -371,9 +417,25 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 			if (bcmp != bc->nruns || ncmp != nc->nruns)
 				fprintf(out, "  %-27s %9d %9d\n", "  of which complete", bcmp, ncmp);
 		}
+		{
+			int bo = 0, no = 0;
+			for (int k = 0; k < bc->nruns; k++)
+				bo += bc->runs[k]->t_oom != AN_NONE;
+			for (int k = 0; k < nc->nruns; k++)
+				no += nc->runs[k]->t_oom != AN_NONE;
+			struct row_result rr = print_count_row(out, "runs with a kernel OOM kill", bo,
+							       bc->nruns, no, nc->nruns, 1,
+							       CMP_RULE_OOM, o);
+			if (rr.regression)
+				note_regression(regressed, sizeof regressed, bc->scenario, "kernel OOM kills");
+			regressions += rr.regression;
+		}
 		for (size_t r = 0; r < sizeof run_rows / sizeof run_rows[0]; r++) {
 			struct row_result rr = print_row(out, an_metrics[run_rows[r]].label, bc, nc, NULL,
 							 run_rows[r], o);
+			if (rr.regression)
+				note_regression(regressed, sizeof regressed, bc->scenario,
+						an_metrics[run_rows[r]].label);
 			regressions += rr.regression;
 		}
 		/* Rows: the union of both sides' keys. */
@@ -396,20 +458,39 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 				continue;
 			}
 			fprintf(out, " %s\n", label);
+			char what[AN_PROBE_LEN + AN_LEVEL_LEN + 64];
+			struct row_result rr;
 			if (cb.oom_runs || cn.oom_runs) {
-				char x[16], y[16];
-				snprintf(x, sizeof x, "%d/%d", cb.fired_before_oom, cb.oom_runs);
-				snprintf(y, sizeof y, "%d/%d", cn.fired_before_oom, cn.oom_runs);
-				fprintf(out, "  %-27s %9s %9s\n", "fired before OOM", x, y);
+				rr = print_count_row(out, "fired before OOM", cb.fired_before_oom,
+						     cb.oom_runs, cn.fired_before_oom, cn.oom_runs, 0,
+						     CMP_RULE_FIRED, o);
+				snprintf(what, sizeof what, "%s fired before OOM", label);
 			} else {
+				/* Without an OOM kill, firing is neither good nor bad
+				 * by itself: shown, never judged. */
 				char x[16], y[16];
 				snprintf(x, sizeof x, "%d/%d", cb.fired, cb.runs);
 				snprintf(y, sizeof y, "%d/%d", cn.fired, cn.runs);
 				fprintf(out, "  %-27s %9s %9s\n", "fired", x, y);
+				rr.regression = 0;
+			}
+			if (rr.regression)
+				note_regression(regressed, sizeof regressed, bc->scenario, what);
+			regressions += rr.regression;
+			if (cb.storms || cn.storms) {
+				rr = print_count_row(out, "runs with a storm", cb.storms, cb.runs,
+						     cn.storms, cn.runs, 1, CMP_RULE_STORM_SEEN, o);
+				snprintf(what, sizeof what, "%s storm", label);
+				if (rr.regression)
+					note_regression(regressed, sizeof regressed, bc->scenario, what);
+				regressions += rr.regression;
 			}
 			for (size_t r = 0; r < sizeof group_rows / sizeof group_rows[0]; r++) {
-				struct row_result rr = print_row(out, an_metrics[group_rows[r]].label, bc, nc,
-								 &keys[a], group_rows[r], o);
+				rr = print_row(out, an_metrics[group_rows[r]].label, bc, nc,
+					       &keys[a], group_rows[r], o);
+				snprintf(what, sizeof what, "%s %s", label, an_metrics[group_rows[r]].label);
+				if (rr.regression)
+					note_regression(regressed, sizeof regressed, bc->scenario, what);
 				regressions += rr.regression;
 			}
 		}
@@ -419,10 +500,18 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 		if (!strcmp(new->cells[i].kernel, nk) && !find_cell(base, bk, new->cells[i].scenario))
 			fprintf(out, "\n%s: only in new (%d runs), not compared\n",
 				new->cells[i].scenario, new->cells[i].nruns);
-	fprintf(out, "\nverdict: %s", regressions ? "REGRESSION" : "no regression");
+	/* One line for CI logs and mail; a kernel that is not the baseline's
+	 * is said on it, so a change of Debian's kernel is never mistaken for
+	 * the tree's own. */
+	char kernels[2 * AN_NAME_LEN + 64] = "";
+	if (strcmp(bk, nk))
+		snprintf(kernels, sizeof kernels, " (baseline is %s, this run is %s: not the same "
+			 "kernel)", bk, nk);
 	if (regressions)
-		fprintf(out, " (%d row%s)", regressions, regressions == 1 ? "" : "s");
-	fprintf(out, "\n");
+		fprintf(out, "\nverdict: %d regression%s%s: %s\n", regressions,
+			regressions == 1 ? "" : "s", kernels, regressed);
+	else
+		fprintf(out, "\nverdict: no regression%s\n", kernels);
 	return regressions ? 1 : 0;
 }
 
@@ -438,9 +527,11 @@ static void compare_usage(FILE *f)
 		"with no complete run, or a run without meta.json).\n"
 		"  --threshold PCT     a median worse by more than PCT %% (default 10) ...\n"
 		"  --alpha P           ... with p < P (default 0.05) is a regression\n"
-		"  --rules LIST        metrics that can regress: lead, headroom, latency,\n"
-		"                      fp, storm, overhead, comma-separated, or none\n"
-		"                      (default lead)\n"
+		"  --rules LIST        rows that can regress: lead, headroom, latency, fp,\n"
+		"                      storm, overhead (medians, Mann-Whitney U); fired,\n"
+		"                      oom, storm-seen (k/n runs, Fisher's exact test);\n"
+		"                      comma-separated, or none (default lead,fp,fired,\n"
+		"                      oom,storm-seen)\n"
 		"  --base-kernel NAME  the kernel of BASE to compare (when it holds several)\n"
 		"  --new-kernel NAME   the kernel of NEW to compare\n"
 		"  --exact | --normal  force the exact distribution or the normal\n"
