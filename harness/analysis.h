@@ -114,6 +114,8 @@ struct an_run {
 	/* Where it ran (meta.json guest/topology): the report's conditions. */
 	char accel[64], host_cpu[128];
 	int guest_cpus, boot_retries;
+	char start[16];			/* "cold" | "snapshot" | "" */
+	double start_s, poweroff_s;	/* fixed cost seen by the host; NAN unknown */
 	int64_t guest_memory;		/* bytes, 0 when native or unknown */
 	enum an_expect expect;
 	char workload[64];

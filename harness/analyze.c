@@ -740,7 +740,11 @@ static void read_meta(struct ctx *c, const char *dir)
 		r->guest_memory = v;
 	if (!jget_i64(g, "boot_retries", &v))
 		r->boot_retries = (int)v;
+	copy_str(r->start, sizeof r->start, jget_str(g, "start"));
 	res = json_object_get(m, "result");
+	json_t *bs = json_object_get(res, "boot_s"), *ps = json_object_get(res, "poweroff_s");
+	r->start_s = json_is_number(bs) ? json_number_value(bs) : NAN;
+	r->poweroff_s = json_is_number(ps) ? json_number_value(ps) : NAN;
 	copy_str(r->meta_status, sizeof r->meta_status, jget_str(res, "status"));
 	if (!json_is_true(json_object_get(res, "complete")))
 		r->flags |= AN_F_META_INCOMPLETE;

@@ -529,14 +529,21 @@ static void report_conditions(FILE *f, const struct an_set *s, const char *const
 	const char *cpu = "";
 
 	for (int i = 0; i < nkern; i++) {
-		char accels[256] = "", shape[128] = "", line[1024];
-		int retries = 0, n = 0;
+		char accels[256] = "", shape[128] = "", line[1024], cost[160] = "";
+		int retries = 0, n = 0, restored = 0, cold = 0, ns = 0, np = 0;
+		double st[s->nruns + 1], po[s->nruns + 1];
 		for (int k = 0; k < s->nruns; k++) {
 			const struct an_run *r = &s->runs[k];
 			if (strcmp(r->kernel, kern[i]))
 				continue;
 			n++;
 			retries += r->boot_retries;
+			restored += !strcmp(r->start, "snapshot");
+			cold += !strcmp(r->start, "cold");
+			if (!isnan(r->start_s))
+				st[ns++] = r->start_s;
+			if (!isnan(r->poweroff_s))
+				po[np++] = r->poweroff_s;
 			if (r->host_cpu[0])
 				cpu = r->host_cpu;
 			const char *a = r->accel[0] ? r->accel : "accelerator unknown";
@@ -551,8 +558,21 @@ static void report_conditions(FILE *f, const struct an_set *s, const char *const
 		}
 		if (!n)
 			continue;
-		snprintf(line, sizeof line, "%s: %s%s; %d boot%s retried after a panic before the "
-			 "workload", kern[i], accels, shape, retries, retries == 1 ? "" : "s");
+		/* The fixed cost of a cell: what repetitions pay besides the run. */
+		if (ns) {
+			struct pnb_dist d, e;
+			pnb_dist_compute(st, (size_t)ns, &d);
+			snprintf(cost, sizeof cost, "; cell start to workload %.2f s median [%.2f..%.2f]",
+				 d.median, d.min, d.max);
+			if (np) {
+				pnb_dist_compute(po, (size_t)np, &e);
+				snprintf(cost + strlen(cost), sizeof cost - strlen(cost),
+					 ", end to poweroff %.2f s", e.median);
+			}
+		}
+		snprintf(line, sizeof line, "%s: %s%s; %d restored from a snapshot, %d booted cold%s; "
+			 "%d boot%s retried after a panic before the workload", kern[i], accels, shape,
+			 restored, cold, cost, retries, retries == 1 ? "" : "s");
 		wrap(f, i ? "           " : "guests:    ", line, 13);
 	}
 	if (cpu[0])
