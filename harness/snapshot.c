@@ -334,29 +334,56 @@ out:
 	return rc;
 }
 
-/* Snapshots are ~100 MB a shape: those unused for a week go when a new
- * one is made. */
+#define SNAP_KEEP 12		/* snapshots kept at most (a rebuild makes new ones) */
+#define SNAP_MAX_AGE (7 * 86400)	/* unused this long: gone */
+
+static void drop_snapshot(const char *mig)
+{
+	char p[PNB_SNAP_PATH + 300];
+	int l = (int)strlen(mig) - 4;
+	unlink(mig);
+	snprintf(p, sizeof p, "%.*s.initrd", l, mig);
+	unlink(p);
+	snprintf(p, sizeof p, "%.*s.lock", l, mig);
+	unlink(p);
+}
+
+/* Snapshots are ~100 MB a shape, and every rebuild of the guest programs
+ * makes new ones: when a new one is made, those unused for a week go, and
+ * beyond the SNAP_KEEP most recently used, the oldest. */
 static void prune_old(const char *dir)
 {
+	struct { char path[PNB_SNAP_PATH + 300]; time_t t; } keep[SNAP_KEEP + 1];
+	int nk = 0;
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	time_t now = time(NULL);
 
 	while (d && (e = readdir(d))) {
-		char p[PNB_SNAP_PATH + 300], base[PNB_SNAP_PATH + 300];
+		char p[PNB_SNAP_PATH + 300];
 		struct stat st;
 		size_t l = strlen(e->d_name);
 		if (l < 5 || strcmp(e->d_name + l - 4, ".mig"))
 			continue;
 		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-		if (stat(p, &st) || now - st.st_mtime < 7 * 86400)
+		if (stat(p, &st))
 			continue;
-		snprintf(base, sizeof base, "%.*s", (int)(strlen(p) - 4), p);
-		unlink(p);
-		snprintf(p, sizeof p, "%s.initrd", base);
-		unlink(p);
-		snprintf(p, sizeof p, "%s.lock", base);
-		unlink(p);
+		if (now - st.st_mtime > SNAP_MAX_AGE) {
+			drop_snapshot(p);
+			continue;
+		}
+		/* Insert by recency; what falls off the end goes. */
+		int i = nk;
+		while (i > 0 && keep[i - 1].t < st.st_mtime) {
+			keep[i] = keep[i - 1];
+			i--;
+		}
+		snprintf(keep[i].path, sizeof keep[i].path, "%s", p);
+		keep[i].t = st.st_mtime;
+		if (nk < SNAP_KEEP)
+			nk++;
+		else
+			drop_snapshot(keep[SNAP_KEEP].path);
 	}
 	if (d)
 		closedir(d);
