@@ -48,6 +48,10 @@ int record_args_build(const struct scenario *s, unsigned rep, const struct recor
 	}
 	bad |= add(a, "--domain");
 	bad |= add(a, w->domain);
+	if (w->fifo_prio) {
+		snprintf(buf, sizeof buf, "%d", w->fifo_prio);
+		bad |= add(a, "--fifo") | add(a, buf);
+	}
 	bad |= add(a, "--duration");
 	bad |= add(a, pnb_fmt_duration(s->duration_ns, dur, sizeof dur));
 	snprintf(buf, sizeof buf, "scenario=%s", s->name);

@@ -58,6 +58,7 @@ struct record_where {
 	const char *domain;		/* "system", "memcg-v1", "memcg-v2" */
 	const char *data;		/* what {data} becomes, or "" */
 	const char *kernel;		/* label */
+	int fifo_prio;			/* SCHED_FIFO priority for the recorder, 0: none */
 };
 int record_args_build(const struct scenario *s, unsigned rep, const struct record_where *w,
 		      struct record_args *a);

@@ -314,6 +314,48 @@ ATF_TC_BODY(native_sigkill_leaves_nothing, tc)
 		      memcg, res.status, res.err);
 }
 
+ATF_TC(newest_kernel_no_panics);
+ATF_TC_HEAD(newest_kernel_no_panics, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Six busy-beaver cells on a cached 6.12 tree build, in the "
+			  "default mode, end without a panic (multi-threaded TCG oopsed a third of "
+			  "them in int3)");
+	atf_tc_set_md_var(tc, "timeout", "900");
+}
+ATF_TC_BODY(newest_kernel_no_panics, tc)
+{
+	struct kernel_image *ks = NULL;
+	char spec[PNB_PATH + 16] = "", out[PATH_MAX + 32], cwd[PATH_MAX];
+	static struct cmd_result r;
+
+	setup(tc);
+	if (access("/usr/bin/qemu-system-x86_64", X_OK))
+		atf_tc_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+	int n = kernel_cached(&ks);
+	for (int i = 0; i < n && !spec[0]; i++)
+		if (!strcmp(ks[i].kind, "tree") && !strncmp(ks[i].release, "6.12", 4))
+			snprintf(spec, sizeof spec, "path:%s", ks[i].bzimage);
+	free(ks);
+	/* Building one takes 7-16 minutes: only where it was built already. */
+	if (!spec[0])
+		atf_tc_skip("no 6.12 tree build cached (pnbench kernels build --tree linux-source-6.12)");
+	unsetenv("PNBENCH_ACCEL");
+	ATF_REQUIRE(getcwd(cwd, sizeof cwd));
+	snprintf(out, sizeof out, "%s/out612", cwd);
+	char *argv[] = { bin, "run", "--kernel", spec, "--scenario", scn, "--reps", "6", "--out", out,
+			 NULL };
+	run_cmd(argv, 850, &r);
+	char cmd[PATH_MAX + 128];
+	snprintf(cmd, sizeof cmd, "grep -l '\"status\": \"ok\"' %s/*/busy-beaver/*/meta.json | wc -l",
+		 out);
+	FILE *p = popen(cmd, "r");
+	int ok = -1;
+	ATF_REQUIRE(p && fscanf(p, "%d", &ok) == 1);
+	pclose(p);
+	ATF_CHECK_EQ_MSG(ok, 6, "%d of 6 cells ok on %s (exit %d): %s", ok, spec, r.status, r.out);
+	ATF_CHECK_MSG(!strstr(r.out, ": panic"), "a cell panicked: %s", r.out);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, rep_beyond_reps);
@@ -322,5 +364,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, edited_scenario);
 	ATF_TP_ADD_TC(tp, sigterm_takes_all);
 	ATF_TP_ADD_TC(tp, native_sigkill_leaves_nothing);
+	ATF_TP_ADD_TC(tp, newest_kernel_no_panics);
 	return atf_no_error();
 }
