@@ -51,7 +51,7 @@ static void run_case(const atf_tc_t *tc, int idx)
 
 	use_cache(tc);
 	if (access("/usr/bin/qemu-system-x86_64", X_OK))
-		atf_tc_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+		pnb_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
 	bin_path(src, "pnbench-conform", prog, sizeof prog);
 	bin_path(src, "pnbench", pnb, sizeof pnb);
 	if (stat(prog, &st))
@@ -93,7 +93,7 @@ static void run_case(const atf_tc_t *tc, int idx)
 	if (!strcmp(row->result, "passed"))
 		return;
 	if (!strcmp(row->result, "skipped"))
-		atf_tc_skip("%s", row->reason);
+		pnb_skip("%s", row->reason);
 	if (!strcmp(row->result, "expected_failure")) {
 		atf_tc_expect_fail("%s", row->reason);
 		atf_tc_fail("%s", row->reason);

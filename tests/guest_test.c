@@ -34,7 +34,7 @@ static void need_qemu(const atf_tc_t *tc)
 {
 	use_cache(tc);
 	if (access("/usr/bin/qemu-system-x86_64", X_OK))
-		atf_tc_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+		pnb_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
 }
 
 /* pnbench run KERNEL SCENARIO into a fresh out directory under the test's
@@ -112,7 +112,7 @@ static void require_ran(const struct cmd_result *r, const char *rundir)
 {
 	if (!rundir[0]) {
 		if (strstr(r->err, "apt-get") || strstr(r->err, "apt-cache"))
-			atf_tc_skip("the kernel could not be fetched: %s", r->err);
+			pnb_skip("the kernel could not be fetched: %s", r->err);
 		atf_tc_fail("pnbench run left no run directory (exit %d): %s%s", r->status, r->out,
 			    r->err);
 	}
@@ -389,7 +389,7 @@ ATF_TC_HEAD(missing_package, tc)
 ATF_TC_BODY(missing_package, tc)
 {
 	if (access("/usr/bin/apt-cache", X_OK))
-		atf_tc_skip("no apt-cache: not a Debian system");
+		pnb_skip("no apt-cache: not a Debian system");
 	check_one_line_error(tc, "debian:6.1.0-9999-cloud-amd64", 2,
 			     "no Debian package linux-image-6.1.0-9999-cloud-amd64-unsigned");
 }
@@ -417,7 +417,7 @@ ATF_TC_BODY(unbootable_image, tc)
 	char *fetch[] = { bin, "kernels", "fetch", ks, NULL };
 	run_cmd(fetch, 900, &r);
 	if (r.status)
-		atf_tc_skip("cannot fetch %s: %s", ks, r.err);
+		pnb_skip("cannot fetch %s: %s", ks, r.err);
 	/* The cache layout: <cache>/kernels/debian-<release>/boot/vmlinuz-<release>. */
 	snprintf(cmd, sizeof cmd, "ls \"$PNBENCH_CACHE\"/kernels/debian-*/boot/vmlinuz-* "
 		 "2>/dev/null | head -1");

@@ -2,6 +2,7 @@
  * on this kernel (root): acceptance, one trigger per fd, the NUL rule, a real
  * event under memcg pressure, and whether the first event is honest. */
 #include <atf-c.h>
+#include "testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,7 +65,7 @@ static int has_cap_sys_resource(void)
 static void require_psi(void)
 {
 	if (access(PSI_FILE, R_OK) != 0)
-		atf_tc_skip("%s: %s (kernel without PSI or booted psi=0)", PSI_FILE,
+		pnb_skip("%s: %s (kernel without PSI or booted psi=0)", PSI_FILE,
 			    strerror(errno));
 }
 
@@ -115,7 +116,7 @@ static void memcg_create(void)
 	char buf[64];
 
 	if (access(V1_MEM "/memory.limit_in_bytes", F_OK) != 0)
-		atf_tc_skip("no cgroup v1 memory hierarchy at %s", V1_MEM);
+		pnb_skip("no cgroup v1 memory hierarchy at %s", V1_MEM);
 	if (mkdir(TEST_CG, 0755) != 0 && errno != EEXIST)
 		atf_tc_fail("mkdir %s: %s", TEST_CG, strerror(errno));
 	snprintf(buf, sizeof buf, "%llu", MEMCG_LIMIT);
@@ -172,7 +173,7 @@ static void make_big_file(const char *path, size_t mb)
 
 	ATF_REQUIRE(statfs(".", &sf) == 0);
 	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)
-		atf_tc_skip("the work directory is on tmpfs/ramfs: page cache there cannot "
+		pnb_skip("the work directory is on tmpfs/ramfs: page cache there cannot "
 			    "be reclaimed without swap, so it cannot thrash");
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ATF_REQUIRE_MSG(fd >= 0, "create %s: %s", path, strerror(errno));
@@ -478,7 +479,7 @@ ATF_TC_BODY(second_trigger_ebusy, tc)
 
 	require_psi();
 	if (!kernel_at_least(5, 17))
-		atf_tc_skip("kernel before 5.17: a second write replaces the trigger "
+		pnb_skip("kernel before 5.17: a second write replaces the trigger "
 			    "(EBUSY came with the psi UAF fix)");
 	snprintf(t, sizeof t, "some 150000 %s", strcmp(usable_window(), "1s") ? "2000000" : "1000000");
 	r = try_trigger(t, strlen(t) + 1, &fd);
@@ -621,7 +622,7 @@ static void cgroup2_mount(char *out, size_t len)
 		}
 	endmntent(f);
 	if (!out[0])
-		atf_tc_skip("no cgroup2 mounted");
+		pnb_skip("no cgroup2 mounted");
 }
 
 #define TEST_CG2_NAME "pnbtest-psi"
@@ -752,7 +753,7 @@ ATF_TC_BODY(first_event_needs_new_stall, tc)
 		sleep(3);	/* let the old windows pass */
 	}
 	if (some_total_us() < 4 * thr_us)
-		atf_tc_skip("could not build up %llu us of PSI some total to test with",
+		pnb_skip("could not build up %llu us of PSI some total to test with",
 			    (unsigned long long)(4 * thr_us));
 	snprintf(spec, sizeof spec, "psi:some:50ms:%s", usable_window());
 	efd = open("events.jsonl", O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -775,7 +776,7 @@ ATF_TC_BODY(first_event_needs_new_stall, tc)
 	       "%llu us, +%llu us since\n", spec, n, first / 1e9,
 	       (unsigned long long)total0, (unsigned long long)(total1 - total0));
 	if (total1 - total0 >= thr_us)
-		atf_tc_skip("the burst stalled %llu us, not less than the threshold: cannot judge",
+		pnb_skip("the burst stalled %llu us, not less than the threshold: cannot judge",
 			    (unsigned long long)(total1 - total0));
 	if (!has_cap_sys_resource() && kernel_at_least(6, 5))
 		atf_tc_expect_fail("6.5+ unprivileged triggers (aggregated by the averages "

@@ -184,6 +184,11 @@ void pnb_skip(const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = vformat(fmt, ap);
 	va_end(ap);
+	/* kyua calls a multi-line reason a broken result: reasons often
+	 * carry a command's stderr, which ends in a newline. */
+	for (char *p = msg; p && *p; p++)
+		if (*p == '\n')
+			*p = ' ';
 	if (failed_checks)
 		atf_tc_fail("%d check(s) failed before a skip that would have hidden them "
 			    "(skip reason: %s)", failed_checks, msg ? msg : fmt);
