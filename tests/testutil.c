@@ -194,3 +194,17 @@ void pnb_skip(const char *fmt, ...)
 			    "(skip reason: %s)", failed_checks, msg ? msg : fmt);
 	atf_tc_skip("%s", msg ? msg : fmt);
 }
+
+int pnb_offline(void)
+{
+	const char *v = getenv("PNBENCH_OFFLINE");
+	return v && !strcmp(v, "1");
+}
+
+void pnb_no_kernel(const char *spec, const char *why)
+{
+	if (pnb_offline())
+		pnb_skip("PNBENCH_OFFLINE=1 and no cached kernel for %s: %s", spec, why);
+	atf_tc_fail("no kernel for %s: %s (set PNBENCH_OFFLINE=1 only if this host is "
+		    "offline on purpose)", spec, why);
+}

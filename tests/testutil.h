@@ -34,6 +34,14 @@ int pnb_failed_checks(void);
 __attribute__((noreturn, format(printf, 1, 2)))
 void pnb_skip(const char *fmt, ...);
 
+/* PNBENCH_OFFLINE=1 says this host is offline on purpose (README.md):
+ * tests must not fetch a kernel then.  pnb_no_kernel ends a case that
+ * found no kernel for spec: a failure (CI without a kernel tests
+ * nothing), or a skip when PNBENCH_OFFLINE=1. */
+int pnb_offline(void);
+__attribute__((noreturn))
+void pnb_no_kernel(const char *spec, const char *why);
+
 #ifndef PNB_TESTUTIL_IMPL
 #pragma GCC poison atf_tc_skip
 #endif
