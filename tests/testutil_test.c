@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,10 +119,48 @@ ATF_TC_BODY(skip_after_passed_checks_skips, tc)
 	free(r);
 }
 
+/* The poison in testutil.h only reaches files that include it: this
+ * catches a raw skip anywhere else among the test sources. */
+ATF_TC(no_raw_skip);
+ATF_TC_HEAD(no_raw_skip, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "no test source but testutil.c calls atf_tc_skip directly");
+}
+ATF_TC_BODY(no_raw_skip, tc)
+{
+	const char *src = atf_tc_get_config_var(tc, "srcdir");
+	char pat[4096], line[4096];
+	int files = 0;
+	glob_t g;
+
+	snprintf(pat, sizeof pat, "%s/*.[ch]", src);
+	ATF_REQUIRE_MSG(glob(pat, 0, NULL, &g) == 0, "no sources match %s", pat);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *base = strrchr(g.gl_pathv[i], '/') + 1;
+		FILE *f;
+		int n = 0;
+
+		if (!strcmp(base, "testutil.c") || !strcmp(base, "testutil.h"))
+			continue;
+		ATF_REQUIRE((f = fopen(g.gl_pathv[i], "r")));
+		files++;
+		while (fgets(line, sizeof line, f)) {
+			n++;
+			/* Split so that this file does not match itself. */
+			ATF_CHECK_MSG(!strstr(line, "atf_tc_" "skip("), "%s:%d calls atf_tc_skip: use "
+				      "pnb_skip (testutil.h)", base, n);
+		}
+		fclose(f);
+	}
+	globfree(&g);
+	ATF_CHECK_MSG(files >= 20, "only %d test sources under %s", files, src);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, skip_after_failed_check_fails);
 	ATF_TP_ADD_TC(tp, skip_after_passed_checks_skips);
+	ATF_TP_ADD_TC(tp, no_raw_skip);
 	ATF_TP_ADD_TC(tp, inner_check_then_skip);
 	ATF_TP_ADD_TC(tp, inner_nonfatal_then_skip);
 	ATF_TP_ADD_TC(tp, inner_errno_then_skip);
