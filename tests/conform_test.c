@@ -2,12 +2,13 @@
  * (tests/conform/cases.h).  The kernel is the kyua configuration variable
  * "kernel" (default debian:cloud).  The first case to run boots the guest
  * through `pnbench conform` (harness/cmd_conform.c); its case lines are
- * cached under $PNBENCH_CACHE/conform/<kernel>-<size>-<mtime of
- * bin/pnbench-conform>/, behind a lock, so the other cases read them
- * instead of booting again.  Each case then reports its own line:
+ * cached under $PNBENCH_CACHE/conform/<resolved kernel>-<config
+ * digest>-<sha256 of bin/pnbench-conform>/, behind a lock, so the other
+ * cases read them instead of booting again.  Each case then reports its own line:
  * passed -> pass, failed -> fail, skipped -> skip, expected_failure ->
  * expect_fail then fail, with the guest's reason. */
 #include "conform.h"
+#include "guest.h"
 #include "testutil.h"
 
 #include <atf-c.h>
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,30 +40,54 @@ static void use_cache(const atf_tc_t *tc)
 			  atf_tc_get_config_var(tc, "pnbench_cache") : NULL);
 }
 
+/* sha256 of a file's contents, the first 2*nbytes hex digits into hex. */
+static int sha256_hex(const char *path, char *hex, size_t nbytes)
+{
+	struct sha256_ctx c;
+	uint8_t buf[1 << 16], d[SHA256_DIGEST_SIZE];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	sha256_init(&c);
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		sha256_update(&c, (size_t)n, buf);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	sha256_digest(&c, sizeof d, d);
+	for (size_t i = 0; i < nbytes && i < sizeof d; i++)
+		sprintf(hex + 2 * i, "%02x", d[i]);
+	return 0;
+}
+
 static void run_case(const atf_tc_t *tc, int idx)
 {
 	const char *src = atf_tc_get_config_var(tc, "srcdir");
 	const char *kernel = atf_tc_has_config_var(tc, "kernel") ? atf_tc_get_config_var(tc, "kernel")
 								  : DEFAULT_KERNEL;
 	char prog[PATH_MAX], pnb[PATH_MAX], work[PATH_MAX], lock[PATH_MAX + 8], pat[PATH_MAX + 32];
-	char spec[256], ks[200];
-	struct stat st;
+	char spec[300], bin_digest[33], err[1024];
 	static struct conform_row rows[CONFORM_NCASES];
 	static struct cmd_result r;
+	struct kernel_image k;
+	int rc;
 
 	use_cache(tc);
 	if (access("/usr/bin/qemu-system-x86_64", X_OK))
-		atf_tc_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+		pnb_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
 	bin_path(src, "pnbench-conform", prog, sizeof prog);
 	bin_path(src, "pnbench", pnb, sizeof pnb);
-	if (stat(prog, &st))
-		atf_tc_fail("%s: %s (make bin/pnbench-conform)", prog, strerror(errno));
-	snprintf(ks, sizeof ks, "%s", kernel);
-	for (char *p = ks; *p; p++)
-		if (*p == '/' || *p == ':' || *p == ' ')
-			*p = '_';
-	snprintf(work, sizeof work, "%s/conform/%s-%lld-%lld", getenv("PNBENCH_CACHE"), ks,
-		 (long long)st.st_size, (long long)st.st_mtime);
+	if ((rc = sha256_hex(prog, bin_digest, 16)))
+		atf_tc_fail("%s: %s (make bin/pnbench-conform)", prog, strerror(-rc));
+	/* Resolved here, so that the cache is keyed on the kernel that runs:
+	 * a spec like debian:cloud moves to a new release when Debian
+	 * publishes one, and a rebuilt binary can keep its size and mtime. */
+	if (kernel_resolve(kernel, !pnb_offline(), &k, err, sizeof err))
+		pnb_no_kernel(kernel, err);
+	snprintf(work, sizeof work, "%s/conform/%s-%.12s-%s", getenv("PNBENCH_CACHE"), k.name,
+		 k.config_digest[0] ? k.config_digest : "noconfig", bin_digest);
 	snprintf(lock, sizeof lock, "%s.lock", work);
 	char parent[PATH_MAX];
 	snprintf(parent, sizeof parent, "%s/conform", getenv("PNBENCH_CACHE"));
@@ -71,7 +97,12 @@ static void run_case(const atf_tc_t *tc, int idx)
 	/* One boot per kernel and binary: the first case boots, the others
 	 * wait here and find the complete run. */
 	ATF_REQUIRE(flock(lfd, LOCK_EX) == 0);
-	snprintf(spec, sizeof spec, "%s", kernel);
+	/* Pinned to the release resolved above: pnbench must not pick a
+	 * newer one than the cache key names. */
+	if (!strcmp(k.kind, "debian"))
+		snprintf(spec, sizeof spec, "debian:%s", k.release);
+	else
+		snprintf(spec, sizeof spec, "%s", kernel);
 	char *argv[] = { pnb, "conform", "--kernel", spec, "--out", work, NULL };
 	run_cmd(argv, 900, &r);
 	flock(lfd, LOCK_UN);
@@ -93,7 +124,7 @@ static void run_case(const atf_tc_t *tc, int idx)
 	if (!strcmp(row->result, "passed"))
 		return;
 	if (!strcmp(row->result, "skipped"))
-		atf_tc_skip("%s", row->reason);
+		pnb_skip("%s", row->reason);
 	if (!strcmp(row->result, "expected_failure")) {
 		atf_tc_expect_fail("%s", row->reason);
 		atf_tc_fail("%s", row->reason);

@@ -118,7 +118,7 @@ static int need_binaries(void)
 		snprintf(p, sizeof p, "%s/%s", bindir, progs[i]);
 		if (access(p, R_OK)) {
 			snprintf(p, sizeof p, "bin/%s not built: run make first", progs[i]);
-			atf_tc_skip("%s", p);
+			pnb_skip("%s", p);
 			return 0;
 		}
 	}
@@ -425,7 +425,7 @@ ATF_TC_BODY(data_disk, tc)
 	setup(tc);
 	sh("command -v mkfs.ext4 && command -v debugfs");
 	if (res.status)
-		atf_tc_skip("e2fsprogs (mkfs.ext4, debugfs) not installed");
+		pnb_skip("e2fsprogs (mkfs.ext4, debugfs) not installed");
 	ATF_REQUIRE_MSG(!image_data_disk(size, path, sizeof path, err, sizeof err), "%s", err);
 	snprintf(want, sizeof want, "/cache/disks/data-%llu.ext4", (unsigned long long)size);
 	ATF_CHECK_MSG(strstr(path, want), "path %s", path);

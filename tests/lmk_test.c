@@ -10,6 +10,8 @@
 #include "memcg_util.h"
 
 #include <atf-c.h>
+
+#include "testutil.h"
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -375,7 +377,7 @@ ATF_TC_BODY(probe_host_fixture, tc)
 	json_t *a, *o;
 
 	if (sysconf(_SC_PAGESIZE) != 4096)
-		atf_tc_skip("the hand computation assumes 4 KiB pages");
+		pnb_skip("the hand computation assumes 4 KiB pages");
 	env_init(&env, datadir(tc, "host", root, sizeof root), PNB_DOMAIN_SYSTEM);
 	jsonl_init(&out, fd, 0);
 	ATF_REQUIRE_EQ(probe_from_spec(&p, "lmk:poll:1ms:minfree=68916,6026625,6026626,7000000:"
@@ -435,7 +437,7 @@ ATF_TC_BODY(probe_memcg_fixture, tc)
 	json_t *a, *o;
 
 	if (sysconf(_SC_PAGESIZE) != 4096)
-		atf_tc_skip("the hand computation assumes 4 KiB pages");
+		pnb_skip("the hand computation assumes 4 KiB pages");
 	env_init(&env, datadir(tc, "memcg", root, sizeof root), PNB_DOMAIN_MEMCG_V1);
 	snprintf(env.memcg_v1, sizeof env.memcg_v1, "/sys/fs/cgroup/memory/pnbfix");
 	jsonl_init(&out, fd, 0);
@@ -548,7 +550,7 @@ ATF_TC_BODY(probe_edge_rule, tc)
 	json_t *a;
 
 	if (sysconf(_SC_PAGESIZE) != 4096)
-		atf_tc_skip("the hand computation assumes 4 KiB pages");
+		pnb_skip("the hand computation assumes 4 KiB pages");
 	ATF_REQUIRE(mkdtemp(root));
 	snprintf(d, sizeof d, "%s/proc", root);
 	ATF_REQUIRE_EQ(mkdir(d, 0755), 0);
@@ -673,7 +675,7 @@ ATF_TC_BODY(live_poll_memcg, tc)
 
 	(void)tc;
 	if (skip)
-		atf_tc_skip("%s", skip);
+		pnb_skip("%s", skip);
 	ATF_REQUIRE_EQ(tmemcg_create(&m, "lmkpoll", 64ULL << 20), 0);
 	ATF_REQUIRE_EQ(tmemcg_spawn(&m, tanon_run, &load), 0);
 	env_init(&env, "", PNB_DOMAIN_MEMCG_V1);
@@ -740,7 +742,7 @@ ATF_TC_BODY(live_vmpressure_memcg, tc)
 
 	(void)tc;
 	if (skip)
-		atf_tc_skip("%s", skip);
+		pnb_skip("%s", skip);
 	fd = mkstemp(path);
 	ATF_REQUIRE(fd >= 0);
 	close(fd);

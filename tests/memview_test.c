@@ -11,6 +11,8 @@
  *   sys-* /             system-domain roots with one thing wrong */
 #include <atf-c.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -81,7 +83,7 @@ ATF_TC_BODY(system, tc)
 	long psz = sysconf(_SC_PAGESIZE);
 
 	if (psz != 4096)
-		atf_tc_skip("expected values assume 4 KiB pages; this host has %ld", psz);
+		pnb_skip("expected values assume 4 KiB pages; this host has %ld", psz);
 	ATF_REQUIRE_EQ(pnb_memview_read(&src, &v), 0);
 	/* From the fixture's meminfo:
 	 *   MemTotal 24683620, MemFree 24252276, MemAvailable 24331680,
@@ -289,7 +291,7 @@ ATF_TC_BODY(live_v1, tc)
 	char c;
 
 	if (access("/sys/fs/cgroup/memory/cgroup.procs", F_OK))
-		atf_tc_skip("no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
+		pnb_skip("no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
 	(void)rmdir(cg);
 	ATF_REQUIRE_MSG(mkdir(cg, 0755) == 0, "mkdir %s: %s", cg, strerror(errno));
 	ATF_REQUIRE_EQ(pnb_write_file("", strcat(strcpy(file, cg), "/memory.limit_in_bytes"),

@@ -62,10 +62,10 @@ static json_int_t first_notify(const struct run *r, const char *spec, const char
 static void require_native(void)
 {
 	if (getuid() != 0)
-		atf_tc_skip("native runs create memory cgroups: need root");
+		pnb_skip("native runs create memory cgroups: need root");
 	if (access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) &&
 	    access("/sys/fs/cgroup/cgroup.subtree_control", W_OK))
-		atf_tc_skip("no writable cgroup v1 memory hierarchy or cgroup2 root on this machine");
+		pnb_skip("no writable cgroup v1 memory hierarchy or cgroup2 root on this machine");
 }
 
 static void do_run(const atf_tc_t *tc, const char *scenario, struct run *r)
@@ -178,7 +178,7 @@ ATF_TC_BODY(fixed_rate_oom, tc)
 
 	const char *why = "";
 	if (probe_status(&r, "vmpressure:low:hierarchy", &why) != 1)
-		atf_tc_skip("vmpressure unsupported on this kernel: %s", why);
+		pnb_skip("vmpressure unsupported on this kernel: %s", why);
 	static const char *lv[] = { "low", "medium", "critical" };
 	static const char *spec[] = { "vmpressure:low:hierarchy", "vmpressure:medium:hierarchy",
 				      "vmpressure:critical:hierarchy" };

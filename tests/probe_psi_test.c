@@ -2,6 +2,7 @@
  * on this kernel (root): acceptance, one trigger per fd, the NUL rule, a real
  * event under memcg pressure, and whether the first event is honest. */
 #include <atf-c.h>
+#include "testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,7 +65,7 @@ static int has_cap_sys_resource(void)
 static void require_psi(void)
 {
 	if (access(PSI_FILE, R_OK) != 0)
-		atf_tc_skip("%s: %s (kernel without PSI or booted psi=0)", PSI_FILE,
+		pnb_skip("%s: %s (kernel without PSI or booted psi=0)", PSI_FILE,
 			    strerror(errno));
 }
 
@@ -84,11 +85,59 @@ static int try_trigger(const char *text, size_t len, int *fdp)
 	return r;
 }
 
-/* The window this process may use: sub-2s windows need CAP_SYS_RESOURCE
- * on 6.5+ (root in a container often lacks it). */
+/* Whether this kernel lets a process without CAP_SYS_RESOURCE create a
+ * trigger (with an N*2s window), tried rather than read from uname: the
+ * feature came in 6.5, and Debian's 6.1 carries it as a backport.  A child
+ * drops CAP_SYS_RESOURCE and writes one; 1 yes, 0 no (EPERM/EACCES). */
+static int unprivileged_triggers(void)
+{
+	static int known = -1;
+	static const char trig[] = "some 150000 2000000";
+	int p[2], res = 0, st;
+	ssize_t n;
+	pid_t pid;
+
+	if (known >= 0)
+		return known;
+	ATF_REQUIRE(pipe(p) == 0);
+	ATF_REQUIRE((pid = fork()) >= 0);
+	if (pid == 0) {
+		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+		int fd;
+
+		close(p[0]);
+		if (syscall(SYS_capget, &h, d))
+			res = -errno;
+		d[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
+		d[CAP_TO_INDEX(CAP_SYS_RESOURCE)].permitted &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
+		d[CAP_TO_INDEX(CAP_SYS_RESOURCE)].inheritable &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
+		if (!res && syscall(SYS_capset, &h, d))
+			res = -errno;
+		if (!res && (fd = open(PSI_FILE, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+			res = errno == EPERM || errno == EACCES ? 1 : -errno;
+		else if (!res)
+			res = write(fd, trig, sizeof trig) == (ssize_t)sizeof trig ? 2 :
+			      errno == EPERM || errno == EACCES ? 1 : -errno;
+		(void)!write(p[1], &res, sizeof res);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], &res, sizeof res);
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	ATF_REQUIRE_MSG(n == sizeof res, "the probing child did not report (status %d)", st);
+	ATF_REQUIRE_MSG(res > 0, "probing an unprivileged trigger on %s: %s", PSI_FILE,
+			strerror(-res));
+	known = res == 2;
+	return known;
+}
+
+/* The window this process may use: with unprivileged triggers, sub-2s
+ * windows need CAP_SYS_RESOURCE (root in a container often lacks it). */
 static const char *usable_window(void)
 {
-	return has_cap_sys_resource() || !kernel_at_least(6, 5) ? "1s" : "2s";
+	return has_cap_sys_resource() || !unprivileged_triggers() ? "1s" : "2s";
 }
 
 static uint64_t some_total_us(void)
@@ -115,7 +164,7 @@ static void memcg_create(void)
 	char buf[64];
 
 	if (access(V1_MEM "/memory.limit_in_bytes", F_OK) != 0)
-		atf_tc_skip("no cgroup v1 memory hierarchy at %s", V1_MEM);
+		pnb_skip("no cgroup v1 memory hierarchy at %s", V1_MEM);
 	if (mkdir(TEST_CG, 0755) != 0 && errno != EEXIST)
 		atf_tc_fail("mkdir %s: %s", TEST_CG, strerror(errno));
 	snprintf(buf, sizeof buf, "%llu", MEMCG_LIMIT);
@@ -172,7 +221,7 @@ static void make_big_file(const char *path, size_t mb)
 
 	ATF_REQUIRE(statfs(".", &sf) == 0);
 	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)
-		atf_tc_skip("the work directory is on tmpfs/ramfs: page cache there cannot "
+		pnb_skip("the work directory is on tmpfs/ramfs: page cache there cannot "
 			    "be reclaimed without swap, so it cannot thrash");
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ATF_REQUIRE_MSG(fd >= 0, "create %s: %s", path, strerror(errno));
@@ -444,11 +493,12 @@ ATF_TC_BODY(real_trigger_accepted, tc)
 	ATF_REQUIRE(probe_from_spec(&p, "psi:some:150ms:500ms", why, sizeof why) == 0);
 	ATF_REQUIRE_MSG(p.ops->supported(&p, &env, why, sizeof why) == 0, "%s", why);
 	r = p.ops->open(&p, &env, &out, why, sizeof why);
-	if (has_cap_sys_resource() || !kernel_at_least(6, 5)) {
+	if (has_cap_sys_resource() || !unprivileged_triggers()) {
 		/* 500ms is the documented minimum (5.2) and above it later. */
 		ATF_CHECK_MSG(r == 0, "500ms window refused: %s", why);
 	} else {
-		/* 6.5+: without CAP_SYS_RESOURCE only N*2s windows. */
+		/* With unprivileged triggers (6.5, or a backport): without
+		 * CAP_SYS_RESOURCE only N*2s windows. */
 		ATF_CHECK_MSG(r == -EINVAL, "unprivileged 500ms window: r=%d (%s), want EINVAL",
 			      r, why);
 		ATF_CHECK_MSG(strstr(why, "CAP_SYS_RESOURCE") && strstr(why, "2s"),
@@ -478,7 +528,7 @@ ATF_TC_BODY(second_trigger_ebusy, tc)
 
 	require_psi();
 	if (!kernel_at_least(5, 17))
-		atf_tc_skip("kernel before 5.17: a second write replaces the trigger "
+		pnb_skip("kernel before 5.17: a second write replaces the trigger "
 			    "(EBUSY came with the psi UAF fix)");
 	snprintf(t, sizeof t, "some 150000 %s", strcmp(usable_window(), "1s") ? "2000000" : "1000000");
 	r = try_trigger(t, strlen(t) + 1, &fd);
@@ -621,7 +671,7 @@ static void cgroup2_mount(char *out, size_t len)
 		}
 	endmntent(f);
 	if (!out[0])
-		atf_tc_skip("no cgroup2 mounted");
+		pnb_skip("no cgroup2 mounted");
 }
 
 #define TEST_CG2_NAME "pnbtest-psi"
@@ -752,7 +802,7 @@ ATF_TC_BODY(first_event_needs_new_stall, tc)
 		sleep(3);	/* let the old windows pass */
 	}
 	if (some_total_us() < 4 * thr_us)
-		atf_tc_skip("could not build up %llu us of PSI some total to test with",
+		pnb_skip("could not build up %llu us of PSI some total to test with",
 			    (unsigned long long)(4 * thr_us));
 	snprintf(spec, sizeof spec, "psi:some:50ms:%s", usable_window());
 	efd = open("events.jsonl", O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -775,10 +825,10 @@ ATF_TC_BODY(first_event_needs_new_stall, tc)
 	       "%llu us, +%llu us since\n", spec, n, first / 1e9,
 	       (unsigned long long)total0, (unsigned long long)(total1 - total0));
 	if (total1 - total0 >= thr_us)
-		atf_tc_skip("the burst stalled %llu us, not less than the threshold: cannot judge",
+		pnb_skip("the burst stalled %llu us, not less than the threshold: cannot judge",
 			    (unsigned long long)(total1 - total0));
-	if (!has_cap_sys_resource() && kernel_at_least(6, 5))
-		atf_tc_expect_fail("6.5+ unprivileged triggers (aggregated by the averages "
+	if (!has_cap_sys_resource() && unprivileged_triggers())
+		atf_tc_expect_fail("unprivileged triggers (6.5, or backported) (aggregated by the averages "
 				   "worker) start their window from group->total[PSI_POLL], which "
 				   "only privileged triggers advance: the first stall after "
 				   "arming counts all stall since boot (psi_trigger_create)");

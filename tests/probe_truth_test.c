@@ -4,6 +4,8 @@
  * by kmsg, vmstat and tracefs on one timeline. */
 #include <atf-c.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -512,18 +514,18 @@ static void need_live(void)
 	int fd;
 
 	if (geteuid() != 0)
-		atf_tc_skip("needs root (memcg, /dev/kmsg, tracefs)");
+		pnb_skip("needs root (memcg, /dev/kmsg, tracefs)");
 	if (access("/sys/fs/cgroup/memory/cgroup.procs", W_OK))
-		atf_tc_skip("no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
+		pnb_skip("no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
 	if ((fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK)) < 0)
-		atf_tc_skip("/dev/kmsg not readable: %s", strerror(errno));
+		pnb_skip("/dev/kmsg not readable: %s", strerror(errno));
 	close(fd);
 	if (access("/sys/kernel/tracing/events/vmscan/mm_vmscan_memcg_reclaim_begin", F_OK))
-		atf_tc_skip("no tracefs vmscan/mm_vmscan_memcg_reclaim_begin event");
+		pnb_skip("no tracefs vmscan/mm_vmscan_memcg_reclaim_begin event");
 	clk = malloc(4096);
 	if (pnb_read_file("", "/sys/kernel/tracing/trace_clock", clk, 4096) < 0 ||
 	    !(strstr(clk, " mono ") || strstr(clk, "[mono]")))
-		atf_tc_skip("tracefs has no trace_clock mono");
+		pnb_skip("tracefs has no trace_clock mono");
 	free(clk);
 }
 

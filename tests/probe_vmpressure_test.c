@@ -9,6 +9,8 @@
 #include "memcg_util.h"
 
 #include <atf-c.h>
+
+#include "testutil.h"
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
@@ -138,7 +140,7 @@ ATF_TC_BODY(host_cgroup2_controllers, tc)
 	(void)tc;
 	has_v1 = pnb_cgroup_v1_memory_mount("", v1, sizeof v1) == 0;
 	if (pnb_cgroup2_mount("", v2, sizeof v2))
-		atf_tc_skip("cgroup2 is not mounted here");
+		pnb_skip("cgroup2 is not mounted here");
 	r = pnb_cgroup2_has_controller("", NULL, "memory");
 	ATF_REQUIRE_MSG(r == 0 || r == -ENODEV, "cgroup.controllers under %s: %d", v2, r);
 	/* A controller lives on one hierarchy only. */
@@ -216,7 +218,7 @@ ATF_TC_BODY(register_levels_modes, tc)
 
 	(void)tc;
 	if (skip)
-		atf_tc_skip("%s", skip);
+		pnb_skip("%s", skip);
 	ATF_REQUIRE_EQ(tmemcg_create(&m, "vmpreg", 64ULL << 20), 0);
 	env_init(&env, "");
 	snprintf(env.memcg_v1, sizeof env.memcg_v1, "%s", m.dir);
@@ -282,7 +284,7 @@ ATF_TC_BODY(cgroup_removed, tc)
 
 	(void)tc;
 	if (skip)
-		atf_tc_skip("%s", skip);
+		pnb_skip("%s", skip);
 	outfd = mkstemp(tmpl);
 	ATF_REQUIRE(outfd >= 0);
 	unlink(tmpl);
@@ -478,7 +480,7 @@ ATF_TC_BODY(oom_128m_levels, tc)
 
 	(void)tc;
 	if (skip)
-		atf_tc_skip("%s", skip);
+		pnb_skip("%s", skip);
 	run_levels("oom_128m", specs, 128ULL << 20, tanon_run, &load, &res);
 	ATF_CHECK_MSG(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGKILL,
 		      "the child was not killed by SIGKILL (status 0x%x)", res.status);
@@ -515,7 +517,7 @@ ATF_TC_BODY(stream_64m_low, tc)
 
 	(void)tc;
 	if (skip)
-		atf_tc_skip("%s", skip);
+		pnb_skip("%s", skip);
 	fd = mkstemp(path);
 	ATF_REQUIRE(fd >= 0);
 	close(fd);

@@ -131,7 +131,7 @@ ATF_TC_BODY(report_outputs, tc)
 	FILE *f;
 
 	if (!have_gnuplot())
-		atf_tc_skip("gnuplot is not installed (Debian package gnuplot-nox)");
+		pnb_skip("gnuplot is not installed (Debian package gnuplot-nox)");
 	copy_set(tc, "basic");
 	copy_set(tc, "cmp-base");
 	ATF_REQUIRE_EQ_MSG(pnbench(tc, "report", "-q", "basic", "--against", "cmp-base", NULL), 0,
@@ -186,7 +186,7 @@ ATF_TC_BODY(report_only_regenerates, tc)
 	const char *png = "basic/report/timeline-k1-fixed-rate-1.png";
 
 	if (!have_gnuplot())
-		atf_tc_skip("gnuplot is not installed (Debian package gnuplot-nox)");
+		pnb_skip("gnuplot is not installed (Debian package gnuplot-nox)");
 	copy_set(tc, "basic");
 	ATF_REQUIRE_EQ_MSG(pnbench(tc, "report", "-q", "basic", NULL, NULL, NULL), 0, "%s", res.err);
 	ATF_REQUIRE(file_size(png) > 1000);

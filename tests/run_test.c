@@ -45,8 +45,8 @@ static void kernel_name(char *name, size_t len)
 	struct kernel_image k;
 	char err[1024];
 
-	if (kernel_resolve(KERNEL, 1, &k, err, sizeof err))
-		atf_tc_fail("%s: %s", KERNEL, err);
+	if (kernel_resolve(KERNEL, !pnb_offline(), &k, err, sizeof err))
+		pnb_no_kernel(KERNEL, err);
 	snprintf(name, len, "%s", k.name);
 }
 
@@ -185,7 +185,7 @@ ATF_TC_BODY(sigterm_takes_all, tc)
 
 	setup(tc);
 	if (access("/usr/bin/qemu-system-x86_64", X_OK))
-		atf_tc_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+		pnb_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
 	kernel_name(name, sizeof name);
 	ATF_REQUIRE(getcwd(cwd, sizeof cwd));
 	/* A unique path: the processes are found by it. */
@@ -250,7 +250,7 @@ ATF_TC_BODY(native_sigkill_leaves_nothing, tc)
 
 	setup(tc);
 	if (native_check(why, sizeof why))
-		atf_tc_skip("no native runs on this host: %s", why);
+		pnb_skip("no native runs on this host: %s", why);
 	ATF_REQUIRE(getcwd(cwd, sizeof cwd));
 	snprintf(out, sizeof out, "%s/out-native", cwd);
 	pid_t pid = fork();

@@ -133,6 +133,69 @@ ATF_TC_BODY(mwu_exact_ties, tc)
 	ATF_CHECK_MSG(CLOSE(r.p, 0.3, 1e-9), "p = %.6f", r.p);
 }
 
+ATF_TC(mwu_exact_unequal);
+ATF_TC_HEAD(mwu_exact_unequal, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "unequal sizes, 3 vs 7 without ties: U = 5, exact p = 2*16/120 = 0.2667, either order");
+}
+ATF_TC_BODY(mwu_exact_unequal, tc)
+{
+	/* x holds ranks 1, 2, 8 of 1..10: rank sum 11, U1 = 11 - 6 = 5,
+	 * U2 = 21 - 5 = 16.  Counting the 3-subsets of 1..10 by rank sum
+	 * by hand: sum 6: {1,2,3}; 7: {1,2,4}; 8: {1,2,5} {1,3,4};
+	 * 9: three; 10: four; 11: five ({1,2,8} {1,3,7} {1,4,6} {2,3,6}
+	 * {2,4,5}).  So 1+1+2+3+4+5 = 16 of C(10,3) = 120 have a sum <= 11:
+	 * p = 2 * 16/120 = 0.26667 (a Python enumeration of all 120 subsets
+	 * agrees).  The equal-size cases cannot tell n1 from n2 apart. */
+	double x[] = { 1, 2, 8 }, y[] = { 3, 4, 5, 6, 7, 9, 10 };
+	struct pnb_mwu r;
+
+	ATF_REQUIRE_EQ(pnb_mwu(x, 3, y, 7, PNB_MWU_AUTO, &r), 0);
+	ATF_CHECK_EQ(r.exact, 1);
+	ATF_CHECK_EQ(r.ties, 0);
+	ATF_CHECK_MSG(CLOSE(r.u1, 5, 1e-9) && CLOSE(r.u2, 16, 1e-9), "U = %g, %g", r.u1, r.u2);
+	ATF_CHECK_MSG(CLOSE(r.p, 32.0 / 120.0, 1e-9), "p = %.6f", r.p);
+	ATF_REQUIRE_EQ(pnb_mwu(y, 7, x, 3, PNB_MWU_AUTO, &r), 0);
+	ATF_CHECK_MSG(CLOSE(r.u1, 16, 1e-9) && CLOSE(r.u2, 5, 1e-9), "swapped: U = %g, %g", r.u1, r.u2);
+	ATF_CHECK_MSG(CLOSE(r.p, 32.0 / 120.0, 1e-9), "swapped: p = %.6f", r.p);
+	ATF_CHECK(CLOSE(pnb_mwu_min_p(3, 7), 2.0 / 120.0, 1e-12));
+}
+
+ATF_TC(mwu_ties_unequal);
+ATF_TC_HEAD(mwu_ties_unequal, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "5 vs 6 with two 3-way ties: U = 21, exact p = 2*79/462 = 0.3420, "
+			  "normal (tie and continuity corrected) p = 0.3063");
+}
+ATF_TC_BODY(mwu_ties_unequal, tc)
+{
+	/* Pooled: 1 2 3 4 5 5 5 6 6 6 7 -> mid-ranks 1 2 3 4 6 6 6 9 9 9 11.
+	 * x holds 4, 6, 6, 9, 11: sum 36, U1 = 36 - 15 = 21, U2 = 30 - 21 = 9.
+	 * Exact: a Python script listed all C(11,5) = 462 five-element
+	 * subsets of those mid-ranks (itertools.combinations, no shortcut)
+	 * and found 79 with a sum >= 36 and 410 with a sum <= 36; the
+	 * distribution is not symmetric with ties, so both tails matter:
+	 * p = 2 * 79/462 = 0.341991.
+	 * Normal: mean 15; tie term sum(t^3 - t) = 2 * 24 = 48;
+	 * var = 30/12 * (12 - 48/110) = 28.90909; z = (6 - 0.5)/5.376717
+	 * = 1.022929; p = erfc(z/sqrt 2) = 0.306341. */
+	double x[] = { 4, 5, 5, 6, 7 }, y[] = { 1, 2, 3, 5, 6, 6 };
+	struct pnb_mwu r;
+
+	ATF_REQUIRE_EQ(pnb_mwu(x, 5, y, 6, PNB_MWU_AUTO, &r), 0);
+	ATF_CHECK_EQ(r.exact, 1);
+	ATF_CHECK_EQ(r.ties, 2);
+	ATF_CHECK_MSG(CLOSE(r.u1, 21, 1e-9) && CLOSE(r.u2, 9, 1e-9), "U = %g, %g", r.u1, r.u2);
+	ATF_CHECK_MSG(CLOSE(r.p, 158.0 / 462.0, 1e-9), "exact p = %.6f", r.p);
+	ATF_REQUIRE_EQ(pnb_mwu(y, 6, x, 5, PNB_MWU_EXACT, &r), 0);
+	ATF_CHECK_MSG(CLOSE(r.p, 158.0 / 462.0, 1e-9), "swapped: exact p = %.6f", r.p);
+
+	ATF_REQUIRE_EQ(pnb_mwu(x, 5, y, 6, PNB_MWU_NORMAL, &r), 0);
+	ATF_CHECK_EQ(r.exact, 0);
+	ATF_CHECK_MSG(CLOSE(fabs(r.z), 1.0229290, 1e-6), "z = %.7f", r.z);
+	ATF_CHECK_MSG(CLOSE(r.p, 0.3063414, 1e-6), "normal p = %.7f", r.p);
+}
+
 ATF_TC(mwu_normal);
 ATF_TC_HEAD(mwu_normal, tc)
 {
@@ -181,6 +244,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, mwu_textbook);
 	ATF_TP_ADD_TC(tp, mwu_exact_extremes);
 	ATF_TP_ADD_TC(tp, mwu_exact_ties);
+	ATF_TP_ADD_TC(tp, mwu_exact_unequal);
+	ATF_TP_ADD_TC(tp, mwu_ties_unequal);
 	ATF_TP_ADD_TC(tp, mwu_normal);
 	ATF_TP_ADD_TC(tp, mwu_errors);
 	return atf_no_error();

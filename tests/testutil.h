@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <atf-c.h>
+
 struct cmd_result {
 	int status;		/* exit code, or 128 + signal */
 	char out[65536];
@@ -21,5 +23,27 @@ const char *bin_path(const char *srcdir, const char *name, char *buf, size_t len
 void use_pnbench_cache(const char *dir);
 /* Number of lines in s. */
 int count_lines(const char *s);
+
+/* libatf-c reports a case that failed an ATF_CHECK and then called
+ * atf_tc_skip as *skipped*, so the failure never shows.  testutil.c
+ * interposes atf_tc_fail_check, atf_tc_fail_nonfatal and
+ * atf_tc_check_errno to count failed checks; pnb_skip skips only while
+ * that count is 0 and otherwise fails the case, naming the skip reason.
+ * atf_tc_skip itself is poisoned below so no test can bypass this. */
+int pnb_failed_checks(void);
+__attribute__((noreturn, format(printf, 1, 2)))
+void pnb_skip(const char *fmt, ...);
+
+/* PNBENCH_OFFLINE=1 says this host is offline on purpose (README.md):
+ * tests must not fetch a kernel then.  pnb_no_kernel ends a case that
+ * found no kernel for spec: a failure (CI without a kernel tests
+ * nothing), or a skip when PNBENCH_OFFLINE=1. */
+int pnb_offline(void);
+__attribute__((noreturn))
+void pnb_no_kernel(const char *spec, const char *why);
+
+#ifndef PNB_TESTUTIL_IMPL
+#pragma GCC poison atf_tc_skip
+#endif
 
 #endif

@@ -83,7 +83,7 @@ static double getf(const char *fmt, const char *arg)
 static void require_root(void)
 {
 	if (geteuid() != 0)
-		atf_tc_skip("needs root (memory cgroup, vm.stat_refresh)");
+		pnb_skip("needs root (memory cgroup, vm.stat_refresh)");
 }
 
 static char *slurp(const char *path)
@@ -163,7 +163,7 @@ ATF_TC_BODY(read_native, tc)
 			fclose(f);
 	}
 	if (!strstr(list, "vmstat"))
-		atf_tc_skip("/proc/vmstat cannot be read here");
+		pnb_skip("/proc/vmstat cannot be read here");
 	run_workload(tc, (char *[]){ "vmstat-cost", "--duration", "400ms", "--files", list,
 				     "--load", "others", NULL }, 30);
 	ATF_REQUIRE_EQ_MSG(res.status, 0, "exit %d: %s", res.status, res.err);
@@ -197,7 +197,7 @@ ATF_TC_BODY(staleness_native, tc)
 {
 	require_root();
 	if (access("/proc/sys/vm/stat_refresh", W_OK))
-		atf_tc_skip("/proc/sys/vm/stat_refresh is not writable: %s", strerror(errno));
+		pnb_skip("/proc/sys/vm/stat_refresh is not writable: %s", strerror(errno));
 	run_workload(tc, (char *[]){ "vmstat-staleness", "--duration", "500ms", "--rate", "64M/s",
 				     "--counters", "nr_free_pages,nr_anon_pages", NULL }, 30);
 	ATF_REQUIRE_EQ_MSG(res.status, 0, "exit %d: %s", res.status, res.err);
@@ -239,7 +239,7 @@ ATF_TC_BODY(cell_native, tc)
 
 	require_root();
 	if (access("/sys/fs/cgroup/memory/cgroup.procs", F_OK) && access("/sys/fs/cgroup/cgroup.subtree_control", F_OK))
-		atf_tc_skip("no memory cgroup to confine the native run in");
+		pnb_skip("no memory cgroup to confine the native run in");
 	ATF_REQUIRE(getcwd(cwd, sizeof cwd));
 	snprintf(out, sizeof out, "%s/set", cwd);
 	run(tc, "pnbench", (char *[]){ "vmstat-cost", "--kernel", "native", "--suite", "read",

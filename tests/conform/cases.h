@@ -7,10 +7,6 @@
  * doc: the documentation sentence the case checks (source named first).
  * xfail_release: fnmatch(3) pattern of `uname -r` where a failure is known
  * and expected (NULL: none), with the kernel behaviour that causes it. */
-#ifndef CF_XFAIL_CLOUD
-#define CF_XFAIL_CLOUD "6.1.0-*-cloud-amd64"
-#endif
-
 CF_CASE(psi_trigger_valid,
 	"psi.rst: For example writing \"some 150000 1000000\" into /proc/pressure/memory would add 150ms threshold for partial memory stall measured within 1sec time window.",
 	NULL, NULL)
