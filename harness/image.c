@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUSYBOX "/bin/busybox"
@@ -576,13 +577,16 @@ fail:
 static const char *const busybox_links[] = { "sh", "ls", "cat", "mount", "dmesg" };
 
 /* A rebuilt program gives the same kernel a new image; the old ones would
- * pile up (~6 MB each) for ever.  Runs copy the image into their own
- * directory before QEMU starts, so removing it under a running guest is
- * harmless. */
+ * pile up (~6 MB each) for ever.  But another checkout (a second worktree,
+ * a CI job beside a developer) may be using an older image right now, between
+ * finding it and copying it: only images unused for an hour go, and every
+ * use touches its image. */
+#define IMAGE_IDLE_S 3600
 static void prune_older_images(const char *keep)
 {
 	char pattern[PNB_PATH + 8];
 	const char *dash = strrchr(keep, '-');
+	time_t now = time(NULL);
 	glob_t g;
 
 	if (!dash)
@@ -590,9 +594,12 @@ static void prune_older_images(const char *keep)
 	snprintf(pattern, sizeof pattern, "%.*s-*.cpio", (int)(dash - keep), keep);
 	if (glob(pattern, 0, NULL, &g))
 		return;
-	for (size_t i = 0; i < g.gl_pathc; i++)
-		if (strcmp(g.gl_pathv[i], keep))
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct stat st;
+		if (strcmp(g.gl_pathv[i], keep) && !stat(g.gl_pathv[i], &st) &&
+		    now - st.st_mtime > IMAGE_IDLE_S)
 			unlink(g.gl_pathv[i]);
+	}
 	globfree(&g);
 }
 
@@ -665,6 +672,7 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 		return failf(err, errlen, "guest image: cache path too long under %s", dir);
 	}
 	if (!stat(path, &st) && S_ISREG(st.st_mode) && st.st_size > 0) {
+		utimensat(AT_FDCWD, path, NULL, 0);	/* in use: not to be pruned */
 		free(modlist);
 		return 0;
 	}

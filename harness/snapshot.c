@@ -247,7 +247,7 @@ static void console_tail_line(const char *path, char *out, size_t len)
 
 /* Boot once to the snapshot point and save the machine into snap->mig. */
 static int snapshot_take(const char *const *machine, const struct snapshot *snap,
-			 uint64_t boot_timeout_ns, char *why, size_t wl)
+			 uint64_t boot_timeout_ns, int *panicked, char *why, size_t wl)
 {
 	char con[PNB_SNAP_PATH + 16], log[PNB_SNAP_PATH + 16], tmp[PNB_SNAP_PATH + 16];
 	char sock[108], uri[PNB_SNAP_PATH + 32], con_arg[PNB_SNAP_PATH + 32];
@@ -291,8 +291,10 @@ static int snapshot_take(const char *const *machine, const struct snapshot *snap
 	}
 	char tail[320];
 	console_tail_line(con, tail, sizeof tail);
-	if (exited || !has(con, "pnbench-init: snapshot point") || has(con, "Kernel panic") ||
-	    has(con, "BUG: ")) {
+	/* Only a panic is worth another boot (the emulator's race); a kernel
+	 * that does not boot, or boots too slowly, will not do better. */
+	*panicked = has(con, "Kernel panic") || has(con, "BUG: ");
+	if (exited || !has(con, "pnbench-init: snapshot point") || *panicked) {
 		snprintf(why, wl, "the snapshot boot did not reach a clean snapshot point (%s); "
 			 "console: %s", exited ? "QEMU exited" : "deadline", tail);
 		goto out;
@@ -449,7 +451,9 @@ int snapshot_prepare(const char *const *machine, const char *base_initrd, const 
 	/* A boot that panics before the snapshot point is the emulator's race,
 	 * not a machine to save: try again, a bounded number of times. */
 	for (snap->tries = 1; snap->tries <= 3; snap->tries++) {
-		if (!(rc = snapshot_take(machine, snap, boot_timeout_ns, why, wl)))
+		int panicked = 0;
+		if (!(rc = snapshot_take(machine, snap, boot_timeout_ns, &panicked, why, wl)) ||
+		    !panicked)
 			break;
 	}
 	snap->made = rc == 0;

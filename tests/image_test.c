@@ -289,17 +289,26 @@ ATF_TC_BODY(initramfs_listing, tc)
 	sh("cpio -i --quiet --to-stdout lib/modules/6.1.0-56-amd64/kernel/lib/crc16.ko < '%s'", path);
 	ATF_CHECK_STREQ(res.out, "fake kernel/lib/crc16.ko\n");
 
-	/* Cached: the same inputs give the same file, untouched. */
+	/* Cached: the same inputs give the same file, not rewritten (its mtime
+	 * moves: a use marks it as in use for the pruning below). */
 	ATF_REQUIRE(!stat(path, &st1));
 	ATF_REQUIRE_MSG(!image_initramfs(&k, path2, sizeof path2, err, sizeof err), "%s", err);
 	ATF_REQUIRE(!stat(path2, &st2));
 	ATF_CHECK_STREQ(path, path2);
-	ATF_CHECK(st1.st_ino == st2.st_ino && st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec);
+	ATF_CHECK(st1.st_ino == st2.st_ino && st1.st_size == st2.st_size);
 
-	/* A module rebuilt with the same release and config: a new image. */
+	/* A module rebuilt with the same release and config: a new image.  An
+	 * image of that kernel unused for two hours is pruned; the one just
+	 * used (another checkout may be about to copy it) is kept. */
+	char stale[PNB_PATH + 32];
+	snprintf(stale, sizeof stale, "%.*s-0000000000000000.cpio", (int)(strrchr(path, '-') - path),
+		 path);
+	sh("echo old > '%s' && touch -d '2 hours ago' '%s'", stale, stale);
 	sh("echo rebuilt >> '%s/kernel/lib/crc16.ko'", k.modules_dir);
 	ATF_REQUIRE_MSG(!image_initramfs(&k, path2, sizeof path2, err, sizeof err), "%s", err);
 	ATF_CHECK_MSG(strcmp(path, path2), "same cache file after a module changed");
+	ATF_CHECK_MSG(access(stale, F_OK) != 0, "%s, unused for 2 hours, was not pruned", stale);
+	ATF_CHECK_MSG(access(path, F_OK) == 0, "%s, used a moment ago, was pruned", path);
 
 	/* The config digest is part of the name. */
 	snprintf(k.config_digest, sizeof k.config_digest, "%s",

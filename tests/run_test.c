@@ -330,7 +330,7 @@ ATF_TC_BODY(newest_kernel_no_panics, tc)
 
 	setup(tc);
 	if (access("/usr/bin/qemu-system-x86_64", X_OK))
-		atf_tc_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+		pnb_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
 	int n = kernel_cached(&ks);
 	for (int i = 0; i < n && !spec[0]; i++)
 		if (!strcmp(ks[i].kind, "tree") && !strncmp(ks[i].release, "6.12", 4))
@@ -338,7 +338,7 @@ ATF_TC_BODY(newest_kernel_no_panics, tc)
 	free(ks);
 	/* Building one takes 7-16 minutes: only where it was built already. */
 	if (!spec[0])
-		atf_tc_skip("no 6.12 tree build cached (pnbench kernels build --tree linux-source-6.12)");
+		pnb_skip("no 6.12 tree build cached (pnbench kernels build --tree linux-source-6.12)");
 	unsetenv("PNBENCH_ACCEL");
 	ATF_REQUIRE(getcwd(cwd, sizeof cwd));
 	snprintf(out, sizeof out, "%s/out612", cwd);
