@@ -64,8 +64,8 @@ static uint64_t guest_slack_ns(void)
 	return BOOT_ALLOWANCE_S * NS_PER_S;
 }
 
-/* A guest under working KVM or TCG passes the decompressor in well under a
- * second; 15 s of silence is a guest that will never speak.
+/* A guest under working KVM or TCG prints its banner in well under a
+ * second; 15 s without it is a guest that will never speak.
  * PNBENCH_FIRST_OUTPUT_TIMEOUT=DURATION. */
 static uint64_t first_output_timeout_ns(void)
 {
@@ -539,9 +539,12 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	 * code, oopsed 6.12 guests in int3 in 6 of 43 boots; with it, 1 of 71
 	 * (docs/guests.md).  It also makes clock_gettime a vDSO TSC read
 	 * instead of an HPET MMIO exit, so timestamps cost less.
-	 * earlyprintk: the decompressor says "Decompressing Linux" at once, so
-	 * a guest that never gets that far fails in seconds, not at the init
-	 * deadline; loglevel=1 still keeps the kernel's own messages off. */
+	 * earlyprintk: the kernel's banner ("Linux version") reaches the console
+	 * as soon as it runs in protected mode, so a guest that never gets that
+	 * far (a broken KVM stops after the real-mode "Probing EDD") fails in
+	 * seconds, not at the init deadline.  The early log it prints until the
+	 * real console takes over costs a few tens of ms; loglevel=1 still
+	 * keeps the kernel's messages off the console after that. */
 	snprintf(append, sizeof append, "console=ttyS0 earlyprintk=serial,ttyS0 loglevel=1 "
 		 "panic=-1 lpj=4000000 tsc=reliable %s%s",
 		 disk[0] ? "pnbench.disk=1 " : "", s->cmdline ? s->cmdline : "");
@@ -689,7 +692,7 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 		if (!reached_init)
 			reached_init = file_has(console, 0, "pnbench-init: reached init");
 		if (!spoke)
-			spoke = reached_init || file_has(console, 4096, "Decompressing Linux");
+			spoke = reached_init || file_has(console, 0, "Linux version");
 		if (!t_started && file_has(events, 0, "\"what\":\"workload_start\""))
 			t_started = now;
 		if (t_started && !t_end && file_has(events, 4096, "\"type\":\"end\""))
@@ -734,7 +737,7 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	} else if (timed_out) {
 		snprintf(res->status, sizeof res->status, reached ? "hang" : "no_init");
 		if (silent)
-			snprintf(res->reason, sizeof res->reason, "guest printed nothing within %.0f s "
+			snprintf(res->reason, sizeof res->reason, "guest printed no kernel banner within %.0f s "
 				 "of start (accel %s; PNBENCH_FIRST_OUTPUT_TIMEOUT); QEMU killed%s%s",
 				 first_output_timeout_ns() / 1e9, res->accel, qemu_says[0] ? "; " : "",
 				 qemu_says);
