@@ -97,6 +97,25 @@ static void run_case(const atf_tc_t *tc, int idx)
 	/* One boot per kernel and binary: the first case boots, the others
 	 * wait here and find the complete run. */
 	ATF_REQUIRE(flock(lfd, LOCK_EX) == 0);
+	/* A guest that failed to boot once in this kyua run fails the whole
+	 * group with its reason, instead of each case booting it again. */
+	char failed[PATH_MAX + 16], run_id[PATH_MAX], seen[PATH_MAX + 1200] = "";
+	snprintf(failed, sizeof failed, "%s.failed", work);
+	kyua_run_id(run_id, sizeof run_id);
+	FILE *ff = run_id[0] ? fopen(failed, "r") : NULL;
+	if (ff) {
+		if (!fgets(seen, sizeof seen, ff))
+			seen[0] = 0;
+		fclose(ff);
+		seen[strcspn(seen, "\n")] = 0;
+		size_t il = strlen(run_id);
+		if (!strncmp(seen, run_id, il) && seen[il] == '\t') {
+			flock(lfd, LOCK_UN);
+			close(lfd);
+			atf_tc_fail("the conformance guest already failed in this run, not booted "
+				    "again: %s", seen + il + 1);
+		}
+	}
 	/* Pinned to the release resolved above: pnbench must not pick a
 	 * newer one than the cache key names. */
 	if (!strcmp(k.kind, "debian"))
@@ -109,14 +128,32 @@ static void run_case(const atf_tc_t *tc, int idx)
 	close(lfd);
 
 	glob_t g;
+	char dir[PATH_MAX], why[1100] = "";
+	int complete = 0;
 	snprintf(pat, sizeof pat, "%s/*/events.jsonl", work);
-	if (glob(pat, 0, NULL, &g) || g.gl_pathc != 1)
-		atf_tc_fail("pnbench conform left no run under %s (exit %d): %.2000s", work, r.status, r.err);
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s", g.gl_pathv[0]);
+	if (glob(pat, 0, NULL, &g) || g.gl_pathc != 1) {
+		snprintf(why, sizeof why, "pnbench conform left no run under %s (exit %d): %.900s", work,
+			 r.status, r.err);
+	} else {
+		snprintf(dir, sizeof dir, "%s", g.gl_pathv[0]);
+		*strrchr(dir, '/') = 0;
+		complete = conform_load(dir, rows);
+		if (complete != 1 && r.status)
+			snprintf(why, sizeof why, "pnbench conform did not complete in %s (exit %d): "
+				 "%.900s", dir, r.status, r.err);
+	}
 	globfree(&g);
-	*strrchr(dir, '/') = 0;
-	int complete = conform_load(dir, rows);
+	if (why[0]) {
+		/* One line: kyua calls a multi-line reason "broken". */
+		for (char *c = why; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		if (run_id[0] && (ff = fopen(failed, "w"))) {
+			fprintf(ff, "%s\t%s\n", run_id, why);
+			fclose(ff);
+		}
+		atf_tc_fail("%s", why);
+	}
 	const struct conform_row *row = &rows[idx];
 	if (!row->result[0])
 		atf_tc_fail("no result line for %s in %s/events.jsonl (%s run; exit %d: %.1500s)",

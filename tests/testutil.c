@@ -78,6 +78,22 @@ const char *bin_path(const char *srcdir, const char *name, char *buf, size_t len
 	return buf;
 }
 
+const char *kyua_run_id(char *buf, size_t len)
+{
+	char cwd[4096];
+	buf[0] = 0;
+	if (!getcwd(cwd, sizeof cwd))
+		return buf;
+	/* kyua runs case N in <TMPDIR>/kyua.XXXXXX/N/work. */
+	char *k = strstr(cwd, "/kyua.");
+	char *slash = k ? strchr(k + 1, '/') : NULL;
+	if (slash) {
+		*slash = 0;
+		snprintf(buf, len, "%s", cwd);
+	}
+	return buf;
+}
+
 int count_lines(const char *s)
 {
 	int n = 0;

@@ -21,6 +21,9 @@ const char *bin_path(const char *srcdir, const char *name, char *buf, size_t len
  * user's ~/.cache/pnbench from the password database: kyua gives each test
  * a HOME of its own, which would fetch a kernel once per test. */
 void use_pnbench_cache(const char *dir);
+/* What identifies one kyua run for the cases in it: the /tmp/kyua.XXXXXX
+ * directory every case's work directory lies under ("" outside kyua). */
+const char *kyua_run_id(char *buf, size_t len);
 /* Number of lines in s. */
 int count_lines(const char *s);
 
