@@ -57,6 +57,8 @@ struct events_summary {
 	int nprobes;
 	struct { char spec[160]; char status[16]; int notify; int64_t first_t_ns; } probe[SUM_MAX_PROBES];
 	int samples;
+	int workload_exit_code;		/* -1: no exit recorded (killed, or cut short) */
+	char workload_message[256];	/* its last stderr line when it failed */
 };
 int events_summarize(const char *path, struct events_summary *sum);
 /* "psi:some:150ms:1s 3 (first 2.1s), ..." into buf. */

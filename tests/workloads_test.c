@@ -553,6 +553,7 @@ ATF_TC_BODY(swapless_fill_order, tc)
 /* ---- options checked on the host (issue 10, 3) ---- */
 
 #include "log.h"
+#include "run.h"
 #include "workload.h"
 
 static void bin_path(const atf_tc_t *tc, const char *prog, char *buf, size_t len)
@@ -712,6 +713,55 @@ ATF_TC_BODY(scenario_check_args, tc)
 						     "--file: required\n"), "exit %d, '%s'", r, err);
 }
 
+ATF_TC(recorder_usage_exit);
+ATF_TC_HEAD(recorder_usage_exit, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a workload's usage error fails the recorder (exit 2) with its message");
+	atf_tc_set_md_var(tc, "timeout", "60");
+}
+ATF_TC_BODY(recorder_usage_exit, tc)
+{
+	static const struct { const char *args[6]; int rec_exit, wl_exit; const char *msg; } c[] = {
+		{ { "fixed-rate", "--rate", "banana" }, 2, 2, "fixed-rate: --rate 'banana': not a rate (e.g. 10M/s)" },
+		/* A failure that is not about its options is data, not a broken run. */
+		{ { "stream-read", "--file", "/nonexistent/x" }, 0, 1, "stream-read: /nonexistent/x: open: No such file or directory" },
+		{ { "fixed-rate", "--rate", "100M/s", "--limit", "1M", "--hold" }, 0, 0, NULL },
+	};
+	char rec[4096], wl[4096];
+
+	bin_path(tc, "pnbench-record", rec, sizeof rec);
+	bin_path(tc, "pnbench-workload", wl, sizeof wl);
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char *argv[20] = { rec, "--no-mlock", "--grace", "0s", "--probe", "sample:100ms",
+				   "--out", "ev.jsonl", "--", wl };
+		int argc = 10;
+		for (int k = 0; k < 6 && c[i].args[k]; k++)
+			argv[argc++] = (char *)c[i].args[k];
+		if (!c[i].msg)
+			argv[argc++] = "0s";
+		char err[4096], line[700];
+		int r = run_prog(argv, err, sizeof err);
+		ATF_CHECK_MSG(r == c[i].rec_exit, "%s %s: recorder exit %d, stderr '%s'", c[i].args[0],
+			      c[i].args[2], r, err);
+		if (c[i].msg) {
+			/* Its stderr still reaches ours, then the recorder says why it failed. */
+			snprintf(line, sizeof line, "%s\n", c[i].msg);
+			ATF_CHECK_MSG(!strncmp(err, line, strlen(line)), "stderr '%s'", err);
+		}
+		if (c[i].rec_exit) {
+			snprintf(line, sizeof line, "pnbench-record: the workload refused its options (exit 2): "
+				 "%s\n", c[i].msg);
+			ATF_CHECK_MSG(strstr(err, line), "stderr '%s' lacks '%s'", err, line);
+		}
+		struct events_summary sum;
+		ATF_REQUIRE(events_summarize("ev.jsonl", &sum) == 0);
+		ATF_CHECK(sum.has_end);
+		ATF_CHECK_EQ(sum.workload_exit_code, c[i].wl_exit);
+		ATF_CHECK_MSG(!strcmp(sum.workload_message, c[i].msg ? c[i].msg : ""),
+			      "message '%s'", sum.workload_message);
+	}
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, unknown_workload);
@@ -728,5 +778,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, swapless_fill_order);
 	ATF_TP_ADD_TC(tp, check_args_same_parser);
 	ATF_TP_ADD_TC(tp, scenario_check_args);
+	ATF_TP_ADD_TC(tp, recorder_usage_exit);
 	return atf_no_error();
 }
