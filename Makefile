@@ -114,3 +114,64 @@ clean:
 	rm -rf $(B) bin $(TEST_BIN)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# ---- Robustness: fuzzing (fuzz/) and a sanitizer build of the suite ------
+# `make fuzz` runs each libFuzzer target for FUZZ_SECONDS (seeded from
+# tests/data, harness/scenarios and fuzz/corpus/); `make fuzz-long` runs them
+# for FUZZ_LONG_SECONDS each.  New inputs collect in build-fuzz/corpus/, a
+# crash in build-fuzz/crash-<target>-*: copy it to fuzz/corpus/<target>/
+# with the fix, so it stays a seed.  Needs clang with libFuzzer
+# (clang, libclang-rt-14-dev: `make deps`).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 5
+FUZZ_LONG_SECONDS ?= 600
+FUZZ_TARGETS := scenario probespec events wlargs
+FB := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-missing-field-initializers -D_GNU_SOURCE $(FUZZ_SAN)
+
+$(FB)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+FUZZ_LIB := $(LIB_OBJ:$(B)/%=$(FB)/%)
+$(FB)/fuzz_scenario: $(FB)/fuzz/fuzz_scenario.o $(FUZZ_LIB)
+$(FB)/fuzz_probespec: $(FB)/fuzz/fuzz_probespec.o $(PROBE_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
+$(FB)/fuzz_events: $(FB)/fuzz/fuzz_events.o $(FB)/harness/events.o $(FUZZ_LIB)
+$(FB)/fuzz_wlargs: $(FB)/fuzz/fuzz_wlargs.o $(WL_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
+$(FUZZ_TARGETS:%=$(FB)/fuzz_%):
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -pthread $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
+
+# Seeds, rebuilt every time from what the project ships.
+fuzz-seeds: FORCE
+	@rm -rf $(FB)/seed; mkdir -p $(FUZZ_TARGETS:%=$(FB)/seed/%) $(FUZZ_TARGETS:%=$(FB)/corpus/%)
+	@cp harness/scenarios/*.ini tests/data/scenarios/*.ini $(FB)/seed/scenario/
+	@cat harness/scenarios/*.ini tests/data/scenarios/*.ini | sed -n 's/^probe *= *//p' | sort -u | \
+	  split -l 1 -a 3 - $(FB)/seed/probespec/spec-
+	@for f in $(FB)/seed/probespec/spec-*; do printf '%s' "$$(cat $$f)" > $$f; done
+	@for f in harness/scenarios/*.ini tests/data/scenarios/*.ini; do \
+	  awk '/^name *=/ { sub(/^name *= */, ""); n = $$0 } /^args *=/ { sub(/^args *= */, ""); a = $$0 } \
+	       END { printf "%s\n%s", n, a }' $$f > $(FB)/seed/wlargs/$$(basename $$f .ini); done
+	@i=0; for f in $$(find tests/data -name events.jsonl | sort | head -40); do \
+	  i=$$((i + 1)); head -c 16384 $$f > $(FB)/seed/events/events-$$i; done
+	@for t in $(FUZZ_TARGETS); do [ ! -d fuzz/corpus/$$t ] || cp fuzz/corpus/$$t/* $(FB)/seed/$$t/ 2>/dev/null || true; done
+
+# One target at a time: each fuzzer is single-threaded, and -j2 runs two.
+FUZZ_RUN = $(FB)/fuzz_$* -max_total_time=$(1) -timeout=10 -rss_limit_mb=1024 -max_len=16384 \
+	  -print_final_stats=0 -artifact_prefix=$(FB)/crash-$*- $(FB)/corpus/$* $(FB)/seed/$* \
+	  > $(FB)/fuzz-$*.log 2>&1 || { tail -40 $(FB)/fuzz-$*.log; exit 1; }; \
+	  tail -1 $(FB)/fuzz-$*.log | sed 's/^/fuzz $*: /'
+fuzz-run-%: $(FB)/fuzz_% fuzz-seeds
+	@$(call FUZZ_RUN,$(FUZZ_SECONDS))
+fuzz-long-run-%: $(FB)/fuzz_% fuzz-seeds
+	@$(call FUZZ_RUN,$(FUZZ_LONG_SECONDS))
+fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
+fuzz-long: $(FUZZ_TARGETS:%=fuzz-long-run-%)
+.PHONY: fuzz fuzz-long fuzz-seeds
+
+clean: clean-robust
+clean-robust:
+	rm -rf $(FB)
+.PHONY: clean-robust
+
+-include $(shell find $(FB) -name '*.d' 2>/dev/null)
