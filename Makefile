@@ -169,9 +169,74 @@ fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
 fuzz-long: $(FUZZ_TARGETS:%=fuzz-long-run-%)
 .PHONY: fuzz fuzz-long fuzz-seeds
 
+# `make sanitize`: the host programs and unit tests built with ASan and UBSan
+# in build-san/ (never mixed with build/), then every test program that
+# does not boot a guest run under kyua.  The guest's programs are static
+# and ASan cannot be; the sanitized recorder and workload are dynamic and
+# serve the host-side tests.  image_test checks the static guest binaries
+# themselves, so it stays in the plain suite.
+SB := build-san
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_TESTS ?= $(filter-out guest_test conform_test image_test,$(TEST_SRC:tests/%.c=%))
+# The suite's tree: tests at SS/tests, programs at SS/bin, as in the source.
+SS := $(SB)/suite
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
+	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
+	   LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0
+
+$(SB)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+$(SB)/harness/version.o: CPPFLAGS += -DPNB_GIT_REV='"$(GIT_REV)"'
+$(SB)/harness/version.o: $(B)/git-rev
+
+$(SB)/libpnb.a: $(LIB_OBJ:$(B)/%=$(SB)/%)
+	rm -f $@ && ar rcs $@ $^
+$(SB)/libprobes.a: $(PROBE_OBJ:$(B)/%=$(SB)/%)
+	rm -f $@ && ar rcs $@ $^
+$(SB)/libworkloads.a: $(WL_OBJ:$(B)/%=$(SB)/%)
+	rm -f $@ && ar rcs $@ $^
+$(SB)/libharness.a: $(filter-out $(SB)/harness/main.o,$(HARNESS_OBJ:$(B)/%=$(SB)/%))
+	rm -f $@ && ar rcs $@ $^
+SAN_LIBS := $(SB)/libharness.a $(SB)/libprobes.a $(SB)/libworkloads.a $(SB)/libpnb.a
+SAN_LD = $(CC) $(CFLAGS) $(SAN_FLAGS) -pthread -o $@ $^
+
+$(SS)/bin/pnbench: $(SB)/harness/main.o $(SAN_LIBS)
+	@mkdir -p $(dir $@)
+	$(SAN_LD) $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
+$(SS)/bin/pnbench-record: $(SB)/probes/recorder.o $(SB)/libprobes.a $(SB)/libpnb.a
+	@mkdir -p $(dir $@)
+	$(SAN_LD) $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
+$(SS)/bin/pnbench-workload: $(SB)/workloads/main.o $(SB)/libworkloads.a $(SB)/libpnb.a
+	@mkdir -p $(dir $@)
+	$(SAN_LD) $(LDLIBS_JSON) -lm
+$(SS)/tests/%_test: $(SB)/tests/%_test.o $(TEST_UTIL:$(B)/%=$(SB)/%) $(SAN_LIBS)
+	$(SAN_LD) -latf-c $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
+
+# Test programs find data at srcdir/data and programs at srcdir/../bin.
+$(SS)/tests/Kyuafile: Makefile tests/Kyuafile
+	@mkdir -p $(SS)/tests
+	@ln -sfn ../../../tests/data $(SS)/tests/data
+	@ln -sfn ../../harness $(SS)/harness
+	@ln -sfn ../../qemu $(SS)/qemu
+	@ln -sfn ../../plots $(SS)/plots
+	@{ echo "syntax(2)"; echo "test_suite('pnbench')"; \
+	   for t in $(SAN_TESTS); do grep "name='$$t'" tests/Kyuafile; done; } > $@
+
+.SECONDARY: $(SAN_TESTS:%=$(SB)/tests/%.o)
+sanitize: deps $(SS)/bin/pnbench $(SS)/bin/pnbench-record $(SS)/bin/pnbench-workload \
+	  $(SAN_TESTS:%=$(SS)/tests/%) $(SS)/tests/Kyuafile
+	rm -f $(SB)/kyua.db
+	cd $(SS)/tests && $(SAN_ENV) kyua test --results-file=../../kyua.db; rc=$$?; \
+	  kyua report --results-file=../../kyua.db --verbose --results-filter=broken,failed; \
+	  kyua report --results-file=../../kyua.db; exit $$rc
+.PHONY: sanitize
+
+-include $(shell find $(SB) -name '*.d' 2>/dev/null)
+
 clean: clean-robust
 clean-robust:
-	rm -rf $(FB)
+	rm -rf $(FB) $(SB)
 .PHONY: clean-robust
 
 -include $(shell find $(FB) -name '*.d' 2>/dev/null)
