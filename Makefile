@@ -240,3 +240,6 @@ clean-robust:
 .PHONY: clean-robust
 
 -include $(shell find $(FB) -name '*.d' 2>/dev/null)
+
+# `make check` runs the bounded fuzz run and the sanitizer suite too.
+check: fuzz sanitize
