@@ -121,3 +121,132 @@ clean:
 	rm -rf $(B) bin $(TEST_BIN)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# ---- Robustness: fuzzing (fuzz/) and a sanitizer build of the suite ------
+# `make fuzz` runs each libFuzzer target for FUZZ_SECONDS (seeded from
+# tests/data, harness/scenarios and fuzz/corpus/); `make fuzz-long` runs them
+# for FUZZ_LONG_SECONDS each.  New inputs collect in build-fuzz/corpus/, a
+# crash in build-fuzz/crash-<target>-*: copy it to fuzz/corpus/<target>/
+# with the fix, so it stays a seed.  Needs clang with libFuzzer
+# (clang, libclang-rt-14-dev: `make deps`).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 5
+FUZZ_LONG_SECONDS ?= 600
+FUZZ_TARGETS := scenario probespec events wlargs
+FB := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-missing-field-initializers -D_GNU_SOURCE $(FUZZ_SAN)
+
+$(FB)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+FUZZ_LIB := $(LIB_OBJ:$(B)/%=$(FB)/%)
+$(FB)/fuzz_scenario: $(FB)/fuzz/fuzz_scenario.o $(FUZZ_LIB)
+$(FB)/fuzz_probespec: $(FB)/fuzz/fuzz_probespec.o $(PROBE_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
+$(FB)/fuzz_events: $(FB)/fuzz/fuzz_events.o $(FB)/harness/events.o $(FUZZ_LIB)
+$(FB)/fuzz_wlargs: $(FB)/fuzz/fuzz_wlargs.o $(WL_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
+$(FUZZ_TARGETS:%=$(FB)/fuzz_%):
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -pthread $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
+
+# Seeds, rebuilt every time from what the project ships.
+fuzz-seeds: FORCE
+	@rm -rf $(FB)/seed; mkdir -p $(FUZZ_TARGETS:%=$(FB)/seed/%) $(FUZZ_TARGETS:%=$(FB)/corpus/%)
+	@cp harness/scenarios/*.ini tests/data/scenarios/*.ini $(FB)/seed/scenario/
+	@cat harness/scenarios/*.ini tests/data/scenarios/*.ini | sed -n 's/^probe *= *//p' | sort -u | \
+	  split -l 1 -a 3 - $(FB)/seed/probespec/spec-
+	@for f in $(FB)/seed/probespec/spec-*; do printf '%s' "$$(cat $$f)" > $$f; done
+	@for f in harness/scenarios/*.ini tests/data/scenarios/*.ini; do \
+	  awk '/^name *=/ { sub(/^name *= */, ""); n = $$0 } /^args *=/ { sub(/^args *= */, ""); a = $$0 } \
+	       END { printf "%s\n%s", n, a }' $$f > $(FB)/seed/wlargs/$$(basename $$f .ini); done
+	@i=0; for f in $$(find tests/data -name events.jsonl | sort | head -40); do \
+	  i=$$((i + 1)); head -c 16384 $$f > $(FB)/seed/events/events-$$i; done
+	@for t in $(FUZZ_TARGETS); do [ ! -d fuzz/corpus/$$t ] || cp fuzz/corpus/$$t/* $(FB)/seed/$$t/ 2>/dev/null || true; done
+
+# One target at a time: each fuzzer is single-threaded, and -j2 runs two.
+FUZZ_RUN = $(FB)/fuzz_$* -max_total_time=$(1) -timeout=10 -rss_limit_mb=1024 -max_len=16384 \
+	  -print_final_stats=0 -artifact_prefix=$(FB)/crash-$*- $(FB)/corpus/$* $(FB)/seed/$* \
+	  > $(FB)/fuzz-$*.log 2>&1 || { tail -40 $(FB)/fuzz-$*.log; exit 1; }; \
+	  tail -1 $(FB)/fuzz-$*.log | sed 's/^/fuzz $*: /'
+fuzz-run-%: $(FB)/fuzz_% fuzz-seeds
+	@$(call FUZZ_RUN,$(FUZZ_SECONDS))
+fuzz-long-run-%: $(FB)/fuzz_% fuzz-seeds
+	@$(call FUZZ_RUN,$(FUZZ_LONG_SECONDS))
+fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
+fuzz-long: $(FUZZ_TARGETS:%=fuzz-long-run-%)
+.PHONY: fuzz fuzz-long fuzz-seeds
+
+# `make sanitize`: the host programs and unit tests built with ASan and UBSan
+# in build-san/ (never mixed with build/), then every test program that
+# does not boot a guest run under kyua.  The guest's programs are static
+# and ASan cannot be; the sanitized recorder and workload are dynamic and
+# serve the host-side tests.  image_test checks the static guest binaries
+# themselves, so it stays in the plain suite.
+SB := build-san
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_TESTS ?= $(filter-out guest_test conform_test image_test,$(TEST_SRC:tests/%.c=%))
+# The suite's tree: tests at SS/tests, programs at SS/bin, as in the source.
+SS := $(SB)/suite
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
+	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
+	   LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0
+
+$(SB)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+$(SB)/harness/version.o: CPPFLAGS += -DPNB_GIT_REV='"$(GIT_REV)"'
+$(SB)/harness/version.o: $(B)/git-rev
+
+$(SB)/libpnb.a: $(LIB_OBJ:$(B)/%=$(SB)/%)
+	rm -f $@ && ar rcs $@ $^
+$(SB)/libprobes.a: $(PROBE_OBJ:$(B)/%=$(SB)/%)
+	rm -f $@ && ar rcs $@ $^
+$(SB)/libworkloads.a: $(WL_OBJ:$(B)/%=$(SB)/%)
+	rm -f $@ && ar rcs $@ $^
+$(SB)/libharness.a: $(filter-out $(SB)/harness/main.o,$(HARNESS_OBJ:$(B)/%=$(SB)/%))
+	rm -f $@ && ar rcs $@ $^
+SAN_LIBS := $(SB)/libharness.a $(SB)/libprobes.a $(SB)/libworkloads.a $(SB)/libpnb.a
+SAN_LD = $(CC) $(CFLAGS) $(SAN_FLAGS) -pthread -o $@ $^
+
+$(SS)/bin/pnbench: $(SB)/harness/main.o $(SAN_LIBS)
+	@mkdir -p $(dir $@)
+	$(SAN_LD) $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
+$(SS)/bin/pnbench-record: $(SB)/probes/recorder.o $(SB)/libprobes.a $(SB)/libpnb.a
+	@mkdir -p $(dir $@)
+	$(SAN_LD) $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
+$(SS)/bin/pnbench-workload: $(SB)/workloads/main.o $(SB)/libworkloads.a $(SB)/libpnb.a
+	@mkdir -p $(dir $@)
+	$(SAN_LD) $(LDLIBS_JSON) -lm
+$(SS)/tests/%_test: $(SB)/tests/%_test.o $(TEST_UTIL:$(B)/%=$(SB)/%) $(SAN_LIBS)
+	$(SAN_LD) -latf-c $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
+
+# Test programs find data at srcdir/data and programs at srcdir/../bin.
+$(SS)/tests/Kyuafile: Makefile tests/Kyuafile
+	@mkdir -p $(SS)/tests
+	@ln -sfn ../../../tests/data $(SS)/tests/data
+	@ln -sfn ../../harness $(SS)/harness
+	@ln -sfn ../../qemu $(SS)/qemu
+	@ln -sfn ../../plots $(SS)/plots
+	@{ echo "syntax(2)"; echo "test_suite('pnbench')"; \
+	   for t in $(SAN_TESTS); do grep "name='$$t'" tests/Kyuafile; done; } > $@
+
+.SECONDARY: $(SAN_TESTS:%=$(SB)/tests/%.o)
+sanitize: deps $(SS)/bin/pnbench $(SS)/bin/pnbench-record $(SS)/bin/pnbench-workload \
+	  $(SAN_TESTS:%=$(SS)/tests/%) $(SS)/tests/Kyuafile
+	rm -f $(SB)/kyua.db
+	cd $(SS)/tests && $(SAN_ENV) kyua test --results-file=../../kyua.db; rc=$$?; \
+	  kyua report --results-file=../../kyua.db --verbose --results-filter=broken,failed; \
+	  kyua report --results-file=../../kyua.db; exit $$rc
+.PHONY: sanitize
+
+-include $(shell find $(SB) -name '*.d' 2>/dev/null)
+
+clean: clean-robust
+clean-robust:
+	rm -rf $(FB) $(SB)
+.PHONY: clean-robust
+
+-include $(shell find $(FB) -name '*.d' 2>/dev/null)
+
+# `make check` runs the bounded fuzz run and the sanitizer suite too.
+check: fuzz sanitize

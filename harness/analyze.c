@@ -1376,10 +1376,11 @@ int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen)
 	fill_names(&c, dir);
 	scenario_info(&c);
 
-	qsort(c.tr, c.ntr, sizeof *c.tr, truth_cmp);
-	qsort(c.no, c.nno, sizeof *c.no, note_cmp);
-	qsort(c.pr, c.npr, sizeof *c.pr, progress_cmp);
-	qsort(r->samples, r->nsamples, sizeof *r->samples, sample_cmp);
+	/* qsort(NULL, 0, ...) is undefined (glibc declares it nonnull). */
+	if (c.ntr) qsort(c.tr, c.ntr, sizeof *c.tr, truth_cmp);
+	if (c.nno) qsort(c.no, c.nno, sizeof *c.no, note_cmp);
+	if (c.npr) qsort(c.pr, c.npr, sizeof *c.pr, progress_cmp);
+	if (r->nsamples) qsort(r->samples, r->nsamples, sizeof *r->samples, sample_cmp);
 
 	r->t_start = 0;
 	r->flags |= AN_F_NO_WORKLOAD_START;

@@ -10,6 +10,25 @@
 
 const struct workload *pnb_workload_find(const char *name);
 
+/* The workload's own parser judges args, split on blanks as the recorder's
+ * command line splits them ({data} stays: any path is as good as another). */
+static int check_args(const char *path, const struct scenario *s, char *err, size_t len)
+{
+	char buf[SCN_STR], *argv[SCN_STR / 2 + 1], *save = NULL, why[512];
+	int argc = 0;
+
+	snprintf(buf, sizeof buf, "%s", s->args);
+	for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+		argv[argc++] = t;
+	if (!workload_check_args(s->workload, argc, argv, why, sizeof why))
+		return 0;
+	if (s->args_line)
+		snprintf(err, len, "scenario %s:%d: args: %s", path, s->args_line, why);
+	else
+		snprintf(err, len, "scenario %s: [workload] args: %s", path, why);
+	return -1;
+}
+
 /* Everything a run would reject, checked before any run starts. */
 int pnb_scenario_check(const char *name, struct scenario *s, char *err, size_t len)
 {
@@ -26,6 +45,10 @@ int pnb_scenario_check(const char *name, struct scenario *s, char *err, size_t l
 	if (!pnb_workload_find(s->workload)) {
 		snprintf(err, len, "scenario %s: unknown workload '%s' (see 'pnbench workloads')",
 			 path, s->workload);
+		scenario_free(s);
+		return -1;
+	}
+	if (check_args(path, s, err, len)) {
 		scenario_free(s);
 		return -1;
 	}

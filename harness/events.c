@@ -27,6 +27,7 @@ int events_summarize(const char *path, struct events_summary *s)
 
 	memset(s, 0, sizeof *s);
 	s->first_oom_t_ns = -1;
+	s->workload_exit_code = -1;
 	if (!f)
 		return -1;
 	while (getline(&line, &cap, f) > 0) {
@@ -71,6 +72,13 @@ int events_summarize(const char *path, struct events_summary *s)
 					s->probe[i].first_t_ns = t;
 				s->probe[i].notify++;
 			}
+		} else if (!strcmp(type, "truth") &&
+			   !json_unpack(o, "{s:s}", "what", &what) && !strcmp(what, "workload_exit")) {
+			json_int_t code = -1;
+			const char *msg = "";
+			json_unpack(o, "{s?I, s?s}", "exit_code", &code, "message", &msg);
+			s->workload_exit_code = code >= 0 && code <= 255 ? (int)code : -1;
+			snprintf(s->workload_message, sizeof s->workload_message, "%s", msg);
 		} else if (!strcmp(type, "truth") &&
 			   !json_unpack(o, "{s:s, s:s}", "what", &what, "source", &src) &&
 			   !strcmp(what, "oom_kill")) {

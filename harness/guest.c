@@ -755,6 +755,10 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 			 "console tail: %s", WIFSIGNALED(st) ? "killed by signal" : "exit",
 			 WIFSIGNALED(st) ? WTERMSIG(st) : res->recorder_exit,
 			 qemu_says[0] ? "; " : "", qemu_says, tail);
+	} else if (sum.workload_exit_code == PNB_EXIT_USAGE) {
+		snprintf(res->status, sizeof res->status, "broken");
+		snprintf(res->reason, sizeof res->reason, "workload usage error: %s",
+			 sum.workload_message[0] ? sum.workload_message : "(no message; see console.log)");
 	} else if (!sum.has_end || rec_exit != 0) {
 		snprintf(res->status, sizeof res->status, "broken");
 		snprintf(res->reason, sizeof res->reason, "%s (recorder exit %d); console tail: %s",

@@ -396,6 +396,10 @@ int native_run(const struct scenario *s, unsigned rep, const char *dir, struct r
 		snprintf(res->status, sizeof res->status, "hang");
 		snprintf(res->reason, sizeof res->reason, "the recorder did not finish within the "
 			 "scenario's duration + 60 s and was killed");
+	} else if (sum.workload_exit_code == PNB_EXIT_USAGE) {
+		snprintf(res->status, sizeof res->status, "broken");
+		snprintf(res->reason, sizeof res->reason, "workload usage error: %s",
+			 sum.workload_message[0] ? sum.workload_message : "(no message; see console.log)");
 	} else if (res->recorder_exit != 0 || !sum.has_end) {
 		snprintf(res->status, sizeof res->status, "broken");
 		snprintf(res->reason, sizeof res->reason, "recorder exit status %d%s (see console.log)",

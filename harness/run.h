@@ -79,6 +79,8 @@ struct events_summary {
 	 * or starved by what it measures), or "". */
 	char unprotected[160];
 	int unprotected_count;
+	int workload_exit_code;		/* -1: no exit recorded (killed, or cut short) */
+	char workload_message[256];	/* its last stderr line when it failed */
 };
 int events_summarize(const char *path, struct events_summary *sum);
 /* "psi:some:150ms:1s 3 (first 2.1s), ..." into buf. */

@@ -182,6 +182,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (c->seen[i] && keys[i].type != K_PROBE)
 			return fail(c, "key '%s' given twice in [%s]", name, section);
 		c->seen[i] = 1;
+		if (!strcmp(name, "args"))
+			c->s->args_line = c->line;
 		return set_value(c, &keys[i], value);
 	}
 	for (size_t i = 0; i < NKEYS; i++)

@@ -34,6 +34,7 @@ struct scenario {
 
 	char workload[64];
 	char args[SCN_STR];		/* "{data}" is replaced with the data file */
+	int args_line;			/* where args was given (0: not given), for messages */
 	uint64_t data_size;		/* bytes of the data file; 0 = none */
 
 	int nprobes;

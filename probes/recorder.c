@@ -38,6 +38,7 @@ enum {
 	TAG_PROGRESS,
 	TAG_PIDFD,
 	TAG_TIMER,
+	TAG_STDERR,
 };
 
 struct labels { int n; char *kv[32]; };
@@ -48,7 +49,7 @@ struct recorder {
 	struct probe probes[MAX_PROBES];
 	int armed[MAX_PROBES];
 	int nprobes;
-	int epfd, sigfd, timerfd, progress_fd, pidfd;
+	int epfd, sigfd, timerfd, progress_fd, pidfd, stderr_fd;
 	pid_t child;
 	int child_done, child_status;
 	uint64_t duration_ns, grace_ns;
@@ -58,6 +59,12 @@ struct recorder {
 	const char *end_reason;
 	char progress_buf[4096];
 	size_t progress_len;
+	/* The workload's standard error passes through us on its way to ours,
+	 * so its last line can be quoted when it fails: a usage error (exit
+	 * 2) must reach the host's verdict with the workload's own words. */
+	char err_line[512];		/* the line being read */
+	size_t err_len;
+	char err_last[512];		/* the last complete non-empty line */
 };
 
 static void usage(FILE *f)
@@ -248,11 +255,12 @@ static int join_cgroup(const char *dir, pid_t pid, char *why, size_t len)
  * gate: the workload never allocates a page outside its cgroup. */
 static int start_workload(struct recorder *r)
 {
-	int gate[2], execerr[2], prog[2];
+	int gate[2], execerr[2], prog[2], errp[2];
 	char why[700], fdnum[16];
 	pid_t pid;
 
-	if (pipe2(gate, O_CLOEXEC) || pipe2(execerr, O_CLOEXEC) || pipe2(prog, O_CLOEXEC)) {
+	if (pipe2(gate, O_CLOEXEC) || pipe2(execerr, O_CLOEXEC) || pipe2(prog, O_CLOEXEC) ||
+	    pipe2(errp, O_CLOEXEC)) {
 		pnb_err("pipe: %s", strerror(errno));
 		return -1;
 	}
@@ -271,6 +279,9 @@ static int start_workload(struct recorder *r)
 		close(gate[1]);
 		close(execerr[0]);
 		close(prog[0]);
+		close(errp[0]);
+		if (dup2(errp[1], 2) < 0)
+			_exit(127);
 		/* The write end must survive exec: dup it without O_CLOEXEC. */
 		wfd = dup(prog[1]);
 		snprintf(fdnum, sizeof fdnum, "%d", wfd);
@@ -293,9 +304,12 @@ static int start_workload(struct recorder *r)
 	close(gate[0]);
 	close(execerr[1]);
 	close(prog[1]);
+	close(errp[1]);
 	r->child = pid;
 	r->progress_fd = prog[0];
 	fcntl(r->progress_fd, F_SETFL, O_NONBLOCK);
+	r->stderr_fd = errp[0];
+	fcntl(r->stderr_fd, F_SETFL, O_NONBLOCK);
 	if ((r->env.memcg_v1[0] && join_cgroup(r->env.memcg_v1, pid, why, sizeof why)) ||
 	    (r->env.memcg_v2[0] && join_cgroup(r->env.memcg_v2, pid, why, sizeof why))) {
 		pnb_err("%s", why);
@@ -334,7 +348,59 @@ static int start_workload(struct recorder *r)
 	else
 		recorder_event(r, "no_pidfd", "pidfd_open unavailable: workload death from SIGCHLD");
 	epoll_add(r, r->progress_fd, EPOLLIN, TAG_PROGRESS);
+	epoll_add(r, r->stderr_fd, EPOLLIN, TAG_STDERR);
 	return 0;
+}
+
+static void take_err_line(struct recorder *r)
+{
+	size_t n = r->err_len;
+
+	while (n && (r->err_line[n - 1] == '\r' || r->err_line[n - 1] == ' '))
+		n--;
+	if (n) {
+		memcpy(r->err_last, r->err_line, n);
+		r->err_last[n] = 0;
+	}
+	r->err_len = 0;
+}
+
+/* Forward what the workload wrote on stderr to ours, at once (the console
+ * keeps its order), remembering its last line.  Non-blocking: returns when
+ * the pipe is empty. */
+static void read_stderr(struct recorder *r)
+{
+	char buf[4096];
+
+	while (r->stderr_fd >= 0) {
+		ssize_t n = read(r->stderr_fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || errno != EAGAIN) {
+				epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->stderr_fd, NULL);
+				close(r->stderr_fd);
+				r->stderr_fd = -1;
+				if (r->err_len)
+					take_err_line(r);
+			}
+			return;
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(2, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += w;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n')
+				take_err_line(r);
+			else if (r->err_len < sizeof r->err_line - 1)
+				r->err_line[r->err_len++] = buf[i] && buf[i] != '\r' ? buf[i] : ' ';
+		}
+	}
 }
 
 static void progress_line(struct recorder *r, char *line, uint64_t now)
@@ -413,12 +479,18 @@ static void reap(struct recorder *r, const char *source)
 	uint64_t now = pnb_mono_ns();
 	r->child_done = 1;
 	r->child_status = st;
+	/* Its last words were written before it exited: they are in the pipe. */
+	read_stderr(r);
+	if (r->err_len)
+		take_err_line(r);
 	json_t *o = jsonl_new(&r->out, "truth", now);
 	jset_str(o, "what", "workload_exit");
 	jset_str(o, "source", source);
 	jset_int(o, "pid", r->child);
 	if (WIFEXITED(st))
 		jset_int(o, "exit_code", WEXITSTATUS(st));
+	if (WIFEXITED(st) && WEXITSTATUS(st) && r->err_last[0])
+		jset_str(o, "message", r->err_last);
 	else if (WIFSIGNALED(st)) {
 		jset_int(o, "signal", WTERMSIG(st));
 		jset_str(o, "signal_name", sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?");
@@ -495,6 +567,8 @@ static int loop(struct recorder *r)
 				reap(r, "pidfd");
 			} else if (tag == TAG_PROGRESS) {
 				read_progress(r);
+			} else if (tag == TAG_STDERR) {
+				read_stderr(r);
 			} else if (tag == TAG_TIMER) {
 				uint64_t x;
 				(void)!read(r->timerfd, &x, sizeof x);
@@ -612,7 +686,7 @@ int main(int argc, char **argv)
 	pnb_set_prog("pnbench-record");
 	r->env.root = "";
 	r->env.workload_pidfd = -1;
-	r->pidfd = r->progress_fd = -1;
+	r->pidfd = r->progress_fd = r->stderr_fd = -1;
 	parse_args(r, argc, argv);
 
 	sigemptyset(&mask);
@@ -649,5 +723,15 @@ int main(int argc, char **argv)
 		if (r->armed[i])
 			r->probes[i].ops->close(&r->probes[i], &r->out);
 	end_line(r);
+	read_stderr(r);
+	/* Exit 2 is every pnbench program's usage error: the run measured a
+	 * workload that never ran as the scenario meant.  Failing here makes
+	 * both backends call the run broken (and a rerun retry it). */
+	if (r->child_done && WIFEXITED(r->child_status) &&
+	    WEXITSTATUS(r->child_status) == PNB_EXIT_USAGE) {
+		pnb_err("the workload refused its options (exit 2): %s",
+			r->err_last[0] ? r->err_last : "it gave no message");
+		return PNB_EXIT_USAGE;
+	}
 	return rc || r->out.error ? 1 : 0;
 }

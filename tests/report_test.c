@@ -232,7 +232,7 @@ static int find_row(const char *text, const char *group, const char *row, char *
 ATF_TC(compare_missed_both);
 ATF_TC_HEAD(compare_missed_both, tc)
 {
-	atf_tc_set_md_var(tc, "descr", "compare: a lead time missed on both sides, or a metric with no value on one side, reads n/a (not +0.0%) and is no regression even with --alpha 1 --threshold 0 and every rule");
+	atf_tc_set_md_var(tc, "descr", "compare: a lead time missed on both sides, or a metric with no value on one side, reads n/a (not +0.0%%) and is no regression even with --alpha 1 --threshold 0 and every rule");
 }
 ATF_TC_BODY(compare_missed_both, tc)
 {

@@ -606,6 +606,218 @@ ATF_TC_BODY(swapless_fill_order, tc)
 	ATF_CHECK_EQ(last, 1 * MiB);
 }
 
+/* ---- options checked on the host (issue 10, 3) ---- */
+
+#include "log.h"
+#include "run.h"
+#include "workload.h"
+
+static void prog_path(const atf_tc_t *tc, const char *prog, char *buf, size_t len)
+{
+	char def[4096];
+
+	snprintf(def, sizeof def, "%s/../bin", atf_tc_get_config_var_wd(tc, "srcdir", "."));
+	snprintf(buf, len, "%s/%s", atf_tc_get_config_var_wd(tc, "bindir", def), prog);
+	if (access(buf, X_OK) != 0)
+		atf_tc_fail("%s: %s (build it: make all)", buf, strerror(errno));
+}
+
+/* Run argv with stdout on /dev/null; its stderr into err.  Exit code, or
+ * 128 + signal. */
+static int run_prog(char *const argv[], char *err, size_t len)
+{
+	int p[2], st;
+	size_t n = 0;
+
+	ATF_REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	pid_t pid = fork();
+	ATF_REQUIRE(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null < 0 || dup2(null, 1) < 0 || dup2(p[1], 2) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	for (ssize_t got; n < len - 1 && (got = read(p[0], err + n, len - 1 - n)) > 0;)
+		n += (size_t)got;
+	err[n] = 0;
+	close(p[0]);
+	ATF_REQUIRE(waitpid(pid, &st, 0) == pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+ATF_TC(check_args_same_parser);
+ATF_TC_HEAD(check_args_same_parser, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "workload_check_args gives the guest's verdict in the guest's words");
+	atf_tc_set_md_var(tc, "timeout", "60");
+}
+ATF_TC_BODY(check_args_same_parser, tc)
+{
+	/* Good and bad in turn: a refusal must not leave getopt state that
+	 * changes the next verdict. */
+	static const struct { int ok; const char *args[8]; } c[] = {
+		{ 0, { "fixed-rate", "--rate", "banana" } },
+		{ 1, { "fixed-rate", "--rate", "10M/s", "--limit", "8M" } },
+		{ 0, { "fixed-rate", "--rate", "0" } },
+		{ 0, { "fixed-rate", "--bogus" } },
+		{ 0, { "fixed-rate", "--chunk", "3" } },
+		{ 0, { "fixed-rate", "--rate", "1M/s", "stray" } },
+		{ 0, { "fixed-rate", "--limit" } },
+		{ 0, { "fixed-rate", "-x" } },
+		{ 1, { "fixed-rate" } },
+		{ 0, { "busy-beaver", "--threads", "lots" } },
+		{ 1, { "busy-beaver", "--threads", "cpus", "--chunk", "8M" } },
+		{ 0, { "busy-beaver", "--hold=5" } },
+		{ 0, { "stream-read", "--passes", "2" } },
+		{ 1, { "stream-read", "--file", "{data}", "--fadvise", "dontneed" } },
+		{ 0, { "stream-read", "--file", "f", "--direct", "--block", "1000" } },
+		{ 0, { "swapless-fill", "--file", "f", "--fill", "lots" } },
+		{ 1, { "swapless-fill", "--file", "f", "--fill", "64M", "--rate", "20M/s" } },
+		{ 0, { "vmstat-cost", "--mode", "fast" } },
+		{ 0, { "vmstat-cost", "--files", "vmstat,nope" } },
+		{ 0, { "vmstat-cost", "--duration", "0s" } },
+		{ 0, { "vmstat-cost", "--load-cpus", "x" } },
+		{ 1, { "vmstat-cost", "--files", "vmstat", "--duration", "1s", "--load", "others" } },
+		{ 0, { "vmstat-staleness", "--counters", "Bad-Name" } },
+		{ 0, { "vmstat-staleness", "--rate", "fast" } },
+		{ 1, { "vmstat-staleness", "--rate", "0", "--iterations", "10" } },
+	};
+	char wl[4096];
+
+	prog_path(tc, "pnbench-workload", wl, sizeof wl);
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char *argv[8], *copy[8], err[512], gerr[1024], want[600];
+		int argc = 0;
+		for (; argc < 7 && c[i].args[argc + 1]; argc++)
+			argv[argc] = copy[argc] = (char *)c[i].args[argc + 1];
+		int r = workload_check_args(c[i].args[0], argc, argv, err, sizeof err);
+		for (int k = 0; k < argc; k++)
+			ATF_CHECK_MSG(argv[k] == copy[k], "%s: the caller's argv was reordered", c[i].args[0]);
+		if (c[i].ok) {
+			ATF_CHECK_MSG(r == 0, "case %zu %s %s: refused: %s", i, c[i].args[0],
+				      c[i].args[1] ? c[i].args[1] : "", err);
+			continue;
+		}
+		ATF_CHECK_MSG(r == PNB_EXIT_USAGE && err[0], "case %zu %s %s: accepted (%d)", i,
+			      c[i].args[0], c[i].args[1], r);
+		/* The guest's words for the same options: "<workload>: <err>". */
+		char *gargv[10] = { wl, (char *)c[i].args[0] };
+		for (int k = 0; k < argc; k++)
+			gargv[k + 2] = (char *)c[i].args[k + 1];
+		int g = run_prog(gargv, gerr, sizeof gerr);
+		snprintf(want, sizeof want, "%s: %s\n", c[i].args[0], err);
+		ATF_CHECK_MSG(g == PNB_EXIT_USAGE && !strcmp(gerr, want),
+			      "case %zu: guest exit %d said '%s', host said '%s'", i, g, gerr, want);
+	}
+
+	char err[512];
+	ATF_CHECK(workload_check_args("fixed-rate", 1, (char *[]){ "--help" }, err, sizeof err) == PNB_EXIT_USAGE);
+	ATF_CHECK_MSG(strstr(err, "--help"), "--help refused with '%s'", err);
+	ATF_CHECK(workload_check_args("no-such", 0, (char *[]){ NULL }, err, sizeof err) == PNB_EXIT_USAGE);
+	ATF_CHECK_MSG(strstr(err, "'no-such'"), "unknown workload: '%s'", err);
+}
+
+ATF_TC(scenario_check_args);
+ATF_TC_HEAD(scenario_check_args, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "pnbench scenario check refuses workload options the workload refuses");
+	atf_tc_set_md_var(tc, "timeout", "60");
+}
+ATF_TC_BODY(scenario_check_args, tc)
+{
+	static const struct { const char *name, *args, *want; } c[] = {
+		{ "fixed-rate", "--rate banana", "--rate 'banana': not a rate (e.g. 10M/s)" },
+		{ "fixed-rate", "--rate 0", "--rate '0': out of range (must be above 0)" },
+		{ "fixed-rate", "--rate 1M/s  --bogus", "--bogus: unknown option (try --help)" },
+		{ "busy-beaver", "--threads lots", "--threads 'lots': not a whole number" },
+		{ "fixed-rate", "--chunk 3", "--chunk '3': not a multiple of the page size (4096)" },
+		{ "stream-read", "--file {data} --passes 0", "--passes '0': out of range (1..1000000)" },
+		{ "fixed-rate", "--rate 5M/s --limit 64M", NULL },
+		{ "stream-read", "--file {data} --passes 3", NULL },
+	};
+	char pnb[4096];
+
+	prog_path(tc, "pnbench", pnb, sizeof pnb);
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char err[2048], want[600];
+		FILE *f = fopen("x.ini", "w");
+		ATF_REQUIRE(f);
+		fprintf(f, "[scenario]\nreps = 1\n\n[workload]\nname = %s\ndata_size = 64M\nargs = %s\n"
+			"[probes]\nprobe = psi:some:150ms:1s\n", c[i].name, c[i].args);
+		fclose(f);
+		int r = run_prog((char *[]){ pnb, "scenario", "check", "x.ini", NULL }, err, sizeof err);
+		if (!c[i].want) {
+			ATF_CHECK_MSG(r == 0 && !err[0], "'%s': exit %d, '%s'", c[i].args, r, err);
+			continue;
+		}
+		snprintf(want, sizeof want, "pnbench: scenario x.ini:7: args: %s\n", c[i].want);
+		ATF_CHECK_MSG(r == PNB_EXIT_USAGE && !strcmp(err, want), "'%s': exit %d, said '%s', want '%s'",
+			      c[i].args, r, err, want);
+	}
+
+	/* No args at all is judged too: stream-read cannot run without --file. */
+	FILE *f = fopen("y.ini", "w");
+	ATF_REQUIRE(f);
+	fprintf(f, "[workload]\nname = stream-read\n[probes]\nprobe = psi:some:150ms:1s\n");
+	fclose(f);
+	char err[2048];
+	int r = run_prog((char *[]){ pnb, "scenario", "check", "y.ini", NULL }, err, sizeof err);
+	ATF_CHECK_MSG(r == PNB_EXIT_USAGE && !strcmp(err, "pnbench: scenario y.ini: [workload] args: "
+						     "--file: required\n"), "exit %d, '%s'", r, err);
+}
+
+ATF_TC(recorder_usage_exit);
+ATF_TC_HEAD(recorder_usage_exit, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a workload's usage error fails the recorder (exit 2) with its message");
+	atf_tc_set_md_var(tc, "timeout", "60");
+}
+ATF_TC_BODY(recorder_usage_exit, tc)
+{
+	static const struct { const char *args[6]; int rec_exit, wl_exit; const char *msg; } c[] = {
+		{ { "fixed-rate", "--rate", "banana" }, 2, 2, "fixed-rate: --rate 'banana': not a rate (e.g. 10M/s)" },
+		/* A failure that is not about its options is data, not a broken run. */
+		{ { "stream-read", "--file", "/nonexistent/x" }, 0, 1, "stream-read: /nonexistent/x: open: No such file or directory" },
+		{ { "fixed-rate", "--rate", "100M/s", "--limit", "1M", "--hold" }, 0, 0, NULL },
+	};
+	char rec[4096], wl[4096];
+
+	prog_path(tc, "pnbench-record", rec, sizeof rec);
+	prog_path(tc, "pnbench-workload", wl, sizeof wl);
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char *argv[20] = { rec, "--no-mlock", "--grace", "0s", "--probe", "sample:100ms",
+				   "--out", "ev.jsonl", "--", wl };
+		int argc = 10;
+		for (int k = 0; k < 6 && c[i].args[k]; k++)
+			argv[argc++] = (char *)c[i].args[k];
+		if (!c[i].msg)
+			argv[argc++] = "0s";
+		char err[4096], line[700];
+		int r = run_prog(argv, err, sizeof err);
+		ATF_CHECK_MSG(r == c[i].rec_exit, "%s %s: recorder exit %d, stderr '%s'", c[i].args[0],
+			      c[i].args[2], r, err);
+		if (c[i].msg) {
+			/* Its stderr still reaches ours, then the recorder says why it failed. */
+			snprintf(line, sizeof line, "%s\n", c[i].msg);
+			ATF_CHECK_MSG(!strncmp(err, line, strlen(line)), "stderr '%s'", err);
+		}
+		if (c[i].rec_exit) {
+			snprintf(line, sizeof line, "pnbench-record: the workload refused its options (exit 2): "
+				 "%s\n", c[i].msg);
+			ATF_CHECK_MSG(strstr(err, line), "stderr '%s' lacks '%s'", err, line);
+		}
+		struct events_summary sum;
+		ATF_REQUIRE(events_summarize("ev.jsonl", &sum) == 0);
+		ATF_CHECK(sum.has_end);
+		ATF_CHECK_EQ(sum.workload_exit_code, c[i].wl_exit);
+		ATF_CHECK_MSG(!strcmp(sum.workload_message, c[i].msg ? c[i].msg : ""),
+			      "message '%s'", sum.workload_message);
+	}
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, unknown_workload);
@@ -620,5 +832,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, stream_read_create);
 	ATF_TP_ADD_TC(tp, stream_read_cache_control);
 	ATF_TP_ADD_TC(tp, swapless_fill_order);
+	ATF_TP_ADD_TC(tp, check_args_same_parser);
+	ATF_TP_ADD_TC(tp, scenario_check_args);
+	ATF_TP_ADD_TC(tp, recorder_usage_exit);
 	return atf_no_error();
 }

@@ -71,26 +71,51 @@ static int parse_threads(const char *val, uint64_t *out)
 	return wl_opt_count("--threads", val, 1, 1024, out);
 }
 
-static int busy_beaver_main(int argc, char **argv)
-{
-	struct beaver b = { .chunk = 4 << 20, .mark_lock = PTHREAD_MUTEX_INITIALIZER };
-	uint64_t threads = 1, hold = WL_FOREVER;
-	pthread_t tid[1024];
-	int c, r = 0;
-	uint64_t started = 0;
+struct bb_opts { uint64_t chunk, limit, threads, hold; };
 
+static int parse(int argc, char **argv, struct bb_opts *o)
+{
+	int c, r = 0;
+
+	*o = (struct bb_opts){ .chunk = 4 << 20, .limit = 0, .threads = 1, .hold = WL_FOREVER };
 	while ((c = wl_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
-		case OPT_CHUNK: r = wl_opt_size("--chunk", optarg, 1, 1ULL << 30, 1, &b.chunk); break;
-		case OPT_THREADS: r = parse_threads(optarg, &threads); break;
-		case OPT_LIMIT: r = wl_opt_size("--limit", optarg, 1, UINT64_MAX, 1, &b.limit); break;
-		case OPT_HOLD: r = wl_opt_duration("--hold", optarg, &hold); break;
-		case 'h': wl_help(&workload_busy_beaver); return PNB_EXIT_OK;
+		case OPT_CHUNK: r = wl_opt_size("--chunk", optarg, 1, 1ULL << 30, 1, &o->chunk); break;
+		case OPT_THREADS: r = parse_threads(optarg, &o->threads); break;
+		case OPT_LIMIT: r = wl_opt_size("--limit", optarg, 1, UINT64_MAX, 1, &o->limit); break;
+		case OPT_HOLD: r = wl_opt_duration("--hold", optarg, &o->hold); break;
+		case 'h': return WL_PARSE_HELP;
 		default: return PNB_EXIT_USAGE;
 		}
 		if (r)
 			return PNB_EXIT_USAGE;
 	}
+	return 0;
+}
+
+static int check(int argc, char **argv)
+{
+	struct bb_opts o;
+	return parse(argc, argv, &o);
+}
+
+static int busy_beaver_main(int argc, char **argv)
+{
+	struct beaver b = { .mark_lock = PTHREAD_MUTEX_INITIALIZER };
+	struct bb_opts o;
+	pthread_t tid[1024];
+	uint64_t started = 0;
+	int r = parse(argc, argv, &o);
+
+	if (r == WL_PARSE_HELP) {
+		wl_help(&workload_busy_beaver);
+		return PNB_EXIT_OK;
+	}
+	if (r)
+		return PNB_EXIT_USAGE;
+	b.chunk = o.chunk;
+	b.limit = o.limit;
+	uint64_t threads = o.threads, hold = o.hold;
 
 	wl_phase("alloc");
 	uint64_t t0 = pnb_mono_ns();
@@ -124,4 +149,5 @@ const struct workload workload_busy_beaver = {
 	"  --limit SIZE      stop allocating at SIZE, then hold (default: never)\n"
 	"  --hold DURATION   how long to hold at the limit (default: until killed)\n",
 	.main = busy_beaver_main,
+	.check = check,
 };

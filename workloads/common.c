@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Option parsing is single-threaded (getopt's globals): one sink is enough. */
+static char *usage_buf;
+static size_t usage_len;
+static int usage_taken;
+
+void wl_usage_capture(char *buf, size_t len)
+{
+	usage_buf = buf;
+	usage_len = len;
+	usage_taken = 0;
+	if (buf && len)
+		buf[0] = 0;
+}
+
+int wl_usage(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!usage_buf)
+		pnb_err("%s", msg);
+	else if (!usage_taken && usage_len) {
+		snprintf(usage_buf, usage_len, "%s", msg);
+		usage_taken = 1;
+	}
+	return PNB_EXIT_USAGE;
+}
+
 int wl_opt_error(const char *opt, const char *val, const char *why)
 {
 	if (val)
-		pnb_err("%s '%s': %s", opt, val, why);
-	else
-		pnb_err("%s: %s", opt, why);
-	return PNB_EXIT_USAGE;
+		return wl_usage("%s '%s': %s", opt, val, why);
+	return wl_usage("%s: %s", opt, why);
 }
 
 int wl_getopt(int argc, char **argv, const struct option *opts)
@@ -28,7 +58,7 @@ int wl_getopt(int argc, char **argv, const struct option *opts)
 	opterr = 0;
 	c = getopt_long(argc, argv, ":h", opts, NULL);
 	if (c == -1 && optind < argc) {
-		pnb_err("'%s': unexpected argument (try --help)", argv[optind]);
+		wl_usage("'%s': unexpected argument (try --help)", argv[optind]);
 		return '?';
 	}
 	if (c != '?' && c != ':')

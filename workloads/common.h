@@ -14,8 +14,20 @@
 #define WL_FOREVER UINT64_MAX		/* --hold default */
 #define WL_MARK_EVERY (16ULL << 20)	/* progress marks at most this often */
 
-/* "<workload>: --opt 'value': why" on stderr; returns PNB_EXIT_USAGE. */
+/* A usage error: "<workload>: message" on stderr, or, while the host checks
+ * a scenario's args (workload_check_args), into its buffer instead, so both
+ * sides say the same words.  Returns PNB_EXIT_USAGE. */
+int wl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Send usage errors to buf (the first one wins) instead of stderr; NULL
+ * sends them back to stderr. */
+void wl_usage_capture(char *buf, size_t len);
+
+/* "<workload>: --opt 'value': why" through wl_usage; returns PNB_EXIT_USAGE. */
 int wl_opt_error(const char *opt, const char *val, const char *why);
+
+/* What a workload's option parser returns for --help: main prints the help,
+ * the host's check refuses it (help text on the events stream is no run). */
+#define WL_PARSE_HELP (-1)
 
 /* getopt_long without getopt's own messages: returns the option's val, -1 at
  * the end of the options, or '?' after printing the one-line error (unknown

@@ -21,23 +21,46 @@ static const struct option opts[] = {
 	{ 0 }
 };
 
-static int fixed_rate_main(int argc, char **argv)
+struct fr_opts { uint64_t rate, chunk, limit, hold; };
+
+static int parse(int argc, char **argv, struct fr_opts *o)
 {
-	uint64_t rate = 10 << 20, chunk = 1 << 20, limit = 0, hold = WL_FOREVER;
 	int c, r = 0;
 
+	*o = (struct fr_opts){ .rate = 10 << 20, .chunk = 1 << 20, .limit = 0, .hold = WL_FOREVER };
 	while ((c = wl_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
-		case OPT_RATE: r = wl_opt_rate("--rate", optarg, &rate); break;
-		case OPT_CHUNK: r = wl_opt_size("--chunk", optarg, 1, 1ULL << 30, 1, &chunk); break;
-		case OPT_LIMIT: r = wl_opt_size("--limit", optarg, 1, UINT64_MAX, 1, &limit); break;
-		case OPT_HOLD: r = wl_opt_duration("--hold", optarg, &hold); break;
-		case 'h': wl_help(&workload_fixed_rate); return PNB_EXIT_OK;
+		case OPT_RATE: r = wl_opt_rate("--rate", optarg, &o->rate); break;
+		case OPT_CHUNK: r = wl_opt_size("--chunk", optarg, 1, 1ULL << 30, 1, &o->chunk); break;
+		case OPT_LIMIT: r = wl_opt_size("--limit", optarg, 1, UINT64_MAX, 1, &o->limit); break;
+		case OPT_HOLD: r = wl_opt_duration("--hold", optarg, &o->hold); break;
+		case 'h': return WL_PARSE_HELP;
 		default: return PNB_EXIT_USAGE;
 		}
 		if (r)
 			return PNB_EXIT_USAGE;
 	}
+	return 0;
+}
+
+static int check(int argc, char **argv)
+{
+	struct fr_opts o;
+	return parse(argc, argv, &o);
+}
+
+static int fixed_rate_main(int argc, char **argv)
+{
+	struct fr_opts o;
+	int r = parse(argc, argv, &o);
+
+	if (r == WL_PARSE_HELP) {
+		wl_help(&workload_fixed_rate);
+		return PNB_EXIT_OK;
+	}
+	if (r)
+		return PNB_EXIT_USAGE;
+	uint64_t rate = o.rate, chunk = o.chunk, limit = o.limit, hold = o.hold;
 
 	wl_phase("alloc");
 	uint64_t t0 = pnb_mono_ns();
@@ -61,4 +84,5 @@ const struct workload workload_fixed_rate = {
 	"  --limit SIZE      stop allocating at SIZE, then hold (default: never)\n"
 	"  --hold DURATION   how long to hold at the limit (default: until killed)\n",
 	.main = fixed_rate_main,
+	.check = check,
 };

@@ -35,39 +35,68 @@ static int parse_advice(const char *val, enum wl_fadvise *out)
 	return -1;
 }
 
-static int stream_read_main(int argc, char **argv)
-{
-	const char *file = NULL, *block_arg = "1M", *what;
-	uint64_t size = 0, passes = 2, block = 1 << 20;
-	enum wl_fadvise advice = WL_FADV_NONE;
-	int direct = 0, c, r = 0;
-	struct wl_reader rd;
+struct sr_opts {
+	const char *file;
+	uint64_t size, passes, block;
+	enum wl_fadvise advice;
+	int direct;
+};
 
+static int parse(int argc, char **argv, struct sr_opts *o)
+{
+	const char *block_arg = "1M";
+	int c, r = 0;
+
+	*o = (struct sr_opts){ .passes = 2, .block = 1 << 20, .advice = WL_FADV_NONE };
 	while ((c = wl_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
-		case OPT_FILE: file = optarg; break;
-		case OPT_SIZE: r = wl_opt_size("--size", optarg, 1, UINT64_MAX, 0, &size); break;
-		case OPT_PASSES: r = wl_opt_count("--passes", optarg, 1, 1000000, &passes); break;
-		case OPT_BLOCK: block_arg = optarg; r = wl_opt_size("--block", optarg, 1, 1 << 30, 0, &block); break;
-		case OPT_FADVISE: r = parse_advice(optarg, &advice); break;
-		case OPT_DIRECT: direct = 1; break;
-		case 'h': wl_help(&workload_stream_read); return PNB_EXIT_OK;
+		case OPT_FILE: o->file = optarg; break;
+		case OPT_SIZE: r = wl_opt_size("--size", optarg, 1, UINT64_MAX, 0, &o->size); break;
+		case OPT_PASSES: r = wl_opt_count("--passes", optarg, 1, 1000000, &o->passes); break;
+		case OPT_BLOCK: block_arg = optarg; r = wl_opt_size("--block", optarg, 1, 1 << 30, 0, &o->block); break;
+		case OPT_FADVISE: r = parse_advice(optarg, &o->advice); break;
+		case OPT_DIRECT: o->direct = 1; break;
+		case 'h': return WL_PARSE_HELP;
 		default: return PNB_EXIT_USAGE;
 		}
 		if (r)
 			return PNB_EXIT_USAGE;
 	}
-	if (!file)
+	if (!o->file)
 		return wl_opt_error("--file", NULL, "required");
-	if (direct && block % wl_page_size())
+	if (o->direct && o->block % wl_page_size())
 		return wl_opt_error("--block", block_arg, "not a multiple of the page size, needed by --direct");
+	return 0;
+}
+
+static int check(int argc, char **argv)
+{
+	struct sr_opts o;
+	return parse(argc, argv, &o);
+}
+
+static int stream_read_main(int argc, char **argv)
+{
+	const char *what;
+	struct wl_reader rd;
+	struct sr_opts o;
+	int r = parse(argc, argv, &o);
+
+	if (r == WL_PARSE_HELP) {
+		wl_help(&workload_stream_read);
+		return PNB_EXIT_OK;
+	}
+	if (r)
+		return PNB_EXIT_USAGE;
+	const char *file = o.file;
+	uint64_t size = o.size, passes = o.passes, block = o.block;
 
 	r = wl_file_prepare(file, size, &what);
 	if (r) {
 		pnb_err("%s: %s: %s", file, what, strerror(-r));
 		return PNB_EXIT_FAIL;
 	}
-	r = wl_reader_open(&rd, file, block, advice, direct);
+	r = wl_reader_open(&rd, file, block, o.advice, o.direct);
 	if (r) {
 		pnb_err("%s: open: %s", file, strerror(-r));
 		return PNB_EXIT_FAIL;
@@ -97,4 +126,5 @@ const struct workload workload_stream_read = {
 	"                    drops each block after reading: no-pressure control)\n"
 	"  --direct          O_DIRECT, bypassing the page cache\n",
 	.main = stream_read_main,
+	.check = check,
 };

@@ -24,31 +24,58 @@ static const struct option opts[] = {
 	{ 0 }
 };
 
-static int swapless_fill_main(int argc, char **argv)
+struct sf_opts {
+	const char *file;
+	uint64_t size, fill, rate, chunk, limit, hold;
+};
+
+static int parse(int argc, char **argv, struct sf_opts *o)
 {
-	const char *file = NULL, *what;
-	uint64_t size = 0, fill = 0, rate = 10 << 20, chunk = 1 << 20, limit = 0;
-	uint64_t hold = WL_FOREVER;
-	struct wl_reader rd;
 	int c, r = 0;
 
+	*o = (struct sf_opts){ .rate = 10 << 20, .chunk = 1 << 20, .hold = WL_FOREVER };
 	while ((c = wl_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
-		case OPT_FILE: file = optarg; break;
-		case OPT_SIZE: r = wl_opt_size("--size", optarg, 1, UINT64_MAX, 0, &size); break;
-		case OPT_FILL: r = wl_opt_size("--fill", optarg, 1, UINT64_MAX, 0, &fill); break;
-		case OPT_RATE: r = wl_opt_rate("--rate", optarg, &rate); break;
-		case OPT_CHUNK: r = wl_opt_size("--chunk", optarg, 1, 1ULL << 30, 1, &chunk); break;
-		case OPT_LIMIT: r = wl_opt_size("--limit", optarg, 1, UINT64_MAX, 1, &limit); break;
-		case OPT_HOLD: r = wl_opt_duration("--hold", optarg, &hold); break;
-		case 'h': wl_help(&workload_swapless_fill); return PNB_EXIT_OK;
+		case OPT_FILE: o->file = optarg; break;
+		case OPT_SIZE: r = wl_opt_size("--size", optarg, 1, UINT64_MAX, 0, &o->size); break;
+		case OPT_FILL: r = wl_opt_size("--fill", optarg, 1, UINT64_MAX, 0, &o->fill); break;
+		case OPT_RATE: r = wl_opt_rate("--rate", optarg, &o->rate); break;
+		case OPT_CHUNK: r = wl_opt_size("--chunk", optarg, 1, 1ULL << 30, 1, &o->chunk); break;
+		case OPT_LIMIT: r = wl_opt_size("--limit", optarg, 1, UINT64_MAX, 1, &o->limit); break;
+		case OPT_HOLD: r = wl_opt_duration("--hold", optarg, &o->hold); break;
+		case 'h': return WL_PARSE_HELP;
 		default: return PNB_EXIT_USAGE;
 		}
 		if (r)
 			return PNB_EXIT_USAGE;
 	}
-	if (!file)
+	if (!o->file)
 		return wl_opt_error("--file", NULL, "required");
+	return 0;
+}
+
+static int check(int argc, char **argv)
+{
+	struct sf_opts o;
+	return parse(argc, argv, &o);
+}
+
+static int swapless_fill_main(int argc, char **argv)
+{
+	const char *what;
+	struct wl_reader rd;
+	struct sf_opts o;
+	int r = parse(argc, argv, &o);
+
+	if (r == WL_PARSE_HELP) {
+		wl_help(&workload_swapless_fill);
+		return PNB_EXIT_OK;
+	}
+	if (r)
+		return PNB_EXIT_USAGE;
+	const char *file = o.file;
+	uint64_t size = o.size, fill = o.fill, rate = o.rate, chunk = o.chunk, limit = o.limit;
+	uint64_t hold = o.hold;
 
 	r = wl_file_prepare(file, size, &what);
 	if (r) {
@@ -90,4 +117,5 @@ const struct workload workload_swapless_fill = {
 	"  --limit SIZE      stop allocating at SIZE, then hold (default: never)\n"
 	"  --hold DURATION   how long to hold at the limit (default: until killed)\n",
 	.main = swapless_fill_main,
+	.check = check,
 };

@@ -118,7 +118,7 @@ static int own_memcg(int v2, char *dir, size_t len, char *why, size_t wlen)
 	return 0;
 }
 
-static int parse_files(const char *val, struct target *t)
+static int parse_files(const char *val, int *wanted)
 {
 	char buf[256], *save;
 
@@ -126,7 +126,7 @@ static int parse_files(const char *val, struct target *t)
 		return wl_opt_error("--files", val, "too long");
 	strcpy(buf, val);
 	for (int i = 0; i < NFILES; i++)
-		t[i].wanted = 0;
+		wanted[i] = 0;
 	for (char *f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
 		int i;
 		for (i = 0; i < NFILES && strcmp(f, file_names[i]); i++)
@@ -134,7 +134,7 @@ static int parse_files(const char *val, struct target *t)
 		if (i == NFILES)
 			return wl_opt_error("--files", f, "not one of vmstat, meminfo, pressure, "
 					    "zoneinfo, memcg-v1, memcg-v2");
-		t[i].wanted = 2;
+		wanted[i] = 2;
 	}
 	return 0;
 }
@@ -182,40 +182,47 @@ static void emit_hist(const char *prefix, const char *file, const struct lathist
 	wl_result(key, (double)h->n);
 }
 
-static int vmstat_cost_main(int argc, char **argv)
-{
-	static struct target t[NFILES];
-	static struct loadgen g;
-	static struct bench_place b;
-	uint64_t rate = 0;
-	int c, r, mode_pread = 1, mode_open = 0;
-	char memcg[2][PATH_MAX] = { "", "" }, why[512];
+struct vc_opts {
+	struct bench_place b;
+	uint64_t rate;
+	int mode_pread, mode_open;
+	int wanted[NFILES];
+	const char *memcg[2];	/* "": this process's own */
+};
 
-	bench_place_init(&b, 0);
+static int parse(int argc, char **argv, struct vc_opts *o)
+{
+	int c, r;
+
+	bench_place_init(&o->b, 0);
+	o->rate = 0;
+	o->mode_pread = 1;
+	o->mode_open = 0;
 	for (int i = 0; i < NFILES; i++)
-		t[i] = (struct target){ .wanted = 1, .fd = -1 };
+		o->wanted[i] = 1;
+	o->memcg[0] = o->memcg[1] = "";
 	while ((c = wl_getopt(argc, argv, opts)) != -1) {
 		r = 0;
 		switch (c) {
 		case OPT_MODE:
-			if (!strcmp(optarg, "pread")) mode_pread = 1, mode_open = 0;
-			else if (!strcmp(optarg, "open")) mode_pread = 0, mode_open = 1;
-			else if (!strcmp(optarg, "both")) mode_pread = 1, mode_open = 1;
+			if (!strcmp(optarg, "pread")) o->mode_pread = 1, o->mode_open = 0;
+			else if (!strcmp(optarg, "open")) o->mode_pread = 0, o->mode_open = 1;
+			else if (!strcmp(optarg, "both")) o->mode_pread = 1, o->mode_open = 1;
 			else r = wl_opt_error("--mode", optarg, "not one of pread, open, both");
 			break;
-		case OPT_FILES: r = parse_files(optarg, t); break;
-		case OPT_LOAD_RATE: r = wl_opt_rate("--load-rate", optarg, &rate); break;
+		case OPT_FILES: r = parse_files(optarg, o->wanted); break;
+		case OPT_LOAD_RATE: r = wl_opt_rate("--load-rate", optarg, &o->rate); break;
 		case OPT_MEMCG_V1:
 		case OPT_MEMCG_V2:
 			if (optarg[0] != '/' || strlen(optarg) >= PATH_MAX - 32)
 				r = wl_opt_error(c == OPT_MEMCG_V1 ? "--memcg-v1" : "--memcg-v2", optarg,
 						 "need an absolute cgroup directory");
 			else
-				strcpy(memcg[c == OPT_MEMCG_V2], optarg);
+				o->memcg[c == OPT_MEMCG_V2] = optarg;
 			break;
-		case 'h': wl_help(&workload_vmstat_cost); return PNB_EXIT_OK;
+		case 'h': return WL_PARSE_HELP;
 		default:
-			r = bench_place_opt(&b, c, optarg);
+			r = bench_place_opt(&o->b, c, optarg);
 			if (r == -ENOENT)
 				return PNB_EXIT_USAGE;
 			break;
@@ -223,12 +230,39 @@ static int vmstat_cost_main(int argc, char **argv)
 		if (r)
 			return PNB_EXIT_USAGE;
 	}
-	if (!b.duration_ns && !b.iterations)
-		b.duration_ns = 2 * NS_PER_S;
-	uint64_t duration = b.duration_ns, iterations = b.iterations;
+	return 0;
+}
+
+static int check(int argc, char **argv)
+{
+	static struct vc_opts o;	/* struct bench_place is 4 KiB of CPU numbers */
+	return parse(argc, argv, &o);
+}
+
+static int vmstat_cost_main(int argc, char **argv)
+{
+	static struct target t[NFILES];
+	static struct loadgen g;
+	static struct vc_opts o;
+	char why[512];
+	int r = parse(argc, argv, &o);
+
+	if (r == WL_PARSE_HELP) {
+		wl_help(&workload_vmstat_cost);
+		return PNB_EXIT_OK;
+	}
+	if (r)
+		return PNB_EXIT_USAGE;
+	uint64_t rate = o.rate;
+	int mode_pread = o.mode_pread, mode_open = o.mode_open;
+	for (int i = 0; i < NFILES; i++)
+		t[i] = (struct target){ .wanted = o.wanted[i], .fd = -1 };
+	if (!o.b.duration_ns && !o.b.iterations)
+		o.b.duration_ns = 2 * NS_PER_S;
+	uint64_t duration = o.b.duration_ns, iterations = o.b.iterations;
 
 	/* The reader's CPU, then the load's: by default every other CPU we may use. */
-	if ((r = bench_place_apply(&b)))
+	if ((r = bench_place_apply(&o.b)))
 		return r;
 
 	/* The files: the memcg ones from the options or our own cgroups. */
@@ -241,8 +275,8 @@ static int vmstat_cost_main(int argc, char **argv)
 		char dir[PATH_MAX - 16];
 		if (!m->wanted)
 			continue;
-		if (memcg[k][0])
-			snprintf(dir, sizeof dir, "%s", memcg[k]);
+		if (o.memcg[k][0])
+			snprintf(dir, sizeof dir, "%s", o.memcg[k]);
 		else if (own_memcg(k, dir, sizeof dir, why, sizeof why)) {
 			if (m->wanted == 2) {
 				pnb_err("%s: %s", file_names[F_MEMCG_V1 + k], why);
@@ -285,7 +319,7 @@ static int vmstat_cost_main(int argc, char **argv)
 		return PNB_EXIT_FAIL;
 	}
 
-	if ((r = bench_load_start(&b, &g, rate)))
+	if ((r = bench_load_start(&o.b, &g, rate)))
 		return r;
 	wl_phase("read");
 
@@ -306,14 +340,14 @@ static int vmstat_cost_main(int argc, char **argv)
 		it++;
 	}
 	uint64_t elapsed = now_ns() - t_start;
-	int lerr = bench_load_stop(&b, &g);
+	int lerr = bench_load_stop(&o.b, &g);
 	for (int i = 0; i < NFILES; i++)
 		if (t[i].fd >= 0)
 			close(t[i].fd);
 	if (err || lerr)
 		return PNB_EXIT_FAIL;
 
-	bench_place_results(&b, &g);
+	bench_place_results(&o.b, &g);
 	wl_result("elapsed_ns", (double)elapsed);
 	wl_result("iterations_count", (double)it);
 	for (int i = 0; i < NFILES; i++) {
@@ -355,4 +389,5 @@ const struct workload workload_vmstat_cost = {
 	"  --memcg-v1 DIR    read DIR/memory.stat (default: this process's v1 memory cgroup)\n"
 	"  --memcg-v2 DIR    read DIR/memory.stat (default: this process's cgroup2 cgroup)\n",
 	.main = vmstat_cost_main,
+	.check = check,
 };

@@ -254,31 +254,36 @@ static int sample_pair(int vfd, int rfd, struct counter *ctr, int nctr, size_t n
 	return diff_counters(ctr, nctr, n, 1);
 }
 
-static int staleness_main(int argc, char **argv)
-{
-	static struct counter ctr[MAX_COUNTERS];
-	static struct loadgen g;
-	static struct bench_place b;
-	uint64_t interval = 10 * NS_PER_MS, rate = 0, einval = 0;
-	int c, r = 0, nctr = 0, no_load = 0;
+struct vs_opts {
+	struct bench_place b;
+	struct counter ctr[MAX_COUNTERS];
+	int nctr, no_load;
+	uint64_t interval, rate;
+};
 
-	bench_place_init(&b, 1);
+static int parse(int argc, char **argv, struct vs_opts *o)
+{
+	int c, r;
+
+	memset(o, 0, sizeof *o);
+	bench_place_init(&o->b, 1);
+	o->interval = 10 * NS_PER_MS;
 	while ((c = wl_getopt(argc, argv, opts)) != -1) {
 		r = 0;
 		switch (c) {
 		case OPT_RATE:
 			if (!strcmp(optarg, "max"))
-				rate = 0, no_load = 0;
+				o->rate = 0, o->no_load = 0;
 			else if (!strcmp(optarg, "0"))
-				no_load = 1;
+				o->no_load = 1;
 			else
-				r = wl_opt_rate("--rate", optarg, &rate);
+				r = wl_opt_rate("--rate", optarg, &o->rate);
 			break;
-		case OPT_INTERVAL: r = wl_opt_duration("--interval", optarg, &interval); break;
-		case OPT_COUNTERS: r = parse_counters(optarg, ctr, &nctr); break;
-		case 'h': wl_help(&workload_vmstat_staleness); return PNB_EXIT_OK;
+		case OPT_INTERVAL: r = wl_opt_duration("--interval", optarg, &o->interval); break;
+		case OPT_COUNTERS: r = parse_counters(optarg, o->ctr, &o->nctr); break;
+		case 'h': return WL_PARSE_HELP;
 		default:
-			r = bench_place_opt(&b, c, optarg);
+			r = bench_place_opt(&o->b, c, optarg);
 			if (r == -ENOENT)
 				return PNB_EXIT_USAGE;
 			break;
@@ -286,16 +291,41 @@ static int staleness_main(int argc, char **argv)
 		if (r)
 			return PNB_EXIT_USAGE;
 	}
-	if (!b.duration_ns && !b.iterations)
-		b.duration_ns = 5 * NS_PER_S;
-	uint64_t duration = b.duration_ns, iterations = b.iterations;
+	return 0;
+}
+
+static int check(int argc, char **argv)
+{
+	static struct vs_opts o;	/* struct bench_place is 4 KiB of CPU numbers */
+	return parse(argc, argv, &o);
+}
+
+static int staleness_main(int argc, char **argv)
+{
+	static struct vs_opts o;
+	static struct loadgen g;
+	uint64_t einval = 0;
+	int r = parse(argc, argv, &o);
+
+	if (r == WL_PARSE_HELP) {
+		wl_help(&workload_vmstat_staleness);
+		return PNB_EXIT_OK;
+	}
+	if (r)
+		return PNB_EXIT_USAGE;
+	struct counter *ctr = o.ctr;
+	uint64_t interval = o.interval, rate = o.rate;
+	int nctr = o.nctr, no_load = o.no_load;
+	if (!o.b.duration_ns && !o.b.iterations)
+		o.b.duration_ns = 5 * NS_PER_S;
+	uint64_t duration = o.b.duration_ns, iterations = o.b.iterations;
 	if (!nctr)
 		for (size_t i = 0; i < sizeof default_counters / sizeof *default_counters; i++)
 			snprintf(ctr[nctr++].name, sizeof ctr[0].name, "%s", default_counters[i]);
 
 	if (no_load) {
-		b.load_others = 0;
-		b.load = 0;
+		o.b.load_others = 0;
+		o.b.load = 0;
 	}
 	/* Root first: without it there is nothing to measure. */
 	int rfd = open(REFRESH, O_WRONLY | O_CLOEXEC);
@@ -310,7 +340,7 @@ static int staleness_main(int argc, char **argv)
 			pnb_err("unsupported: cannot open %s for writing: %s", REFRESH, strerror(e));
 		return PNB_EXIT_FAIL;
 	}
-	if ((r = bench_place_apply(&b))) {
+	if ((r = bench_place_apply(&o.b))) {
 		close(rfd);
 		return r;
 	}
@@ -357,7 +387,7 @@ static int staleness_main(int argc, char **argv)
 			return PNB_EXIT_FAIL;
 		}
 
-	if ((r = bench_load_start(&b, &g, rate)))
+	if ((r = bench_load_start(&o.b, &g, rate)))
 		return r;
 	wl_phase("measure");
 	uint64_t t_start = pnb_mono_ns(), t_end = duration ? t_start + duration : UINT64_MAX;
@@ -395,7 +425,7 @@ static int staleness_main(int argc, char **argv)
 		else
 			next = now;
 	}
-	int lerr = bench_load_stop(&b, &g);
+	int lerr = bench_load_stop(&o.b, &g);
 	if (err) {
 		pnb_err("sampling failed after %zu samples: %s", n, strerror(r < 0 ? -r : EINVAL));
 		return PNB_EXIT_FAIL;
@@ -407,8 +437,8 @@ static int staleness_main(int argc, char **argv)
 		return PNB_EXIT_FAIL;
 	}
 
-	bench_place_results(&b, &g);
-	if (b.load && rate)
+	bench_place_results(&o.b, &g);
+	if (o.b.load && rate)
 		wl_result("load_target_MBps", (double)rate / (1 << 20));
 	wl_result("memtotal_pages", (double)memtotal_pages);
 	wl_result("zone_bound_pages", (double)z0.zone_bound);
@@ -441,7 +471,7 @@ static int staleness_main(int argc, char **argv)
 	pnb_err("%zu samples, refresh p50 %llu ns, bound %llu (zone) / %llu (node) pages, "
 		"load %.0f MiB/s", n, (unsigned long long)pct_exact(refresh_ns, n, 50),
 		(unsigned long long)z0.zone_bound, (unsigned long long)z0.node_bound,
-		b.load ? loadgen_MBps(&g) : 0.0);
+		o.b.load ? loadgen_MBps(&g) : 0.0);
 	for (int i = 0; i < nctr; i++) {
 		free(ctr[i].drift);
 		free(ctr[i].control);
@@ -472,4 +502,5 @@ const struct workload workload_vmstat_staleness = {
 	"                    nr_zone_inactive_anon,nr_zone_active_anon,nr_inactive_anon,\n"
 	"                    nr_active_anon,nr_anon_pages; missing ones skipped)\n",
 	.main = staleness_main,
+	.check = check,
 };

@@ -6,6 +6,7 @@
 #ifndef PNB_WORKLOAD_H
 #define PNB_WORKLOAD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct workload {
@@ -13,9 +14,23 @@ struct workload {
 	const char *summary;	/* one line */
 	const char *usage;	/* option help, lines of "  --opt ARG  text\n" */
 	int (*main)(int argc, char **argv);
+	/* The option parser main uses, run for its verdict only (no file,
+	 * memory or CPU touched): argv[0] is the workload's name.  0,
+	 * PNB_EXIT_USAGE, or WL_PARSE_HELP. */
+	int (*check)(int argc, char **argv);
 };
 
 extern const struct workload *const workload_registry[];
+
+/* The workload called name, or NULL. */
+const struct workload *workload_find(const char *name);
+
+/* Would "pnbench-workload name argv[0..argc-1]" accept these options?  The
+ * host asks before it boots anything, with the same parser the guest runs.
+ * 0, or PNB_EXIT_USAGE with the workload's own message in err (e.g.
+ * "--rate 'banana': not a rate (e.g. 10M/s)").  Uses getopt: not from
+ * inside another getopt loop; getopt is left reset (optind 0). */
+int workload_check_args(const char *name, int argc, char *const argv[], char *err, size_t len);
 
 /* Progress marks: "progress <what> <value>\n" on the fd named by the
  * environment variable PNBENCH_PROGRESS_FD (the recorder's pipe), or nowhere
