@@ -8,11 +8,11 @@
  * direct reclaim is recorded too, with its own level.
  *
  * Each record is one "notify" line at the kernel's time (t_ns) of the
- * first reclaim pass at a priority at or below AGGRESSION after one above
- * it: level "kswapd" (simple_lmk would wake its killer here) or "direct"
- * (the same moment in direct reclaim, which simple_lmk ignored), with
- * priority, threshold, nid, file (which LRU), nr_scanned, nr_reclaimed,
- * free_kB, reclaim_pid, seq, lost, observed_t_ns and delivery_us. */
+ * first reclaim pass (shrink_node(), seen through its shrink_slab() call)
+ * at a priority at or below AGGRESSION after one above it: level "kswapd"
+ * (simple_lmk would wake its killer here) or "direct" (the same moment in
+ * direct reclaim, which simple_lmk ignored), with priority, threshold,
+ * nid, free_kB, reclaim_pid, seq, lost, observed_t_ns and delivery_us. */
 #include "probe.h"
 #include "clock.h"
 #include "kmodload.h"
@@ -110,9 +110,6 @@ int pnb_simplelmk_emit(struct probe *p, const struct pnb_simplelmk_event *ev, ui
 	jset_int(o, "priority", ev->priority);
 	jset_int(o, "threshold", ev->threshold);
 	jset_int(o, "nid", ev->nid);
-	jset_str(o, "lru", ev->file ? "file" : "anon");
-	jset_int(o, "nr_scanned", (long long)ev->nr_scanned);
-	jset_int(o, "nr_reclaimed", (long long)ev->nr_reclaimed);
 	jset_int(o, "free_kB", (long long)(ev->free_pages * s->page_kb));
 	jset_int(o, "reclaim_pid", ev->reclaim_pid);
 	jset_int(o, "seq", (long long)ev->seq);

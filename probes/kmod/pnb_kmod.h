@@ -70,15 +70,13 @@ struct pnb_memnotify_event {
 struct pnb_simplelmk_event {
 	__u64 seq;
 	__u64 t_ns;
-	__u64 nr_scanned;	/* of the shrink_inactive_list() call that crossed */
-	__u64 nr_reclaimed;
 	__u64 free_pages;	/* NR_FREE_PAGES at that moment */
-	__s32 priority;		/* sc->priority of that call */
+	__s32 priority;		/* sc->priority of the shrink_slab() pass */
 	__s32 threshold;	/* the aggression it was compared with */
 	__u32 kswapd;		/* 1: kswapd (simple_lmk's trigger), 0: direct reclaim */
 	__u32 reclaim_pid;
 	__s32 nid;
-	__u32 file;		/* 1: the file LRU was being shrunk, 0: anon */
+	__u32 pad;
 };
 
 #endif

@@ -7,9 +7,18 @@
  * since the priority falls from DEF_PRIORITY = 12 towards 0 while kswapd
  * fails to meet the watermarks), and only if it is not already killing.
  *
- * This module watches the tracepoint mm_vmscan_lru_shrink_inactive, which
- * shrink_inactive_list() (and MGLRU's evict_folios()) emit with the
- * reclaim priority of the pass, found by name since it is not exported.
+ * What a module can see of that loop: every priority step of shrink_node()
+ * calls shrink_slab(..., sc->priority) for the root memcg whatever the
+ * LRUs hold (a swapless machine full of anonymous memory scans no LRU at
+ * all, so the LRU tracepoints stay silent), and shrink_slab() emits the
+ * tracepoint mm_shrink_slab_start, with the priority, for every shrinker
+ * that has objects.  So this module registers a shrinker of its own that
+ * always has one object and never frees anything, and probes that
+ * tracepoint (found by name: it is not exported) for its own shrinker
+ * only: one observation per shrink_node() pass, in kswapd or direct
+ * reclaim (PF_MEMALLOC; drop_caches, which also calls shrink_slab() at
+ * priority 0, is not reclaim and is ignored).
+ *
  * Parameters (/sys/module/pnb_simplelmk/parameters/):
  *   aggression=N   1..12 (simple_lmk allowed 1..3), default 1
  *   direct=0|1     also record direct reclaim (default 1); simple_lmk
@@ -18,13 +27,14 @@
  * above it in the same context (kswapd, or direct reclaim): once per
  * descent, as simple_lmk's needs_reclaim flag allowed one wake-up until
  * its reclaim finished.  Differences (docs/kmod.md):
- *  - the tracepoint fires per LRU list shrunk, not per balance_pgdat()
- *    priority step: a step that shrinks no inactive list is not seen, so
- *    the record can come one step late, never early;
- *  - "<=" instead of "==": a step seen late still counts;
- *  - memcg limit reclaim also emits the tracepoint; it is recorded as
- *    direct reclaim (a guest has none). */
+ *  - "<=" instead of "==": balance_pgdat() can skip a priority (it
+ *    stops lowering it while kswapd makes progress), and a step it skips
+ *    would be missed with "==";
+ *  - memcg limit reclaim passes the root memcg's shrinkers only when it
+ *    reclaims the root: a guest has none of it. */
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/shrinker.h>
 #include <linux/swap.h>
 #include <linux/vmstat.h>
 
@@ -38,21 +48,38 @@ MODULE_PARM_DESC(aggression, "reclaim priority at or below which the trigger hol
 module_param(direct, bool, 0444);
 MODULE_PARM_DESC(direct, "also record direct reclaim (simple_lmk hooked kswapd only)");
 
-static struct tracepoint *tp_inactive;
+static struct tracepoint *tp_slab;
+static struct shrinker *probe_shrinker;
 static struct pnb_ring ring;
 /* Armed per context (0 direct, 1 kswapd) by a pass above the threshold. */
 static atomic_t armed[2] = { ATOMIC_INIT(1), ATOMIC_INIT(1) };
 
-/* TP_PROTO(int nid, unsigned long nr_scanned, unsigned long nr_reclaimed,
- *          struct reclaim_stat *stat, int priority, int file)
- * -- the same from 4.16 to 6.12. */
-static void on_shrink_inactive(void *data, int nid, unsigned long nr_scanned,
-			       unsigned long nr_reclaimed, struct reclaim_stat *stat,
-			       int priority, int file)
+/* One object, never freed: enough for shrink_slab() to call us, and so to
+ * emit mm_shrink_slab_start for us, at every priority step. */
+static unsigned long sl_count(struct shrinker *s, struct shrink_control *sc)
+{
+	return 1;
+}
+
+static unsigned long sl_scan(struct shrinker *s, struct shrink_control *sc)
+{
+	return SHRINK_STOP;
+}
+
+/* TP_PROTO(struct shrinker *shr, struct shrink_control *sc,
+ *          long nr_objects_to_shrink, unsigned long cache_items,
+ *          unsigned long long delta, unsigned long total_scan, int priority)
+ * -- the same from 4.x to 6.12. */
+static void on_slab_start(void *data, struct shrinker *shr, struct shrink_control *sc,
+			  long nr_objects_to_shrink, unsigned long cache_items,
+			  unsigned long long delta, unsigned long total_scan, int priority)
 {
 	struct pnb_simplelmk_event ev;
-	int ctx = current_is_kswapd() ? 1 : 0;
+	int ctx;
 
+	if (shr != READ_ONCE(probe_shrinker) || !(current->flags & PF_MEMALLOC))
+		return;
+	ctx = current_is_kswapd() ? 1 : 0;
 	if (!ctx && !direct)
 		return;
 	if (priority > aggression) {
@@ -63,15 +90,12 @@ static void on_shrink_inactive(void *data, int nid, unsigned long nr_scanned,
 		return;
 	memset(&ev, 0, sizeof ev);
 	ev.t_ns = ktime_get_ns();
-	ev.nr_scanned = nr_scanned;
-	ev.nr_reclaimed = nr_reclaimed;
 	ev.free_pages = global_zone_page_state(NR_FREE_PAGES);
 	ev.priority = priority;
 	ev.threshold = aggression;
 	ev.kswapd = ctx;
 	ev.reclaim_pid = current->pid;
-	ev.nid = nid;
-	ev.file = file;
+	ev.nid = sc->nid;
 	pnb_ring_push(&ring, &ev);
 }
 
@@ -115,17 +139,26 @@ static int __init sl_init(void)
 		pr_err("pnb_simplelmk: aggression=%d: want 1..12\n", aggression);
 		return -EINVAL;
 	}
-	tp_inactive = pnb_tp_find("mm_vmscan_lru_shrink_inactive");
-	if (!tp_inactive) {
-		pr_err("pnb_simplelmk: no tracepoint mm_vmscan_lru_shrink_inactive in this kernel\n");
+	tp_slab = pnb_tp_find("mm_shrink_slab_start");
+	if (!tp_slab) {
+		pr_err("pnb_simplelmk: no tracepoint mm_shrink_slab_start in this kernel\n");
 		return -ENOENT;
 	}
 	pnb_ring_init(&ring, sizeof(struct pnb_simplelmk_event));
 	e = misc_register(&sl_dev);
 	if (e)
 		return e;
-	e = tracepoint_probe_register(tp_inactive, on_shrink_inactive, NULL);
+	e = tracepoint_probe_register(tp_slab, on_slab_start, NULL);
 	if (e) {
+		misc_deregister(&sl_dev);
+		return e;
+	}
+	probe_shrinker = pnb_shrinker_add("pnb_simplelmk", sl_count, sl_scan, DEFAULT_SEEKS);
+	if (IS_ERR(probe_shrinker)) {
+		e = PTR_ERR(probe_shrinker);
+		probe_shrinker = NULL;
+		tracepoint_probe_unregister(tp_slab, on_slab_start, NULL);
+		tracepoint_synchronize_unregister();
 		misc_deregister(&sl_dev);
 		return e;
 	}
@@ -135,7 +168,8 @@ static int __init sl_init(void)
 
 static void __exit sl_exit(void)
 {
-	tracepoint_probe_unregister(tp_inactive, on_shrink_inactive, NULL);
+	pnb_shrinker_del(probe_shrinker);
+	tracepoint_probe_unregister(tp_slab, on_slab_start, NULL);
 	tracepoint_synchronize_unregister();
 	misc_deregister(&sl_dev);
 }
