@@ -47,6 +47,9 @@ static int klmk_parse(struct probe *p, const char *args, char *err, size_t errle
 	const char *minfree = NULL, *adj = NULL;
 	int n = probe_split_args(args, buf, sizeof buf, f, 3), i = 0;
 
+	long psz = sysconf(_SC_PAGESIZE);
+
+	s->page_kb = psz >= 1024 ? (uint64_t)psz / 1024 : 4;
 	if (n < 0) {
 		snprintf(err, errlen, "too many fields (want [report|kill][:minfree=P,..][:adj=A,..])");
 		return -EINVAL;
@@ -93,10 +96,8 @@ static int klmk_open(struct probe *p, const struct probe_env *env, struct jsonl 
 {
 	struct klmk_priv *s = p->priv;
 	char params[256], dev[512];
-	long psz = sysconf(_SC_PAGESIZE);
 	int fd, r;
 
-	s->page_kb = psz >= 1024 ? (uint64_t)psz / 1024 : 4;
 	s->last_seq = 0;
 	s->mod.name = PNB_KLMK_NAME;
 	klmk_params(s, params, sizeof params);

@@ -69,7 +69,9 @@ static int mn_parse(struct probe *p, const char *args, char *err, size_t errlen)
 			s->listeners = (int)v;
 			seen_n = 1;
 		} else if (!strncmp(f[i], "freq=", 5) && !seen_f) {
-			if (pnb_parse_duration_ns(f[i] + 5, &v) || v > 60 * NS_PER_S ||
+			if (!strcmp(f[i] + 5, "0"))
+				v = 0;
+			else if (pnb_parse_duration_ns(f[i] + 5, &v) || v > 60 * NS_PER_S ||
 			    (v && v < NS_PER_MS)) {
 				snprintf(err, errlen, "bad '%s' (want freq=DURATION from 1ms to 60s, "
 					 "or 0 for no rate limit)", f[i]);

@@ -39,6 +39,9 @@ static int sl_parse(struct probe *p, const char *args, char *err, size_t errlen)
 	char *f[3];
 	int n = probe_split_args(args, buf, sizeof buf, f, 2), i = 0;
 
+	long psz = sysconf(_SC_PAGESIZE);
+
+	s->page_kb = psz >= 1024 ? (uint64_t)psz / 1024 : 4;
 	if (n < 0) {
 		snprintf(err, errlen, "too many fields (want [AGGRESSION][:kswapd])");
 		return -EINVAL;
@@ -77,10 +80,8 @@ static int sl_open(struct probe *p, const struct probe_env *env, struct jsonl *o
 {
 	struct sl_priv *s = p->priv;
 	char params[96], dev[512];
-	long psz = sysconf(_SC_PAGESIZE);
 	int fd, r;
 
-	s->page_kb = psz >= 1024 ? (uint64_t)psz / 1024 : 4;
 	s->last_seq = 0;
 	s->mod.name = PNB_SIMPLELMK_NAME;
 	snprintf(params, sizeof params, "aggression=%d direct=%d", s->aggression, !s->kswapd_only);
