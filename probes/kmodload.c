@@ -89,23 +89,21 @@ static int params_match(const char *root, const char *name, const char *params,
 	return 0;
 }
 
-int pnb_kmod_load(const struct probe *p, struct pnb_kmod *m, const char *root, const char *params,
-		  struct jsonl *out, char *why, size_t whylen)
+int pnb_kmod_insert(const char *root, const char *name, const char *params, int *already,
+		    char *why, size_t whylen)
 {
-	char path[1024], taint[32] = "";
-	uint64_t t0 = pnb_mono_ns();
-	int fd, r, already = 0;
-	json_t *o;
+	char path[1024];
+	int fd, r;
 
-	m->loaded_here = 0;
-	snprintf(path, sizeof path, "%s/pnbench/kmod/%s.ko", root, m->name);
+	*already = 0;
+	snprintf(path, sizeof path, "%s/pnbench/kmod/%s.ko", root, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		/* Loaded by someone else (a developer's insmod): use it as is. */
-		r = pnb_kmod_supported(root, m->name, why, whylen);
+		r = pnb_kmod_supported(root, name, why, whylen);
 		if (r)
 			return r;
-		already = 1;
+		*already = 1;
 	} else if (fd < 0) {
 		r = -errno;
 		snprintf(why, whylen, "opening %s: %s", path, strerror(-r));
@@ -114,21 +112,37 @@ int pnb_kmod_load(const struct probe *p, struct pnb_kmod *m, const char *root, c
 		r = (int)syscall(SYS_finit_module, fd, params, 0);
 		r = r ? -errno : 0;
 		close(fd);
-		if (r == -EEXIST)
-			already = 1;
-		else if (r) {
+		if (r == -EEXIST) {
+			*already = 1;
+		} else if (r) {
 			snprintf(why, whylen, "loading %s (%s): %s%s", path, params, strerror(-r),
 				 r == -EPERM ? " (needs CAP_SYS_MODULE; a kernel in lockdown or "
 				 "with module signatures enforced refuses unsigned modules)" :
 				 r == -ENOEXEC ? " (built for another kernel? see dmesg)" :
 				 r == -ENOENT ? " (a tracepoint it needs is missing; see dmesg)" : "");
 			return r;
-		} else {
-			m->loaded_here = 1;
 		}
 	}
-	if (already && (r = params_match(root, m->name, params, why, whylen)))
+	return *already ? params_match(root, name, params, why, whylen) : 0;
+}
+
+int pnb_kmod_remove(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+int pnb_kmod_load(const struct probe *p, struct pnb_kmod *m, const char *root, const char *params,
+		  struct jsonl *out, char *why, size_t whylen)
+{
+	char taint[32] = "";
+	uint64_t t0 = pnb_mono_ns();
+	int r, already;
+	json_t *o;
+
+	m->loaded_here = 0;
+	if ((r = pnb_kmod_insert(root, m->name, params, &already, why, whylen)))
 		return r;
+	m->loaded_here = !already;
 	m->load_ns = pnb_mono_ns() - t0;
 	o = probe_event(p, out, "kmod", pnb_mono_ns());
 	jset_str(o, "module", m->name);
@@ -145,6 +159,6 @@ int pnb_kmod_load(const struct probe *p, struct pnb_kmod *m, const char *root, c
 void pnb_kmod_unload(struct pnb_kmod *m)
 {
 	if (m->loaded_here)
-		syscall(SYS_delete_module, m->name, O_NONBLOCK);
+		pnb_kmod_remove(m->name);
 	m->loaded_here = 0;
 }

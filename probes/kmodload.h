@@ -34,6 +34,13 @@ int pnb_kmod_supported(const char *root, const char *name, char *why, size_t why
 int pnb_kmod_load(const struct probe *p, struct pnb_kmod *m, const char *root, const char *params,
 		  struct jsonl *out, char *why, size_t whylen);
 
+/* The loading itself, without a probe: finit_module(/pnbench/kmod/NAME.ko,
+ * params); *already = 1 when it was loaded (then params must match).  0 or
+ * -errno with why.  pnb_kmod_remove: delete_module(O_NONBLOCK), 0 or -errno. */
+int pnb_kmod_insert(const char *root, const char *name, const char *params, int *already,
+		    char *why, size_t whylen);
+int pnb_kmod_remove(const char *name);
+
 /* Unload, when this probe loaded it (O_NONBLOCK: never wait on users). */
 void pnb_kmod_unload(struct pnb_kmod *m);
 

@@ -42,7 +42,8 @@
  *    listeners that poll again right after reading;
  *  - writing to the device (CAP_SYS_ADMIN) injects a notification through
  *    the same delivery path, marked injected: the conformance suite tests
- *    delivery without having to produce reclaim. */
+ *    delivery without having to produce reclaim.  A file opened write-only
+ *    is not a listener. */
 #include <linux/capability.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
@@ -155,9 +156,14 @@ static void on_shrink_active(void *data, int nid, unsigned long nr_taken,
 
 static int mn_open(struct inode *ino, struct file *f)
 {
-	struct listener *l = kzalloc(sizeof *l, GFP_KERNEL);
+	struct listener *l;
 	unsigned long flags;
 
+	/* A file opened only for writing injects; it does not listen. */
+	f->private_data = NULL;
+	if (!(f->f_mode & FMODE_READ))
+		return 0;
+	l = kzalloc(sizeof *l, GFP_KERNEL);
 	if (!l)
 		return -ENOMEM;
 	init_waitqueue_head(&l->wq);
@@ -174,6 +180,8 @@ static int mn_release(struct inode *ino, struct file *f)
 	struct listener *l = f->private_data;
 	unsigned long flags;
 
+	if (!l)
+		return 0;
 	spin_lock_irqsave(&lock, flags);
 	list_del(&l->node);
 	nlisteners--;
@@ -221,6 +229,8 @@ static __poll_t mn_poll(struct file *f, poll_table *wait)
 {
 	struct listener *l = f->private_data;
 
+	if (!l)
+		return 0;
 	poll_wait(f, &l->wq, wait);
 	return READ_ONCE(l->pending) ? EPOLLIN | EPOLLRDNORM : 0;
 }
