@@ -99,9 +99,21 @@ enum an_claim an_claim_of(const char *mech, const char *level)
 	} else if (!strcmp(mech, "memavail")) {
 		if (!strcmp(level, "below"))
 			return AN_CLAIM_THRESHOLD;
-	} else if (!strcmp(mech, "lmk")) {
+	} else if (!strcmp(mech, "lmk") || !strcmp(mech, "klmk")) {
+		/* The same rule, in user space or inside reclaim (docs/kmod.md). */
 		if (!strncmp(level, "adj", 3))
 			return AN_CLAIM_THRESHOLD;
+	} else if (!strcmp(mech, "memnotify")) {
+		/* 2008: anonymous pages are being deactivated, i.e. reclaim
+		 * has reached the anon LRU. */
+		if (!strcmp(level, "pressure"))
+			return AN_CLAIM_RECLAIM;
+	} else if (!strcmp(mech, "simplelmk")) {
+		/* simple_lmk killed at this moment instead of waiting for the
+		 * OOM killer: it claims the OOM is near, as vmpressure's
+		 * priority-driven critical does. */
+		if (!strcmp(level, "kswapd") || !strcmp(level, "direct"))
+			return AN_CLAIM_OOM;
 	}
 	return AN_CLAIM_NONE;
 }
@@ -1029,7 +1041,7 @@ static int64_t threshold_onset(const struct an_run *r, const struct an_group *g)
 		if (!strcmp(g->mech, "memavail") && !isnan(g->threshold_kB) &&
 		    s->available_kB < g->threshold_kB)
 			return s->t;
-		if (!strcmp(g->mech, "lmk") && !isnan(g->minfree_kB) &&
+		if ((!strcmp(g->mech, "lmk") || !strcmp(g->mech, "klmk")) && !isnan(g->minfree_kB) &&
 		    s->free_kB < g->minfree_kB && s->cache_kB < g->minfree_kB)
 			return s->t;
 	}
@@ -1206,6 +1218,8 @@ static void silent_groups(struct ctx *c)
 			}
 		} else if (!strcmp(p->mech, "memavail")) {
 			strcpy(lvl, "below");
+		} else if (!strcmp(p->mech, "memnotify")) {
+			strcpy(lvl, "pressure");
 		}
 		group_slot(c, p->probe, p->mech, lvl);
 	}
@@ -1444,11 +1458,12 @@ static int level_rank(const char *mech, const char *level)
 {
 	static const char *const order[] = { "low", "medium", "critical", "some", "full",
 					     "high", "max", "oom", "oom_kill", "oom_group_kill",
-					     "below" };
+					     "below", "pressure", "kswapd", "direct" };
 	uint64_t n;
 
 	/* adj12 before adj0: the LMK rule reaches the higher adj first. */
-	if (!strcmp(mech, "lmk") && !strncmp(level, "adj", 3) && !pnb_parse_u64(level + 3, &n))
+	if ((!strcmp(mech, "lmk") || !strcmp(mech, "klmk")) && !strncmp(level, "adj", 3) &&
+	    !pnb_parse_u64(level + 3, &n))
 		return 100 + (int)(1000 - (n > 1000 ? 1000 : n));
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
 		if (!strcmp(level, order[i]))

@@ -1,6 +1,7 @@
 /* pnbench kernels: what is cached, fetch Debian kernels, build trees. */
 #include "cli.h"
 #include "guest.h"
+#include "kmod.h"
 #include "log.h"
 #include "parse.h"
 
@@ -15,6 +16,8 @@ static const char usage_text[] =
 "usage: pnbench kernels list\n"
 "       pnbench kernels fetch SPEC...\n"
 "       pnbench kernels build --tree DIR|TARBALL|linux-source-X.Y [--jobs N]\n"
+"       pnbench kernels kmod SPEC...   build pnbench's own modules (probes/kmod) for\n"
+"                               cached kernels; guest images do this by themselves\n"
 "\n"
 "Kernel specs (also for pnbench run --kernel):\n"
 "  debian:6.1.0-56-cloud-amd64  Debian's linux-image-<v>-unsigned (apt-get download,\n"
@@ -213,6 +216,40 @@ static int do_build(int argc, char **argv)
 	return 0;
 }
 
+/* The module build a guest image does, on its own: for CI, and to see a
+ * build failure's log without booting anything. */
+static int do_kmod(int argc, char **argv)
+{
+	int rc = 0;
+
+	if (argc < 1) {
+		pnb_err("kernels: kmod needs at least one SPEC (see 'pnbench kernels --help')");
+		return PNB_EXIT_USAGE;
+	}
+	for (int i = 0; i < argc; i++) {
+		struct kernel_image k;
+		char err[2048], dir[1024];
+		int r = kernel_resolve(argv[i], 0, &k, err, sizeof err);
+
+		if (r) {
+			pnb_err("%s", err);
+			if (r == -2)
+				return PNB_EXIT_USAGE;
+			rc = PNB_EXIT_FAIL;
+			continue;
+		}
+		if (kmod_build(&k, dir, sizeof dir, err, sizeof err)) {
+			pnb_err("kernels: kmod %s: %s", argv[i], err);
+			rc = PNB_EXIT_FAIL;
+			continue;
+		}
+		printf("%s\n  release   %s\n  modules   %s/{%s,%s,%s}.ko\n  shrinker  %s\n", k.spec,
+		       k.release, dir, kmod_modules[0], kmod_modules[1], kmod_modules[2],
+		       kmod_shrinker_api(k.release));
+	}
+	return rc;
+}
+
 int cmd_kernels(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -234,6 +271,8 @@ int cmd_kernels(int argc, char **argv)
 		return do_fetch(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "build"))
 		return do_build(argc - 1, argv + 1);
-	pnb_err("kernels: unknown subcommand '%s' (want list, fetch or build)", argv[1]);
+	if (!strcmp(argv[1], "kmod"))
+		return do_kmod(argc - 2, argv + 2);
+	pnb_err("kernels: unknown subcommand '%s' (want list, fetch, build or kmod)", argv[1]);
 	return PNB_EXIT_USAGE;
 }

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "common.h"
 #include "fsutil.h"
+#include "kmod.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -659,6 +660,26 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 		s = nl + 1;
 	}
 
+	/* pnbench's own modules (harness/kmod.c), or why there are none: the
+	 * probes load them, or report the reason as "unsupported". */
+	char kmdir[PNB_PATH], kmwhy[512];
+	int kmok = kmod_build(k, kmdir, sizeof kmdir, kmwhy, sizeof kmwhy) == 0;
+	if (kmok) {
+		for (int i = 0; i < KMOD_NMODULES; i++) {
+			char *data;
+			size_t n;
+			snprintf(mpath, sizeof mpath, "%s/%s.ko", kmdir, kmod_modules[i]);
+			if ((e = read_all(mpath, &data, &n))) {
+				free(modlist);
+				return failf(err, errlen, "guest image: module %s: %s", mpath, strerror(-e));
+			}
+			key = fnv1a(key, data, n);
+			free(data);
+		}
+	} else {
+		key = fnv1a(key, kmwhy, strlen(kmwhy) + 1);
+	}
+
 	snprintf(dir, sizeof dir, "%s/initramfs", pnb_cache_dir());
 	if ((e = pnb_mkdir_all(dir, 0755))) {
 		free(modlist);
@@ -711,6 +732,17 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 		s = nl + 1;
 	}
 	free(modlist);
+	for (int i = 0; kmok && !e && i < KMOD_NMODULES; i++) {
+		char name[128];
+		snprintf(mpath, sizeof mpath, "%s/%s.ko", kmdir, kmod_modules[i]);
+		snprintf(name, sizeof name, "pnbench/kmod/%s.ko", kmod_modules[i]);
+		e = cpio_file(&c, name, 0644, mpath);
+	}
+	if (!kmok) {
+		char line[sizeof kmwhy + 1];
+		int n = snprintf(line, sizeof line, "%s\n", kmwhy);
+		cpio_entry(&c, "pnbench/kmod/unsupported", S_IFREG | 0644, 0, 0, line, (size_t)n);
+	}
 	if (e) {
 		cpio_abort(&c);
 		return failf(err, errlen, "guest image: %s: %s", mpath, strerror(-e));

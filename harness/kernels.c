@@ -18,6 +18,7 @@
  * a changed tree or fragment builds anew and an unchanged one is reused. */
 #include "fsutil.h"
 #include "guest.h"
+#include "hostrun.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -224,14 +225,6 @@ static int copy_file(const char *from, const char *to)
 /* Running tools: argv exec'd directly (never through a shell, specs reach
  * these argv).  out captures stdout; log receives stdout and stderr; tick
  * prints a progress line every tick seconds while the child runs. */
-struct xrun {
-	const char *cwd;
-	const char *log;
-	char *out;
-	size_t outlen;
-	unsigned tick_s;
-	const char *what;
-};
 
 static int xrun(char *const argv[], const struct xrun *o)
 {
@@ -1763,4 +1756,57 @@ int kernel_resolve(const char *spec, int allow_fetch, struct kernel_image *k, ch
 	if (!strcmp(kind, "path"))
 		return resolve_path(spec, arg, k, err, errlen);
 	return resolve_tree(spec, arg, allow_fetch, 0, k, err, errlen);
+}
+
+/* --- for harness/kmod.c (hostrun.h) -------------------------------------- */
+
+int kernel_xrun(char *const argv[], const struct xrun *o)
+{
+	return xrun(argv, o);
+}
+
+void kernel_log_reason(const char *log, char *out, size_t len)
+{
+	log_reason(log, out, len);
+}
+
+int kernel_apt_install(const char *spec, const char *pkgs, char *err, size_t errlen)
+{
+	return apt_install(spec, pkgs, err, errlen);
+}
+
+int kernel_build_tools(const char *spec, char *err, size_t errlen)
+{
+	return build_tools(spec, err, errlen);
+}
+
+int kernel_lock_file(const char *path)
+{
+	return lock_file(path);
+}
+
+/* The O= object tree a tree kernel was built in: resolve_tree() names it
+ * after the sha256 of the source revision, which the kernel's info file
+ * keeps. */
+int kernel_tree_build_dir(const struct kernel_image *k, char *out, size_t len)
+{
+	char info[PNB_PATH + 64], *text, *rev, hex[65];
+
+	if (strcmp(k->kind, "tree"))
+		return -EINVAL;
+	snprintf(info, sizeof info, "%s", k->bzimage);
+	snprintf(info, sizeof info, "%s/" INFO_FILE, dirname(info));
+	if (!(text = slurp(info, 1 << 16)))
+		return -errno;
+	rev = strstr(text, "\nrevision=");
+	if (!rev) {
+		free(text);
+		return -ENOENT;
+	}
+	rev += strlen("\nrevision=");
+	rev[strcspn(rev, "\n")] = 0;
+	sha256_str(rev, hex);
+	free(text);
+	snprintf(out, len, "%s/build/tree-%.12s", pnb_cache_dir(), hex);
+	return is_dir(out) ? 0 : -ENOENT;
 }

@@ -1,4 +1,5 @@
 #include "lmk.h"
+#include "lmk_table.h"
 #include "parse.h"
 
 #include <errno.h>
@@ -11,11 +12,11 @@
 
 void pnb_lmk_rule_default(struct pnb_lmk_rule *r)
 {
-	static const uint64_t minfree[] = { 3 * 512, 2 * 1024, 4 * 1024, 16 * 1024 };
-	static const int adj[] = { 0, 1, 6, 12 };
+	static const uint64_t minfree[PNB_LMK_DEFAULT_N] = PNB_LMK_DEFAULT_MINFREE;
+	static const int adj[PNB_LMK_DEFAULT_N] = PNB_LMK_DEFAULT_ADJ;
 
 	memset(r, 0, sizeof *r);
-	r->n = 4;
+	r->n = PNB_LMK_DEFAULT_N;
 	memcpy(r->minfree_pages, minfree, sizeof minfree);
 	memcpy(r->adj, adj, sizeof adj);
 }
@@ -112,7 +113,7 @@ int pnb_lmk_rule_set(struct pnb_lmk_rule *r, const char *minfree, const char *ad
 		     char *err, size_t errlen)
 {
 	struct pnb_lmk_rule t;
-	int nm = 4, na = 4;
+	int nm = PNB_LMK_DEFAULT_N, na = PNB_LMK_DEFAULT_N;
 
 	pnb_lmk_rule_default(&t);
 	if (minfree && (nm = pnb_lmk_parse_minfree(minfree, t.minfree_pages, err, errlen)) < 0)

@@ -58,7 +58,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PNB_LMK_MAX 6			/* lowmem_adj[6], lowmem_minfree[6] */
+#include "lmk_table.h"
+
+#define PNB_LMK_MAX PNB_LMK_TABLE_MAX	/* lowmem_adj[6], lowmem_minfree[6] */
 #define PNB_OOM_SCORE_ADJ_MIN (-1000)
 #define PNB_OOM_SCORE_ADJ_MAX 1000
 #define PNB_LMK_NO_LEVEL (PNB_OOM_SCORE_ADJ_MAX + 1)	/* the driver's sentinel */

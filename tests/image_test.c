@@ -16,11 +16,12 @@
 #include "guest.h"
 #include "testutil.h"
 
-/* harness/main.c and kernels.c own these in the pnbench binary; here the
- * programs come from the tree and the cache is the test's own directory. */
+/* harness/main.c owns this in the pnbench binary; here the programs come
+ * from the tree.  The cache is the test's own directory, through
+ * PNBENCH_CACHE (kernels.c's pnb_cache_dir, which image.c's module build
+ * links in). */
 static char bindir[1024], cachedir[1024];
 const char *pnb_bindir(void) { return bindir; }
-const char *pnb_cache_dir(void) { return cachedir; }
 
 static struct cmd_result res;
 
@@ -30,6 +31,7 @@ static void setup(const atf_tc_t *tc)
 	ATF_REQUIRE(getcwd(cwd, sizeof cwd));
 	snprintf(bindir, sizeof bindir, "%s/../bin", atf_tc_get_config_var(tc, "srcdir"));
 	snprintf(cachedir, sizeof cachedir, "%s/cache", cwd);
+	setenv("PNBENCH_CACHE", cachedir, 1);
 }
 
 static void fixture(const atf_tc_t *tc, const char *sub, char *buf, size_t len)

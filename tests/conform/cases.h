@@ -97,3 +97,24 @@ CF_CASE(fanout_psi_256,
 CF_CASE(lmk_inputs_live,
 	"lowmemorykiller.c (v4.11): other_free = NR_FREE_PAGES - totalreserve_pages; other_file = NR_FILE_PAGES - NR_SHMEM - NR_UNEVICTABLE - total_swapcache_pages().",
 	NULL, NULL)
+CF_CASE(klmk_documented_victim,
+	"lowmemorykiller.c (v4.11) lowmem_scan: skip tasks below min_score_adj; if (oom_score_adj < selected_oom_score_adj) continue; if (oom_score_adj == selected_oom_score_adj && tasksize <= selected_tasksize) continue; then send_sig(SIGKILL, selected, 0).",
+	NULL, NULL)
+CF_CASE(memnotify_one_1,
+	"mem_notify v4 (2008): poll_wait_exclusive() wakes only one process; current wake up order is simply FIFO by poll(2) called (1 listener).",
+	NULL, NULL)
+CF_CASE(memnotify_one_16,
+	"mem_notify v4 (2008): poll_wait_exclusive() wakes only one process; current wake up order is simply FIFO by poll(2) called (16 listeners: one per notification, all different).",
+	NULL, NULL)
+CF_CASE(memnotify_one_256,
+	"mem_notify v4 (2008): poll_wait_exclusive() wakes only one process; current wake up order is simply FIFO by poll(2) called (256 listeners: one per notification, all different).",
+	NULL, NULL)
+CF_CASE(memnotify_all_1,
+	"mem_notify v3 (2008): wake_up() wakes all sleeping processes polling the device (1 listener).",
+	NULL, NULL)
+CF_CASE(memnotify_all_16,
+	"mem_notify v3 (2008): wake_up() wakes all sleeping processes polling the device (16 listeners, every one per notification; latency spread recorded).",
+	NULL, NULL)
+CF_CASE(memnotify_all_256,
+	"mem_notify v3 (2008): wake_up() wakes all sleeping processes polling the device (256 listeners, every one per notification; latency spread recorded).",
+	NULL, NULL)
