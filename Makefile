@@ -184,7 +184,9 @@ fuzz-long: $(FUZZ_TARGETS:%=fuzz-long-run-%)
 # themselves, so it stays in the plain suite.
 SB := build-san
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-SAN_TESTS ?= $(filter-out guest_test conform_test image_test,$(TEST_SRC:tests/%.c=%))
+# Not the programs that boot guests: a guest needs the static, unsanitized
+# programs, and those cases are slow enough once.
+SAN_TESTS ?= $(filter-out guest_test conform_test image_test run_test kmod_guest_test killer_test ci_test,$(TEST_SRC:tests/%.c=%))
 # The suite's tree: tests at SS/tests, programs at SS/bin, as in the source.
 SS := $(SB)/suite
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
@@ -218,6 +220,7 @@ $(SS)/bin/pnbench-workload: $(SB)/workloads/main.o $(SB)/libworkloads.a $(SB)/li
 	@mkdir -p $(dir $@)
 	$(SAN_LD) $(LDLIBS_JSON) -lm
 $(SS)/tests/%_test: $(SB)/tests/%_test.o $(TEST_UTIL:$(B)/%=$(SB)/%) $(SAN_LIBS)
+	@mkdir -p $(dir $@)
 	$(SAN_LD) -latf-c $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
 # Test programs find data at srcdir/data and programs at srcdir/../bin.
