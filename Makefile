@@ -18,7 +18,7 @@ LDLIBS_HOST = -lnettle -lgsl -lgslcblas -lhwloc -lm
 B := build
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
-PROBE_SRC  := $(sort $(filter-out probes/recorder.c,$(wildcard probes/*.c)))
+PROBE_SRC  := $(sort $(filter-out probes/recorder.c probes/killer.c,$(wildcard probes/*.c)))
 WL_SRC     := $(sort $(filter-out workloads/main.c,$(wildcard workloads/*.c)))
 HARNESS_SRC:= $(sort $(wildcard harness/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*_test.c))
@@ -30,7 +30,8 @@ WL_OBJ     := $(WL_SRC:%.c=$(B)/%.o)
 HARNESS_OBJ:= $(HARNESS_SRC:%.c=$(B)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/%.c=tests/%)
 
-PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform
+PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform \
+	 bin/pnbench-killer
 
 .PHONY: all deps check bench clean FORCE
 
@@ -73,6 +74,11 @@ $(B)/libharness.a: $(filter-out $(B)/harness/main.o,$(HARNESS_OBJ))
 
 # Guest programs are static: they go into an initramfs with no libc.
 bin/pnbench-record: $(B)/probes/recorder.o $(B)/libprobes.a $(B)/libpnb.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
+
+# The closed loop's killer (issue 11): started by the recorder in the guest.
+bin/pnbench-killer: $(B)/probes/killer.o $(B)/libprobes.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 

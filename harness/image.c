@@ -603,6 +603,7 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 		{ "bin/pnbench-record", "pnbench-record" },
 		{ "bin/pnbench-workload", "pnbench-workload" },
 		{ "bin/pnbench-conform", "pnbench-conform" },
+		{ "bin/pnbench-killer", "pnbench-killer" },
 	};
 	enum { NPROGS = sizeof progs / sizeof progs[0] };
 	char src[NPROGS][PNB_PATH], dir[PNB_PATH], mpath[PNB_PATH * 2], *modlist = NULL;
