@@ -296,7 +296,8 @@ static void do_kill(struct killer *k, json_t *note, uint64_t t_note)
 	if (!k->have_mrelease)
 		jset_str(o, "mrelease", k->mrelease_why);
 	else if (t_signal)
-		jset_str(o, "mrelease", e_mrelease ? strerror(e_mrelease) : "ok");
+		jset_str(o, "mrelease", !e_mrelease ? "ok" : e_mrelease == ESRCH ?
+			 "mm already gone (ESRCH): the exit released it first" : strerror(e_mrelease));
 	jset_int(o, "avail_before_kB", before);
 	if (after_mrelease >= 0)
 		jset_int(o, "avail_after_mrelease_kB", after_mrelease);
