@@ -47,6 +47,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* x86-64 numbers, for libcs whose headers predate the calls. */
@@ -89,6 +90,12 @@ struct killer {
 	int kills, reclaims, notifications;
 	pid_t reclaimed[MAX_APPS];
 	int nreclaimed;
+	/* External killer (earlyoom): its pid and its output. */
+	int external;
+	pid_t ext_pid;
+	int ext_fd;
+	char ebuf[8192];
+	size_t elen;
 };
 
 static void usage(FILE *f)
@@ -473,6 +480,131 @@ static void drain(struct killer *k, uint64_t t_note)
 	}
 }
 
+/* ---- external killers: earlyoom ----
+ * earlyoom (Debian's package, in the guest with its shared libraries) runs
+ * with its documented defaults (-m 10: SIGTERM when MemAvailable and free
+ * swap are at or below 10%, SIGKILL at 5%; no swap counts as 0% free) and
+ * reports on stderr.  Its kills are read from that output ("sending SIGTERM
+ * to process PID ...") and timed from here: the signal at the line, the
+ * exit on the victim's pidfd.  It has no decision time of its own. */
+static const char *const earlyoom_paths[] = { "/usr/bin/earlyoom", "/bin/earlyoom", NULL };
+
+static int start_external(struct killer *k, char *why, size_t len)
+{
+	const char *bin = NULL;
+	int p[2];
+
+	for (int i = 0; earlyoom_paths[i]; i++)
+		if (!access(earlyoom_paths[i], X_OK)) {
+			bin = earlyoom_paths[i];
+			break;
+		}
+	if (!bin) {
+		snprintf(why, len, "earlyoom is not installed here (looked for /usr/bin/earlyoom, /bin/earlyoom)");
+		return -1;
+	}
+	if (k->pgid && k->env.domain != PNB_DOMAIN_SYSTEM) {
+		/* earlyoom acts on the whole machine: never on a shared host. */
+		snprintf(why, len, "earlyoom kills across the whole machine: guests only, not in a memcg domain");
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC)) {
+		snprintf(why, len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(why, len, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		/* It inherits our oom_score_adj -1000 and mlock: it must not be its own victim. */
+		execl(bin, bin, "-r", "0", (char *)NULL);
+		dprintf(2, "cannot run %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	k->ext_pid = pid;
+	k->ext_fd = p[0];
+	return 0;
+}
+
+static void external_line(struct killer *k, char *line, uint64_t t)
+{
+	json_t *o = kline(k, "output", t);
+	jset_str(o, "line", line);
+	jsonl_emit(&k->out, o);
+	const char *s = strstr(line, "sending SIG");
+	int pid;
+	char sig[16];
+	if (!s || sscanf(s, "sending %15s to process %d", sig, &pid) != 2)
+		return;
+	long long before = avail_kb(k), after = -1;
+	struct cand c = { .pid = pid, .adj = -1001, .rss_kb = -1 };
+	candidate(k, pid, &c);
+	uint64_t t_exit = 0;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		int n;
+		while ((n = poll(&p, 1, EXIT_WAIT_MS)) < 0 && errno == EINTR)
+			;
+		if (n == 1)
+			t_exit = now_ns();
+		close(pfd);
+	} else if (errno == ESRCH) {
+		t_exit = now_ns();	/* gone before we looked: at most now */
+	}
+	after = avail_kb(k);
+	k->kills++;
+	o = kline(k, "kill", t);
+	json_t *r = json_object();
+	json_object_set_new(r, "probe", json_string("earlyoom"));
+	json_object_set_new(r, "level", json_string(sig));
+	json_object_set_new(o, "reason", r);
+	jset_rel(k, o, "t_notify_ns", 0);
+	jset_rel(k, o, "t_decision_ns", 0);
+	jset_rel(k, o, "t_signal_ns", t);
+	jset_rel(k, o, "t_mrelease_ns", 0);
+	jset_rel(k, o, "t_exit_ns", t_exit);
+	jset_int(o, "pid", pid);
+	if (c.adj > -1001)
+		jset_int(o, "adj", c.adj);
+	if (c.rss_kb >= 0)
+		jset_int(o, "rss_kB", c.rss_kb);
+	jset_str(o, "signal", sig);
+	jset_str(o, "mrelease", "earlyoom's own choice (not seen from here)");
+	jset_int(o, "avail_before_kB", before);
+	jset_int(o, "avail_after_kB", after);
+	jsonl_emit(&k->out, o);
+}
+
+static int read_external(struct killer *k, uint64_t t)
+{
+	ssize_t n = read(k->ext_fd, k->ebuf + k->elen, sizeof k->ebuf - 1 - k->elen);
+	if (n <= 0)
+		return -1;
+	k->elen += (size_t)n;
+	k->ebuf[k->elen] = 0;
+	char *start = k->ebuf, *nl;
+	while ((nl = strchr(start, '\n'))) {
+		*nl = 0;
+		external_line(k, start, t);
+		start = nl + 1;
+	}
+	k->elen -= (size_t)(start - k->ebuf);
+	memmove(k->ebuf, start, k->elen);
+	if (k->elen == sizeof k->ebuf - 1)
+		k->elen = 0;
+	return 0;
+}
+
 /* Which of the calls this kernel has: ENOSYS says absent, anything else
  * (EBADF for the fd -1) says present. */
 static void detect(struct killer *k)
@@ -560,11 +692,18 @@ int main(int argc, char **argv)
 		pnb_die(2, "no --mechanism given (e.g. psi:some:70ms:1s)");
 	if (!k->pgid)
 		pnb_die(2, "no --pgid given: the killer acts only on the workload's process group");
-	if (probe_from_spec(&k->probe, mech, err, sizeof err))
-		pnb_die(2, "--mechanism: %s", err);
-	const char *m = k->probe.ops->name;
-	if (!strcmp(m, "sample") || !strcmp(m, "oom") || !strcmp(m, "reclaim"))
-		pnb_die(2, "--mechanism '%s': %s is ground truth, not a notification", mech, m);
+	if (!strcmp(mech, "earlyoom")) {
+		k->external = 1;
+		snprintf(k->probe.spec, sizeof k->probe.spec, "earlyoom");
+		if (k->action != ACT_KILL)
+			pnb_die(2, "--action reclaim: earlyoom only kills");
+	} else {
+		if (probe_from_spec(&k->probe, mech, err, sizeof err))
+			pnb_die(2, "--mechanism: %s", err);
+		const char *m = k->probe.ops->name;
+		if (!strcmp(m, "sample") || !strcmp(m, "oom") || !strcmp(m, "reclaim"))
+			pnb_die(2, "--mechanism '%s': %s is ground truth, not a notification", mech, m);
+	}
 	k->view.root = k->env.root;
 	k->view.domain = k->env.domain;
 	k->view.memcg_dir = k->env.domain == PNB_DOMAIN_MEMCG_V1 ? k->env.memcg_v1 :
@@ -605,7 +744,20 @@ int main(int argc, char **argv)
 
 	why[0] = 0;
 	int armed = 0;
-	if (k->probe.ops->supported(&k->probe, &k->env, why, sizeof why) ||
+	if (k->external) {
+		if (start_external(k, why, sizeof why)) {
+			o = kline(k, "unsupported", now_ns());
+			jset_str(o, "reason", why);
+			jsonl_emit(&k->out, o);
+		} else {
+			ev.events = EPOLLIN;
+			ev.data.u64 = 1ULL << 41;
+			epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->ext_fd, &ev);
+			o = kline(k, "armed", now_ns());
+			jset_int(o, "external_pid", k->ext_pid);
+			jsonl_emit(&k->out, o);
+		}
+	} else if (k->probe.ops->supported(&k->probe, &k->env, why, sizeof why) ||
 	    (k->probe.env = &k->env, k->probe.ops->open(&k->probe, &k->env, &k->probe_out, why, sizeof why))) {
 		o = kline(k, "unsupported", now_ns());
 		jset_str(o, "reason", why[0] ? why : "not supported by this kernel");
@@ -639,6 +791,15 @@ int main(int argc, char **argv)
 				done = 1;
 				continue;
 			}
+			if (evs[i].data.u64 == 1ULL << 41) {
+				if (read_external(k, t)) {
+					epoll_ctl(k->epfd, EPOLL_CTL_DEL, k->ext_fd, NULL);
+					o = kline(k, "dropped", now_ns());
+					jset_str(o, "reason", "earlyoom exited");
+					jsonl_emit(&k->out, o);
+				}
+				continue;
+			}
 			int e = armed ? k->probe.ops->handle(&k->probe, (int)evs[i].data.u64, t, &k->probe_out) : 0;
 			drain(k, t);
 			if (e) {
@@ -653,6 +814,12 @@ int main(int argc, char **argv)
 	}
 	if (armed)
 		k->probe.ops->close(&k->probe, &k->probe_out);
+	if (k->ext_pid > 0) {
+		kill(k->ext_pid, SIGTERM);
+		while (k->ext_fd >= 0 && read_external(k, now_ns()) == 0)
+			;
+		waitpid(k->ext_pid, NULL, 0);
+	}
 	o = kline(k, "end", now_ns());
 	jset_int(o, "notifications", k->notifications);
 	jset_int(o, "kills", k->kills);
