@@ -298,6 +298,11 @@ json_t *an_outcome_json(const struct an_outcome *o);
  * -ENOMEM. */
 int an_cell_outcome(const struct an_cell *c, struct an_cell_outcome *co);
 json_t *an_cell_outcome_json(const struct an_cell_outcome *co);
+/* Compare's outcome rows for a pair of cells: kernel OOM kills and
+ * unnecessary kills up (Mann-Whitney U), foreground survival down (Fisher's
+ * exact test) with p < alpha are regressions, each named on its own line.
+ * Returns the number of regressions (0 when a side has no outcome). */
+int an_compare_outcomes(FILE *out, const struct an_cell *bc, const struct an_cell *nc, double alpha);
 /* The report's killer x workload table (numbered num): rows written. */
 int an_report_killers(FILE *f, const struct an_set *s, int num);
 

@@ -531,3 +531,101 @@ int an_report_killers(FILE *f, const struct an_set *s, int num)
 	fprintf(f, ".\n");
 	return rows;
 }
+
+/* ---- compare: outcome rows (docs/metrics.md 7.3) ---- */
+
+#include "stats.h"
+
+/* Two-sided Fisher's exact test of a 2x2 table [a b; c d]: the sum of the
+ * probabilities of every table with the same margins no more likely than
+ * this one. */
+static double fisher2x2(int a, int b, int c, int d)
+{
+	int r1 = a + b, c1 = a + c, n = a + b + c + d;
+	double p0 = 0, p = 0;
+	int lo = c1 - (n - r1) > 0 ? c1 - (n - r1) : 0, hi = r1 < c1 ? r1 : c1;
+
+	/* log P(x) = log C(r1,x) + log C(n-r1,c1-x) - log C(n,c1) */
+#define LC(n_, k_) (lgamma((n_) + 1.0) - lgamma((k_) + 1.0) - lgamma((n_) - (k_) + 1.0))
+	p0 = exp(LC(r1, a) + LC(n - r1, c1 - a) - LC(n, c1));
+	for (int x = lo; x <= hi; x++) {
+		double px = exp(LC(r1, x) + LC(n - r1, c1 - x) - LC(n, c1));
+		if (px <= p0 * (1 + 1e-7))
+			p += px;
+	}
+#undef LC
+	return p > 1 ? 1 : p;
+}
+
+int an_compare_outcomes(FILE *out, const struct an_cell *bc, const struct an_cell *nc, double alpha)
+{
+	struct an_cell_outcome b, n;
+	int regressions = 0;
+
+	if (an_cell_outcome(bc, &b) <= 0 || an_cell_outcome(nc, &n) <= 0)
+		return 0;
+	fprintf(out, " killer outcome (%s, %s)\n", b.killer, b.workload);
+	/* Counts per run: more is worse; Mann-Whitney U over the runs. */
+	static const struct { const char *label; int which; } rows[] = {
+		{ "kernel OOM kills", 0 }, { "unnecessary kills", 1 }, { "daemon kills", 2 },
+		{ "wrong-victim kills", 3 },
+	};
+	for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		double xb[256], xn[256];
+		size_t kb = 0, kn = 0;
+		double sb = 0, sn = 0;
+		for (int s = 0; s < 2; s++) {
+			const struct an_cell *c = s ? nc : bc;
+			for (int i = 0; i < c->nruns && i < 256; i++) {
+				const struct an_outcome *o = c->runs[i]->outcome;
+				if (!o)
+					continue;
+				double v = rows[r].which == 0 ? o->kernel_kills : rows[r].which == 1 ? o->unnecessary :
+					   rows[r].which == 2 ? o->daemon_kills : o->wrong_victim;
+				if (s) { xn[kn++] = v; sn += v; } else { xb[kb++] = v; sb += v; }
+			}
+		}
+		struct pnb_mwu m;
+		double p = NAN;
+		if (kb && kn && !pnb_mwu(xb, kb, xn, kn, PNB_MWU_AUTO, &m))
+			p = m.p;
+		/* Daemon kills have no bad direction of their own. */
+		int worse = rows[r].which != 2 && sn / (double)kn > sb / (double)kb;
+		int reg = worse && !isnan(p) && p < alpha;
+		char pb[16];
+		if (isnan(p))
+			snprintf(pb, sizeof pb, "-");
+		else
+			snprintf(pb, sizeof pb, "%.3f%s", p, m.exact ? "e" : "n");
+		fprintf(out, "  %-27s %9.0f %9.0f %8s %8s%s\n", rows[r].label, sb, sn, "", pb,
+			reg ? " REGRESSION" : "");
+		if (reg)
+			fprintf(out, "    regression: %s up in %s (%s, Mann-Whitney U over runs, p %.3f < %g)\n",
+				rows[r].label, bc->scenario, b.killer, p, alpha);
+		regressions += reg;
+	}
+	/* Survival: runs with the foreground alive; Fisher's exact test. */
+	{
+		char x[16], y[16];
+		double p = fisher2x2(b.fg_alive, b.fg_known - b.fg_alive, n.fg_alive, n.fg_known - n.fg_alive);
+		int worse = b.fg_known && n.fg_known &&
+			    (double)n.fg_alive / n.fg_known < (double)b.fg_alive / b.fg_known;
+		int reg = worse && p < alpha;
+		snprintf(x, sizeof x, "%d/%d", b.fg_alive, b.fg_known);
+		snprintf(y, sizeof y, "%d/%d", n.fg_alive, n.fg_known);
+		fprintf(out, "  %-27s %9s %9s %8s %7.3ff%s\n", "foreground survived", x, y, "", p,
+			reg ? " REGRESSION" : "");
+		if (reg)
+			fprintf(out, "    regression: foreground survival down in %s (%s, Fisher's exact test, "
+				"p %.3f < %g)\n", bc->scenario, b.killer, p, alpha);
+		regressions += reg;
+	}
+	{
+		char x[32], y[32];
+		snprintf(x, sizeof x, "%.1f", b.p50[AN_K_KILL_TO_FREE] * 1e3);
+		snprintf(y, sizeof y, "%.1f", n.p50[AN_K_KILL_TO_FREE] * 1e3);
+		fprintf(out, "  %-27s %9s %9s   (reported, not judged)\n", "kill-to-free p50 ms",
+			isnan(b.p50[AN_K_KILL_TO_FREE]) ? "-" : x, isnan(n.p50[AN_K_KILL_TO_FREE]) ? "-" : y);
+	}
+	return regressions;
+}
