@@ -104,3 +104,9 @@ CF_CASE(lmk_rule_driver_table,
 CF_CASE(lmk_inputs_live,
 	"lowmemorykiller.c (v4.11): other_free = NR_FREE_PAGES - totalreserve_pages; other_file = NR_FILE_PAGES - NR_SHMEM - NR_UNEVICTABLE - total_swapcache_pages().",
 	NULL, NULL)
+CF_CASE(killer_pidfd_after_mm,
+	"pidfd_open(2): a PID file descriptor becomes readable when the process terminates (do_exit: exit_mm() runs before exit_notify(), so a killer waiting on it sees the victim's memory already gone).",
+	NULL, NULL)
+CF_CASE(killer_mrelease_frees,
+	"process_mrelease(2): Reap the memory of a dying process (... releases the memory of a dying process ... without waiting for it to exit).",
+	NULL, NULL)
