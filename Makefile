@@ -33,11 +33,11 @@ TEST_BIN   := $(TEST_SRC:tests/%.c=tests/%)
 PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform \
 	 bin/pnbench-killer
 
-.PHONY: all deps check bench clean FORCE
+.PHONY: all deps check bench bench-killers clean FORCE
 
 # The default matrix: the four workloads, 3 repetitions each.
 BENCH_KERNEL ?= debian:cloud
-BENCH_SCENARIOS ?= fixed-rate stream-read busy-beaver swapless-fill
+BENCH_SCENARIOS ?= fixed-rate stream-read busy-beaver swapless-fill apps-fixed-rate-none apps-fixed-rate-psi
 BENCH_REPS ?= 3
 BENCH_OUT ?= results/runs/bench
 # The committed reference the bench report compares against.
@@ -118,6 +118,17 @@ bench: deps all
 	bin/pnbench analyze -q $(BENCH_OUT) && \
 	  bin/pnbench report $(BENCH_OUT) --against results/baselines/$(BENCH_BASELINE) || rc=1; \
 	echo "bench: results in $(BENCH_OUT), report in $(BENCH_OUT)/report/report.txt"; exit $$rc
+
+# The killers matrix (issue 11): harness/matrices/killers, one scenario a
+# line; the report's killer x workload table is its answer.
+KILLERS_MATRIX ?= harness/matrices/killers
+KILLERS_OUT ?= results/runs/killers
+bench-killers: deps all
+	@rc=0; bin/pnbench run --kernel $(BENCH_KERNEL) \
+	  $$(grep -v '^#' $(KILLERS_MATRIX) | sed 's/^/--scenario /') \
+	  --reps $(BENCH_REPS) --out $(KILLERS_OUT) || rc=$$?; \
+	bin/pnbench analyze -q $(KILLERS_OUT) && bin/pnbench report -q $(KILLERS_OUT) || rc=1; \
+	echo "bench-killers: results in $(KILLERS_OUT), table in $(KILLERS_OUT)/report/table-killers.txt"; exit $$rc
 
 clean:
 	rm -rf $(B) bin $(TEST_BIN)

@@ -46,7 +46,7 @@ static const struct scn_key keys[] = {
 	{ "machine", "tcg", K_TCG, F(tcg), 0, 0, "single",
 	  "without KVM: single (one host thread; no cross-modifying-code oops) | multi (a thread per vCPU)" },
 	{ "killer", "mechanism", K_KILLER, F(killer), 0, 0, "none",
-	  "none | a notification probe spec driving pnbench-killer (psi:some:70ms:1s) | earlyoom" },
+	  "none | a notification probe spec driving pnbench-killer (psi:some:70ms:1s) | earlyoom | nohang (unsupported: no Python in the guest)" },
 	{ "killer", "action", K_ACTION, F(killer_action), 0, 0, "kill",
 	  "kill (lmkd's policy) | reclaim (process_madvise MADV_PAGEOUT, memory.reclaim)" },
 	{ "killer", "margin", K_PCT, F(killer_margin_pct), 0, 100, "25",

@@ -692,7 +692,11 @@ int main(int argc, char **argv)
 		pnb_die(2, "no --mechanism given (e.g. psi:some:70ms:1s)");
 	if (!k->pgid)
 		pnb_die(2, "no --pgid given: the killer acts only on the workload's process group");
-	if (!strcmp(mech, "earlyoom")) {
+	if (!strcmp(mech, "nohang")) {
+		/* A row that says why it is empty rather than no row at all. */
+		k->external = 2;
+		snprintf(k->probe.spec, sizeof k->probe.spec, "nohang");
+	} else if (!strcmp(mech, "earlyoom")) {
 		k->external = 1;
 		snprintf(k->probe.spec, sizeof k->probe.spec, "earlyoom");
 		if (k->action != ACT_KILL)
@@ -744,7 +748,12 @@ int main(int argc, char **argv)
 
 	why[0] = 0;
 	int armed = 0;
-	if (k->external) {
+	if (k->external == 2) {
+		o = kline(k, "unsupported", now_ns());
+		jset_str(o, "reason", "nohang is a Python 3 program: the guest image carries no Python "
+			 "(interpreter and standard library would be tens of MB in a 256 MB guest's initramfs)");
+		jsonl_emit(&k->out, o);
+	} else if (k->external) {
 		if (start_external(k, why, sizeof why)) {
 			o = kline(k, "unsupported", now_ns());
 			jset_str(o, "reason", why);
