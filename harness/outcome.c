@@ -470,62 +470,81 @@ int an_report_killers(FILE *f, const struct an_set *s, int num)
 	int rows = 0;
 	char specs[32][200];
 	int nspecs = 0;
+	const char *kern[64];
+	int nk = an_set_kernels(s, kern, 64);
 
-	for (int i = 0; i < s->ncells; i++) {
-		struct an_cell_outcome co;
-		if (an_cell_outcome(&s->cells[i], &co) <= 0)
-			continue;
-		if (!rows++) {
-			fprintf(f, "\nTable %d. Killer outcomes per killer x workload x kernel (sums over runs;\n"
-				   "latencies p50/p99 over every kill, ms)\n\n", num);
-			fprintf(f, "%-13s %-16s %-11s %4s %4s %4s %4s %4s %5s %9s %9s %9s %5s\n",
-				"killer", "workload", "kernel", "runs", "OOM", "kill", "unn", "wrng", "fg",
-				"dec>sig", "sig>exit", "kill>free", "freed");
-			fprintf(f, "%-13s %-16s %-11s %4s %4s %4s %4s %4s %5s %9s %9s %9s %5s\n",
-				"", "", "", "", "kern", "dmn", "", "vict", "alive", "p50/p99", "p50/p99",
-				"p50/p99", "MiB");
+	/* Two passes per kernel, each table within 80 columns: outcomes, then
+	 * latencies. */
+	for (int part = 0; part < 2; part++) {
+		for (int ki = 0; ki < nk; ki++) {
+			int shown = 0;
+			for (int i = 0; i < s->ncells; i++) {
+				struct an_cell_outcome co;
+				char k[32];
+				if (strcmp(s->cells[i].kernel, kern[ki]) || an_cell_outcome(&s->cells[i], &co) <= 0)
+					continue;
+				if (!rows++)
+					fprintf(f, "\nTable %d. Killer outcomes per killer x workload (sums over runs)\n", num);
+				if (!shown++ && part == 0) {
+					fprintf(f, "\nkernel %s\n", kern[ki]);
+					fprintf(f, "%-12s %-16s %4s %5s %5s %5s %5s %6s\n", "killer", "workload", "runs",
+						"OOM", "kills", "unnec", "wrong", "fg");
+					fprintf(f, "%-12s %-16s %4s %5s %5s %5s %5s %6s\n", "", "", "", "kern.",
+						"killr", "", "vict.", "alive");
+				} else if (shown == 1) {
+					fprintf(f, "\nkernel %s: latencies in ms, p50/p99 over every kill\n", kern[ki]);
+					fprintf(f, "%-12s %-16s %11s %11s %11s %6s\n", "killer", "workload",
+						"dec>signal", "signal>exit", "kill>free", "freed");
+					fprintf(f, "%-12s %-16s %11s %11s %11s %6s\n", "", "", "", "", "", "MiB p50");
+				}
+				killer_short(co.killer, co.action, k, sizeof k);
+				if (part == 0) {
+					char fg[16];
+					snprintf(fg, sizeof fg, "%d/%d", co.fg_alive, co.fg_known);
+					fprintf(f, "%-12.12s %-16.16s %4d %5d %5d %5d %5d %6s\n", k, co.workload, co.runs,
+						co.kernel_kills, co.daemon_kills, co.unnecessary, co.wrong_victim, fg);
+					if (co.killer_failed)
+						fprintf(f, "%-12s   the killer did not run in %d of %d runs (outcome.killer_reason)\n",
+							"", co.killer_failed, co.runs);
+					if (co.reclaims)
+						fprintf(f, "%-12s   reclaim: %d actions, %.1f MiB paged out of the apps\n",
+							"", co.reclaims, co.reclaimed_kB / 1024);
+					int dup = 0;
+					for (int x = 0; x < nspecs; x++)
+						dup |= !strcmp(specs[x], co.killer);
+					if (!dup && nspecs < 32)
+						snprintf(specs[nspecs++], sizeof specs[0], "%s", co.killer);
+					continue;
+				}
+				char a[16], b[16], c[16], d[16], e[16], g[16], ds[40], ss[40], kf[40], fr[16];
+				fmt_ms(a, sizeof a, co.p50[AN_K_DECISION_TO_SIGNAL]);
+				fmt_ms(b, sizeof b, co.p99[AN_K_DECISION_TO_SIGNAL]);
+				fmt_ms(c, sizeof c, co.p50[AN_K_SIGNAL_TO_EXIT]);
+				fmt_ms(d, sizeof d, co.p99[AN_K_SIGNAL_TO_EXIT]);
+				fmt_ms(e, sizeof e, co.p50[AN_K_KILL_TO_FREE]);
+				fmt_ms(g, sizeof g, co.p99[AN_K_KILL_TO_FREE]);
+				snprintf(ds, sizeof ds, "%s/%s", a, b);
+				snprintf(ss, sizeof ss, "%s/%s", c, d);
+				snprintf(kf, sizeof kf, "%s/%s", e, g);
+				if (isnan(co.p50[AN_K_FREED_KB]))
+					snprintf(fr, sizeof fr, "-");
+				else
+					snprintf(fr, sizeof fr, "%.1f", co.p50[AN_K_FREED_KB] / 1024);
+				fprintf(f, "%-12.12s %-16.16s %11s %11s %11s %6s\n", k, co.workload, ds, ss, kf, fr);
+			}
 		}
-		char k[32], a[24], b[24], c[24], d[24], e[24], g[24], ds[24], ss[24], kf[24], fr[16], fg[16];
-		killer_short(co.killer, co.action, k, sizeof k);
-		fmt_ms(a, sizeof a, co.p50[AN_K_DECISION_TO_SIGNAL]);
-		fmt_ms(b, sizeof b, co.p99[AN_K_DECISION_TO_SIGNAL]);
-		fmt_ms(c, sizeof c, co.p50[AN_K_SIGNAL_TO_EXIT]);
-		fmt_ms(d, sizeof d, co.p99[AN_K_SIGNAL_TO_EXIT]);
-		fmt_ms(e, sizeof e, co.p50[AN_K_KILL_TO_FREE]);
-		fmt_ms(g, sizeof g, co.p99[AN_K_KILL_TO_FREE]);
-		snprintf(ds, sizeof ds, "%s/%s", a, b);
-		snprintf(ss, sizeof ss, "%s/%s", c, d);
-		snprintf(kf, sizeof kf, "%s/%s", e, g);
-		if (isnan(co.p50[AN_K_FREED_KB]))
-			snprintf(fr, sizeof fr, "-");
-		else
-			snprintf(fr, sizeof fr, "%.1f", co.p50[AN_K_FREED_KB] / 1024);
-		snprintf(fg, sizeof fg, "%d/%d", co.fg_alive, co.fg_known);
-		fprintf(f, "%-13.13s %-16.16s %-11.11s %4d %4d %4d %4d %4d %5s %9s %9s %9s %5s\n", k,
-			co.workload, s->cells[i].kernel, co.runs, co.kernel_kills, co.daemon_kills,
-			co.unnecessary, co.wrong_victim, fg, ds, ss, kf, fr);
-		if (co.killer_failed)
-			fprintf(f, "%-13s   killer did not run in %d of %d runs (summary.json outcome.killer_reason)\n",
-				"", co.killer_failed, co.runs);
-		if (co.reclaims)
-			fprintf(f, "%-13s   reclaim: %d actions, %.1f MiB paged out of the apps, kernel OOM kills %d\n",
-				"", co.reclaims, co.reclaimed_kB / 1024, co.kernel_kills);
-		int dup = 0;
-		for (int x = 0; x < nspecs; x++)
-			dup |= !strcmp(specs[x], co.killer);
-		if (!dup && nspecs < 32)
-			snprintf(specs[nspecs++], sizeof specs[0], "%s", co.killer);
 	}
 	if (!rows)
 		return 0;
-	fprintf(f, "\nOOM kern: kernel OOM kills (the goal is 0); kill dmn: the killer's kills;\n"
-		   "unn: unnecessary kills (any in a no-oom scenario such as stream-read, or\n"
-		   "MemAvailable above the scenario's [killer] margin at the decision);\n"
-		   "wrng vict: a lower adj killed while a higher one lived; fg alive: runs whose\n"
-		   "foreground app (adj 0) exited 0 at its end / runs that say; dec>sig: decision\n"
-		   "to pidfd_send_signal; sig>exit: to the pidfd readable; kill>free: to\n"
-		   "process_mrelease's return (else the exit); freed: MemAvailable after - before,\n"
-		   "median.  Killers:");
+	fprintf(f, "\nOOM kern.: kernel OOM kills (the goal is 0); kills killr: the killer's;\n"
+		   "unnec: unnecessary kills (any in a no-oom scenario such as stream-read, or\n"
+		   "MemAvailable above the scenario's [killer] margin at the decision); wrong\n"
+		   "vict.: a lower adj killed while a higher one lived; fg alive: runs whose\n"
+		   "foreground app (adj 0) exited 0 after its hold / runs that say.\n"
+		   "dec>signal: victim chosen to pidfd_send_signal; signal>exit: to the pidfd\n"
+		   "readable; kill>free: to process_mrelease's return (else the exit); freed:\n"
+		   "MemAvailable after the exit - before the decision (docs/metrics.md 7).\n"
+		   "Killers:");
 	for (int x = 0; x < nspecs; x++)
 		fprintf(f, "%s %s", x ? "," : "", specs[x]);
 	fprintf(f, ".\n");
