@@ -265,6 +265,7 @@ struct an_outcome {
 	char killer_why[256], mrelease[96];
 	int apps, fg_pid;
 	int kernel_kills, daemon_kills, unnecessary, wrong_victim, no_victim;
+	int kernel_after_signal;	/* kernel kills of a victim the killer had already signalled */
 	int fg_alive;			/* exited 0: 1, else 0; -1 unknown */
 	int fg_oom_killed, fg_daemon_killed;
 	double margin_pct;
@@ -282,7 +283,7 @@ struct an_outcome {
 struct an_cell_outcome {
 	char killer[160], action[16], workload[64];
 	int runs, complete, kernel_kills, runs_with_oom, daemon_kills, unnecessary, wrong_victim;
-	int killer_failed, fg_alive, fg_known, reclaims;
+	int killer_failed, fg_alive, fg_known, reclaims, kernel_after_signal;
 	double reclaimed_kB;
 	double p50[AN_K_N], p99[AN_K_N];	/* over every kill of every run */
 };

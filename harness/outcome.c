@@ -178,7 +178,8 @@ int an_outcome_load(const struct an_run *r, struct an_outcome *o)
 						     .avail_before_kB = jnum(j, "avail_before_kB"),
 						     .avail_after_kB = jnum(j, "avail_after_kB") };
 				json_t *why = json_object_get(j, "reason");
-				if (k.t_decision == AN_NONE)
+				/* An external killer says null: it has no decision time of ours. */
+				if (k.t_decision == AN_NONE && !json_object_get(j, "t_decision_ns"))
 					k.t_decision = t;
 				if (k.t_signal == AN_NONE) {
 					json_decref(j);
@@ -209,6 +210,10 @@ int an_outcome_load(const struct an_run *r, struct an_outcome *o)
 	if (ret)
 		return ret;
 
+	/* "Did not run" is a killer that never started; one that started and
+	 * was slow to stop keeps its kills (the reason stays recorded). */
+	if (o->killer_started)
+		o->killer_failed = 0;
 	/* Kernel kills: kmsg lines when the run has any (one per kill), else
 	 * the distinct tracefs victims. */
 	for (int v = 0; v < nvict; v++) {
@@ -230,6 +235,17 @@ int an_outcome_load(const struct an_run *r, struct an_outcome *o)
 			a->t_dead = td;
 	}
 	o->daemon_kills = o->nkills;
+	/* A kernel kill of a victim the killer had signalled before: the
+	 * killer chose right but its signal was too slow (earlyoom's SIGTERM). */
+	for (int v = 0; v < nvict; v++) {
+		if (kmsg_seen && !victims[v].kmsg)
+			continue;
+		for (int i = 0; i < o->nkills; i++)
+			if (o->kills[i].pid == victims[v].pid && o->kills[i].t_signal <= victims[v].t) {
+				o->kernel_after_signal++;
+				break;
+			}
+	}
 	for (int i = 0; i < o->nkills; i++) {
 		struct an_kill *k = &o->kills[i];
 		double avail, total;
@@ -315,6 +331,7 @@ json_t *an_outcome_json(const struct an_outcome *o)
 	json_object_set_new(j, "apps", json_integer(o->apps));
 	json_object_set_new(j, "kernel_oom_kills", json_integer(o->kernel_kills));
 	json_object_set_new(j, "daemon_kills", json_integer(o->daemon_kills));
+	json_object_set_new(j, "kernel_kills_after_killer_signal", json_integer(o->kernel_after_signal));
 	json_object_set_new(j, "unnecessary_kills", json_integer(o->unnecessary));
 	json_object_set_new(j, "unnecessary_margin_pct", json_real(o->margin_pct));
 	json_object_set_new(j, "wrong_victim_kills", json_integer(o->wrong_victim));
@@ -381,6 +398,7 @@ int an_cell_outcome(const struct an_cell *c, struct an_cell_outcome *co)
 		co->unnecessary += o->unnecessary;
 		co->wrong_victim += o->wrong_victim;
 		co->killer_failed += o->killer_failed;
+		co->kernel_after_signal += o->kernel_after_signal;
 		co->reclaims += o->reclaims;
 		co->reclaimed_kB += o->reclaimed_kB;
 		if (o->fg_alive >= 0) {
@@ -421,6 +439,7 @@ json_t *an_cell_outcome_json(const struct an_cell_outcome *co)
 	json_object_set_new(j, "unnecessary_kills", json_integer(co->unnecessary));
 	json_object_set_new(j, "wrong_victim_kills", json_integer(co->wrong_victim));
 	json_object_set_new(j, "killer_failed_runs", json_integer(co->killer_failed));
+	json_object_set_new(j, "kernel_kills_after_killer_signal", json_integer(co->kernel_after_signal));
 	json_object_set_new(j, "foreground_survived", json_integer(co->fg_alive));
 	json_object_set_new(j, "foreground_known", json_integer(co->fg_known));
 	json_object_set_new(j, "reclaims", json_integer(co->reclaims));
@@ -506,6 +525,9 @@ int an_report_killers(FILE *f, const struct an_set *s, int num)
 					if (co.killer_failed)
 						fprintf(f, "%-12s   the killer did not run in %d of %d runs (outcome.killer_reason)\n",
 							"", co.killer_failed, co.runs);
+					if (co.kernel_after_signal)
+						fprintf(f, "%-12s   %d of the kernel's kills took a victim the killer had already "
+							"signalled\n", "", co.kernel_after_signal);
 					if (co.reclaims)
 						fprintf(f, "%-12s   reclaim: %d actions, %.1f MiB paged out of the apps\n",
 							"", co.reclaims, co.reclaimed_kB / 1024);

@@ -385,8 +385,10 @@ static void kill_timeline(struct rep *R, const struct an_run *r, int in_mail)
 		fprintf(f, "\t%d\t2\n", o->kernel_adj[i]);
 		n++;
 	}
-	if (!n)
-		fprintf(f, "-1\t0\t0\t0\n");
+	/* gnuplot dies on a series with no point at all (labels over
+	 * nothing): one point per kind, outside the x range. */
+	fprintf(f, "-1\t0\t0\t1\n-1\t0\t0\t2\n");
+	(void)n;
 	fclose(f);
 	snprintf(xmax, sizeof xmax, "%.3f", r->run_s > 0 ? r->run_s : 1);
 	snprintf(nsamples, sizeof nsamples, "%zu", r->nsamples);

@@ -824,9 +824,13 @@ int main(int argc, char **argv)
 	if (armed)
 		k->probe.ops->close(&k->probe, &k->probe_out);
 	if (k->ext_pid > 0) {
+		/* Its last lines, for at most a second; then it goes. */
+		struct pollfd p = { .fd = k->ext_fd, .events = POLLIN };
 		kill(k->ext_pid, SIGTERM);
-		while (k->ext_fd >= 0 && read_external(k, now_ns()) == 0)
+		uint64_t until = now_ns() + NS_PER_S;
+		while (now_ns() < until && poll(&p, 1, 100) == 1 && read_external(k, now_ns()) == 0)
 			;
+		kill(k->ext_pid, SIGKILL);
 		waitpid(k->ext_pid, NULL, 0);
 	}
 	o = kline(k, "end", now_ns());

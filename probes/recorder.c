@@ -356,7 +356,7 @@ static void stop_killer(struct recorder *r)
 	}
 	kill(r->killer_pid, SIGKILL);
 	waitpid(r->killer_pid, NULL, 0);
-	recorder_event(r, "killer_failed", "pnbench-killer ignored SIGTERM for 5 s: killed");
+	recorder_event(r, "killer_stop_timeout", "pnbench-killer did not end within 5 s of SIGTERM: killed");
 }
 
 /* Fork the workload stopped at a gate, put it in its cgroups, then open the
