@@ -18,7 +18,7 @@ LDLIBS_HOST = -lnettle -lgsl -lgslcblas -lhwloc -lm
 B := build
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
-PROBE_SRC  := $(sort $(filter-out probes/recorder.c,$(wildcard probes/*.c)))
+PROBE_SRC  := $(sort $(filter-out probes/recorder.c probes/killer.c,$(wildcard probes/*.c)))
 WL_SRC     := $(sort $(filter-out workloads/main.c,$(wildcard workloads/*.c)))
 HARNESS_SRC:= $(sort $(wildcard harness/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*_test.c))
@@ -30,15 +30,16 @@ WL_OBJ     := $(WL_SRC:%.c=$(B)/%.o)
 HARNESS_OBJ:= $(HARNESS_SRC:%.c=$(B)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/%.c=tests/%)
 
-PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform
+PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform \
+	 bin/pnbench-killer
 
-.PHONY: all deps check bench clean FORCE
+.PHONY: all deps check bench bench-killers clean FORCE
 
 # The default matrix: the four workloads, 5 repetitions each (the fewest
 # with which a k/n row can reach p < 0.05: 2/252), two cells at a time
 # (each single-threaded TCG guest keeps one host core busy).
 BENCH_KERNEL ?= debian:cloud
-BENCH_SCENARIOS ?= fixed-rate stream-read busy-beaver swapless-fill
+BENCH_SCENARIOS ?= fixed-rate stream-read busy-beaver swapless-fill apps-fixed-rate-none apps-fixed-rate-psi
 BENCH_REPS ?= 5
 BENCH_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 BENCH_OUT ?= results/runs/bench
@@ -79,6 +80,11 @@ bin/pnbench-record: $(B)/probes/recorder.o $(B)/libprobes.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 
+# The closed loop's killer (issue 11): started by the recorder in the guest.
+bin/pnbench-killer: $(B)/probes/killer.o $(B)/libprobes.a $(B)/libpnb.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
+
 bin/pnbench-workload: $(B)/workloads/main.o $(B)/libworkloads.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -pthread -o $@ $^ $(LDLIBS_JSON) -lm
@@ -116,6 +122,17 @@ bench: deps all
 	  bin/pnbench report $(BENCH_OUT) --against results/baselines/$(BENCH_BASELINE) || rc=1; \
 	echo "bench: results in $(BENCH_OUT), report in $(BENCH_OUT)/report/report.txt"; \
 	bin/pnbench compare results/baselines/$(BENCH_BASELINE) $(BENCH_OUT) | tail -n 1; exit $$rc
+
+# The killers matrix (issue 11): harness/matrices/killers, one scenario a
+# line; the report's killer x workload table is its answer.
+KILLERS_MATRIX ?= harness/matrices/killers
+KILLERS_OUT ?= results/runs/killers
+bench-killers: deps all
+	@rc=0; bin/pnbench run --kernel $(BENCH_KERNEL) \
+	  $$(grep -v '^#' $(KILLERS_MATRIX) | sed 's/^/--scenario /') \
+	  --reps $(BENCH_REPS) --out $(KILLERS_OUT) || rc=$$?; \
+	bin/pnbench analyze -q $(KILLERS_OUT) && bin/pnbench report -q $(KILLERS_OUT) || rc=1; \
+	echo "bench-killers: results in $(KILLERS_OUT), table in $(KILLERS_OUT)/report/table-killers.txt"; exit $$rc
 
 clean:
 	rm -rf $(B) bin $(TEST_BIN)

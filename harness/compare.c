@@ -495,6 +495,8 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 			}
 		}
 		free(keys);
+		/* Killer outcomes (issue 11), judged whatever --rules says. */
+		regressions += an_compare_outcomes(out, bc, nc, o->alpha);
 	}
 	for (int i = 0; i < new->ncells; i++)
 		if (!strcmp(new->cells[i].kernel, nk) && !find_cell(base, bk, new->cells[i].scenario))

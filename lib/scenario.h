@@ -5,6 +5,7 @@
  *   [workload]  name, args, data_size
  *   [probes]    probe (repeatable: one spec per line)
  *   [machine]   memory, cpus, swap, cmdline
+ *   [killer]    mechanism, action, margin (the closed loop, issue 11)
  */
 #ifndef PNB_SCENARIO_H
 #define PNB_SCENARIO_H
@@ -46,6 +47,12 @@ struct scenario {
 	enum scn_swap swap;
 	char cmdline[SCN_STR];		/* extra guest kernel command line */
 	enum scn_tcg tcg;
+
+	/* The killer beside the workload: "" (none: the baseline row), a
+	 * probe spec driving pnbench-killer, or "earlyoom". */
+	char killer[160];
+	char killer_action[16];		/* kill | reclaim */
+	uint64_t killer_margin_pct;	/* a kill with MemAvailable above this % of total is unnecessary */
 
 	char *text;			/* the file as read, for meta.json */
 };
