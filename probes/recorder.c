@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include "lava.h"
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,7 +76,10 @@ static void usage(FILE *f)
 "      --fifo PRIO       run the recorder SCHED_FIFO at PRIO (1-99)\n"
 "      --no-mlock        do not mlockall() (tests as an unprivileged user)\n"
 "      --root DIR        probes read /proc and cgroup files under DIR\n"
-"      --label K=V       add K=V to the header line (repeat)\n");
+"      --label K=V       add K=V to the header line (repeat)\n"
+"      --lava            at the end, print LAVA test-case signal lines (first\n"
+"                        notification, lead before the OOM kill, counts) on\n"
+"                        standard error; needs --out\n");
 }
 
 static json_t *jstr(const char *s) { return json_string(s ? s : ""); }
@@ -522,6 +526,9 @@ static int loop(struct recorder *r)
 	}
 }
 
+/* --lava: the events file to read back for LAVA signal lines at the end. */
+static const char *lava_events;
+
 static int parse_args(struct recorder *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -530,10 +537,12 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 		{ "domain", required_argument, 0, 'd' }, { "duration", required_argument, 0, 'D' },
 		{ "grace", required_argument, 0, 'g' }, { "fifo", required_argument, 0, 'f' },
 		{ "no-mlock", no_argument, 0, 'M' }, { "root", required_argument, 0, 'r' },
-		{ "label", required_argument, 0, 'l' }, { "help", no_argument, 0, 'h' }, { 0 }
+		{ "label", required_argument, 0, 'l' }, { "help", no_argument, 0, 'h' },
+		{ "lava", no_argument, 0, 'L' }, { 0 }
 	};
 	char err[PROBE_ERR_LEN + 200];
 	const char *out = NULL;
+	int lava = 0;
 	uint64_t v;
 	int c;
 
@@ -582,10 +591,14 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 				pnb_die(2, "--label '%s': need KEY=VALUE (at most 32)", optarg);
 			r->labels.kv[r->labels.n++] = optarg;
 			break;
+		case 'L': lava = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
+	if (lava && !out)
+		pnb_die(2, "--lava reads the events back from --out FILE: give one");
+	lava_events = lava ? out : NULL;
 	if (optind >= argc)
 		pnb_die(2, "no workload given (usage: pnbench-record [options] -- WORKLOAD [ARGS])");
 	if (r->env.domain == PNB_DOMAIN_MEMCG_V1 && !r->env.memcg_v1[0])
@@ -649,5 +662,9 @@ int main(int argc, char **argv)
 		if (r->armed[i])
 			r->probes[i].ops->close(&r->probes[i], &r->out);
 	end_line(r);
+	/* On the console, after the end record: LAVA's parser reads the
+	 * console, and the numbers are final only now. */
+	if (lava_events && lava_signals(lava_events, stderr) < 0)
+		pnb_err("--lava: cannot read back %s", lava_events);
 	return rc || r->out.error ? 1 : 0;
 }
