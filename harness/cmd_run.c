@@ -188,6 +188,50 @@ static json_t *topology(void)
 	return o;
 }
 
+/* The first line of file starting with key, the rest of it into out
+ * (without quotes and newline): 0, or -1 when there is none. */
+static int line_value(const char *file, const char *key, char *out, size_t len)
+{
+	FILE *f = fopen(file, "re");
+	char line[1024];
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	while (rc && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, strlen(key))) {
+			char *v = line + strlen(key);
+			v[strcspn(v, "\n")] = 0;
+			if (*v == '"' && v[1] && v[strlen(v) - 1] == '"')
+				v++, v[strlen(v) - 1] = 0;
+			snprintf(out, len, "%s", v);
+			rc = 0;
+		}
+	fclose(f);
+	return rc;
+}
+
+/* What KCIDB's checkout and build want and only the kernel's files know:
+ * the compiler (the config's CONFIG_CC_VERSION_TEXT) and, for a Debian
+ * kernel, the package it was unpacked from (kernels.c records it beside
+ * boot/ as source=). */
+static void kernel_origin(const struct kernel_image *k, json_t *o)
+{
+	char v[512], info[PNB_PATH + 64];
+
+	if (k->config[0] && !line_value(k->config, "CONFIG_CC_VERSION_TEXT=", v, sizeof v))
+		json_object_set_new(o, "compiler", json_string(v));
+	if (strcmp(k->kind, "debian"))
+		return;
+	snprintf(info, sizeof info, "%s", k->bzimage);
+	char *boot = strstr(info, "/boot/");
+	if (boot) {
+		snprintf(boot, sizeof info - (size_t)(boot - info), "/pnbench-kernel.info");
+		if (!line_value(info, "source=", v, sizeof v))
+			json_object_set_new(o, "package", json_string(v));
+	}
+}
+
 static json_t *kernel_json(const struct kernel_image *k)
 {
 	json_t *o = json_object();
@@ -215,6 +259,7 @@ static json_t *kernel_json(const struct kernel_image *k)
 	json_t *c = cfg ? json_loads(cfg, 0, NULL) : NULL;
 	json_object_set_new(o, "config", c ? c : json_null());
 	free(cfg);
+	kernel_origin(k, o);
 	return o;
 }
 

@@ -126,8 +126,21 @@ int export_junit(int argc, char **argv)
 			an_key_counts(cl, &keys[k], &cnt);
 			skipped += !cnt.armed;
 		}
+		int unsupported = 0;
+		for (int r = 0; r < cl->nruns; r++)
+			for (int p = 0; p < cl->runs[r]->nprobes; p++) {
+				int armed = 0, seen = 0;
+				for (int q = 0; q < cl->nruns; q++)
+					for (int j = 0; j < cl->runs[q]->nprobes; j++)
+						if (!strcmp(cl->runs[q]->probes[j].probe, cl->runs[r]->probes[p].probe)) {
+							armed |= cl->runs[q]->probes[j].armed;
+							seen |= q < r || (q == r && j < p);
+						}
+				unsupported += !armed && !seen;
+			}
+		skipped += unsupported;
 		snprintf(suite, sizeof suite, "bench.%s.%s", cl->kernel, cl->scenario);
-		junit_suite_open(f, suite, nk + 1, failures, skipped, 0);
+		junit_suite_open(f, suite, nk + 1 + unsupported, failures, skipped, 0);
 
 		const char **pv = NULL;
 		int np = 0;
@@ -175,6 +188,25 @@ int export_junit(int argc, char **argv)
 				.nprops = np, .props = (const char *const (*)[2])pv });
 			free_props(pv, np);
 		}
+		/* A probe unsupported in every run has no row: it gets a case of
+		 * its own, skipped with the kernel's reason. */
+		for (int r = 0; r < cl->nruns; r++)
+			for (int p = 0; p < cl->runs[r]->nprobes; p++) {
+				const struct an_probe_status *ps = &cl->runs[r]->probes[p];
+				int armed = 0, seen = 0;
+				for (int q = 0; q < cl->nruns; q++)
+					for (int j = 0; j < cl->runs[q]->nprobes; j++)
+						if (!strcmp(cl->runs[q]->probes[j].probe, ps->probe)) {
+							armed |= cl->runs[q]->probes[j].armed;
+							seen |= q < r || (q == r && j < p);
+						}
+				if (armed || seen)
+					continue;
+				char why[512];
+				snprintf(why, sizeof why, "unsupported: %s", ps->reason[0] ? ps->reason : ps->status);
+				junit_case(f, &(struct junit_case){ .classname = suite, .name = ps->probe,
+					.result = JUNIT_SKIPPED, .message = why });
+			}
 		junit_suite_close(f);
 		free(keys);
 	}

@@ -163,13 +163,18 @@ static void kernel_objects(struct kx *x, const char *kname, json_t *meta, long l
 	put_str(cm, "kernel_kind", kind);
 	put_str(cm, "release", release);
 	if (!strcmp(kind, "debian")) {
+		/* meta.json kernel.package: the .deb's file name, NAME_VERSION_ARCH.deb. */
 		const char *pkg = json_string_value(json_object_get(k, "package"));
-		char comment[512];
+		char comment[512], ver[128] = "";
+		const char *u = pkg ? strchr(pkg, '_') : NULL;
+		if (u)
+			snprintf(ver, sizeof ver, "%.*s", (int)strcspn(u + 1, "_"), u + 1);
 		json_object_set_new(co, "tree_name", json_string("debian"));
 		snprintf(comment, sizeof comment, "Debian kernel package linux-image-%s-unsigned%s%s",
-			 release ? release : kname, pkg ? " " : "", pkg ? pkg : "");
+			 release ? release : kname, ver[0] ? " version " : "", ver);
 		json_object_set_new(co, "comment", json_string(comment));
 		put_str(cm, "debian_package", pkg);
+		put_str(cm, "debian_version", ver);
 		json_object_set_new(cm, "synthetic", json_string(
 			"no git checkout: a Debian binary package; id, tree_name and start_time are "
 			"pnbench's (start_time: the first run on it)"));
