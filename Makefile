@@ -119,7 +119,8 @@ bench: deps all
 	@rc=0; bin/pnbench run --kernel $(BENCH_KERNEL) $(BENCH_SCENARIOS:%=--scenario %) \
 	  --reps $(BENCH_REPS) --jobs $(BENCH_JOBS) --out $(BENCH_OUT) || rc=$$?; \
 	bin/pnbench analyze -q $(BENCH_OUT) && \
-	  bin/pnbench report $(BENCH_OUT) --against results/baselines/$(BENCH_BASELINE) || rc=1; \
+	  bin/pnbench report $(BENCH_OUT) --against results/baselines/$(BENCH_BASELINE) && \
+	  bin/pnbench export junit $(BENCH_OUT) > $(BENCH_OUT)/junit.xml || rc=1; \
 	echo "bench: results in $(BENCH_OUT), report in $(BENCH_OUT)/report/report.txt"; \
 	bin/pnbench compare results/baselines/$(BENCH_BASELINE) $(BENCH_OUT) | tail -n 1; exit $$rc
 

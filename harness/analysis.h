@@ -319,7 +319,25 @@ enum { CMP_RULE_LEAD = 1u << 0, CMP_RULE_HEADROOM = 1u << 1, CMP_RULE_LATENCY = 
        /* categorical, Fisher's exact test: fired before OOM k/n falls, runs
         * with a kernel OOM kill rise, runs with a storm rise */
        CMP_RULE_FIRED = 1u << 6, CMP_RULE_OOM = 1u << 7, CMP_RULE_STORM_SEEN = 1u << 8 };
+/* One judged or shown row of a comparison, for exporters (KCIDB). */
+struct cmp_row {
+	const char *scenario;
+	const char *row;	/* the probe row's label, or NULL for a run row */
+	const char *metric;	/* an_metrics key, or oom_runs, fired_before_oom, storm_runs */
+	const char *test;	/* "mann-whitney-u" or "fisher-exact"; NULL: no test possible */
+	double base, new;	/* medians (scaled as the table shows them), or the k of k/n */
+	int base_n, new_n;	/* values (or runs) a side */
+	double change_pct;	/* NAN when not defined; +-INFINITY from zero or to missed */
+	double p, u;		/* NAN without a test; u: Mann-Whitney U of base */
+	int exact;		/* the p is exact */
+	int judged;		/* a --rules rule watches this row */
+	int significant, regression;
+};
+
 struct cmp_opts {
+	/* Called for every row the table prints, when set. */
+	void (*on_row)(void *arg, const struct cmp_row *row);
+	void *on_row_arg;
 	double threshold_pct;	/* a median moving this much the bad way ... */
 	double alpha;		/* ... with p below this is a regression */
 	unsigned rules;

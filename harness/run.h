@@ -31,6 +31,11 @@ struct run_result {
 	char snapshot_key[64];
 };
 
+/* flock() OUT/.lock (creating OUT), held until the process exits: exclusive
+ * for a whole run or a merge, shared for runs of named cells.  0, or -1
+ * after a one-line message that starts with who. */
+int pnb_lock_set(const char *out, int shared, const char *who);
+
 /* Native backend: the running kernel, workload confined in a memory cgroup. */
 int native_check(char *why, size_t len);
 /* A native memory limit may take at most this share of MemAvailable. */

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include "lava.h"
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,7 +90,10 @@ static void usage(FILE *f)
 "      --label K=V       add K=V to the header line (repeat)\n"
 "      --killer SPEC     start pnbench-killer driven by this mechanism (a probe\n"
 "                        spec, or earlyoom) on the workload's process group\n"
-"      --killer-action A kill (default) or reclaim\n");
+"      --killer-action A kill (default) or reclaim\n"
+"      --lava            at the end, print LAVA test-case signal lines (first\n"
+"                        notification, lead before the OOM kill, counts) on\n"
+"                        standard error; needs --out\n");
 }
 
 static json_t *jstr(const char *s) { return json_string(s ? s : ""); }
@@ -730,6 +734,9 @@ static int loop(struct recorder *r)
 	}
 }
 
+/* --lava: the events file to read back for LAVA signal lines at the end. */
+static const char *lava_events;
+
 static int parse_args(struct recorder *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -739,10 +746,12 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 		{ "grace", required_argument, 0, 'g' }, { "fifo", required_argument, 0, 'f' },
 		{ "no-mlock", no_argument, 0, 'M' }, { "root", required_argument, 0, 'r' },
 		{ "label", required_argument, 0, 'l' }, { "help", no_argument, 0, 'h' },
-		{ "killer", required_argument, 0, 'K' }, { "killer-action", required_argument, 0, 'A' }, { 0 }
+		{ "killer", required_argument, 0, 'K' }, { "killer-action", required_argument, 0, 'A' },
+		{ "lava", no_argument, 0, 'L' }, { 0 }
 	};
 	char err[PROBE_ERR_LEN + 200];
 	const char *out = NULL;
+	int lava = 0;
 	uint64_t v;
 	int c;
 
@@ -797,10 +806,14 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 				pnb_die(2, "--killer-action '%s': not kill or reclaim", optarg);
 			r->killer_action = optarg;
 			break;
+		case 'L': lava = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
+	if (lava && !out)
+		pnb_die(2, "--lava reads the events back from --out FILE: give one");
+	lava_events = lava ? out : NULL;
 	if (optind >= argc)
 		pnb_die(2, "no workload given (usage: pnbench-record [options] -- WORKLOAD [ARGS])");
 	if (r->env.domain == PNB_DOMAIN_MEMCG_V1 && !r->env.memcg_v1[0])
@@ -867,6 +880,10 @@ int main(int argc, char **argv)
 			r->probes[i].ops->close(&r->probes[i], &r->out);
 	end_line(r);
 	read_stderr(r);
+	/* On the console, after the end record: LAVA's parser reads the
+	 * console, and the numbers are final only now. */
+	if (lava_events && lava_signals(lava_events, stderr) < 0)
+		pnb_err("--lava: cannot read back %s", lava_events);
 	/* Exit 2 is every pnbench program's usage error: the run measured a
 	 * workload that never ran as the scenario meant.  Failing here makes
 	 * both backends call the run broken (and a rerun retry it). */
