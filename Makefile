@@ -140,11 +140,11 @@ clean:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-# ---- Robustness: fuzzing (fuzz/) and a sanitizer build of the suite ------
+# ---- Robustness: fuzzing (tests/fuzz/) and a sanitizer build of the suite ------
 # `make fuzz` runs each libFuzzer target for FUZZ_SECONDS (seeded from
-# tests/data, harness/scenarios and fuzz/corpus/); `make fuzz-long` runs them
+# tests/data, harness/scenarios and tests/fuzz/corpus/); `make fuzz-long` runs them
 # for FUZZ_LONG_SECONDS each.  New inputs collect in build-fuzz/corpus/, a
-# crash in build-fuzz/crash-<target>-*: copy it to fuzz/corpus/<target>/
+# crash in build-fuzz/crash-<target>-*: copy it to tests/fuzz/corpus/<target>/
 # with the fix, so it stays a seed.  Needs clang with libFuzzer
 # (clang, libclang-rt-14-dev: `make deps`).
 FUZZ_CC ?= clang
@@ -160,10 +160,10 @@ $(FB)/%.o: %.c | deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
 FUZZ_LIB := $(LIB_OBJ:$(B)/%=$(FB)/%)
-$(FB)/fuzz_scenario: $(FB)/fuzz/fuzz_scenario.o $(FUZZ_LIB)
-$(FB)/fuzz_probespec: $(FB)/fuzz/fuzz_probespec.o $(PROBE_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
-$(FB)/fuzz_events: $(FB)/fuzz/fuzz_events.o $(FB)/harness/events.o $(FUZZ_LIB)
-$(FB)/fuzz_wlargs: $(FB)/fuzz/fuzz_wlargs.o $(WL_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
+$(FB)/fuzz_scenario: $(FB)/tests/fuzz/fuzz_scenario.o $(FUZZ_LIB)
+$(FB)/fuzz_probespec: $(FB)/tests/fuzz/fuzz_probespec.o $(PROBE_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
+$(FB)/fuzz_events: $(FB)/tests/fuzz/fuzz_events.o $(FB)/harness/events.o $(FUZZ_LIB)
+$(FB)/fuzz_wlargs: $(FB)/tests/fuzz/fuzz_wlargs.o $(WL_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
 $(FUZZ_TARGETS:%=$(FB)/fuzz_%):
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -pthread $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
@@ -179,7 +179,7 @@ fuzz-seeds: FORCE
 	       END { printf "%s\n%s", n, a }' $$f > $(FB)/seed/wlargs/$$(basename $$f .ini); done
 	@i=0; for f in $$(find tests/data -name events.jsonl | sort | head -40); do \
 	  i=$$((i + 1)); head -c 16384 $$f > $(FB)/seed/events/events-$$i; done
-	@for t in $(FUZZ_TARGETS); do [ ! -d fuzz/corpus/$$t ] || cp fuzz/corpus/$$t/* $(FB)/seed/$$t/ 2>/dev/null || true; done
+	@for t in $(FUZZ_TARGETS); do [ ! -d tests/fuzz/corpus/$$t ] || cp tests/fuzz/corpus/$$t/* $(FB)/seed/$$t/ 2>/dev/null || true; done
 
 # One target at a time: each fuzzer is single-threaded, and -j2 runs two.
 FUZZ_RUN = $(FB)/fuzz_$* -max_total_time=$(1) -timeout=10 -rss_limit_mb=1024 -max_len=16384 \
@@ -209,7 +209,7 @@ SAN_TESTS ?= $(filter-out guest_test conform_test image_test run_test kmod_guest
 SS := $(SB)/suite
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
 	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
-	   LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0
+	   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0
 
 $(SB)/%.o: %.c | deps
 	@mkdir -p $(dir $@)

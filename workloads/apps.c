@@ -85,7 +85,6 @@ static int hold_file(const char *file, uint64_t off, uint64_t len)
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	const volatile char *p;
 	size_t pg = wl_page_size();
-	static volatile unsigned sink;	/* the reads must happen */
 
 	if (fd < 0)
 		return -errno;
@@ -94,7 +93,7 @@ static int hold_file(const char *file, uint64_t off, uint64_t len)
 	if (p == MAP_FAILED)
 		return -errno;
 	for (uint64_t i = 0; i < len; i += pg)
-		sink += (unsigned char)p[i];
+		(void)p[i];	/* a volatile read: the page is touched */
 	return 0;
 }
 
@@ -211,12 +210,12 @@ static int run_source(const struct apps *a, const char **what)
 	return -EINVAL;
 }
 
-static int apps_main(int argc, char **argv)
+/* The options, for main and for the host's check alike (workloads/check.c). */
+static int parse(int argc, char **argv, struct apps *ap)
 {
 	struct apps a = { .napps = 6, .app_anon = 16 << 20, .fg_anon = 8 << 20,
 			  .src = SRC_FIXED_RATE, .rate = 10 << 20, .chunk = 1 << 20,
 			  .limit = 120 << 20, .hold = 3 * NS_PER_S, .passes = 1 };
-	const char *what = "";
 	int c, r = 0;
 
 	while ((c = wl_getopt(argc, argv, opts)) != -1) {
@@ -244,7 +243,7 @@ static int apps_main(int argc, char **argv)
 		case OPT_SIZE: r = wl_opt_size("--size", optarg, 1, UINT64_MAX, 0, &a.size); break;
 		case OPT_FILL: r = wl_opt_size("--fill", optarg, 1, UINT64_MAX, 0, &a.fill); break;
 		case OPT_PASSES: r = wl_opt_count("--passes", optarg, 1, 1000, &a.passes); break;
-		case 'h': wl_help(&workload_apps); return PNB_EXIT_OK;
+		case 'h': return WL_PARSE_HELP;
 		default: return PNB_EXIT_USAGE;
 		}
 		if (r)
@@ -254,6 +253,28 @@ static int apps_main(int argc, char **argv)
 	if (need_file && !a.file)
 		return wl_opt_error("--file", NULL, a.app_file ? "required with --app-file" :
 				    "required by this --source");
+	*ap = a;
+	return 0;
+}
+
+static int check(int argc, char **argv)
+{
+	struct apps a;
+	return parse(argc, argv, &a);
+}
+
+static int apps_main(int argc, char **argv)
+{
+	struct apps a;
+	const char *what = "";
+	int r = parse(argc, argv, &a);
+
+	if (r == WL_PARSE_HELP) {
+		wl_help(&workload_apps);
+		return PNB_EXIT_OK;
+	}
+	if (r)
+		return r;
 	if (a.file) {
 		r = wl_file_prepare(a.file, a.size, &what);
 		if (r) {
@@ -304,6 +325,7 @@ static int apps_main(int argc, char **argv)
 
 const struct workload workload_apps = {
 	.name = "apps",
+	.check = check,
 	.summary = "background apps at adj 900..100 and a foreground one under a pressure source",
 	.usage =
 	"  --apps N          background apps, adj 900, 800, ... (0-9, default 6)\n"
