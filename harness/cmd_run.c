@@ -297,6 +297,8 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 						strstr(res->accel, "thread=multi") ? "multi" : "default"));
 		json_object_set_new(g, "boot_retries", json_integer(res->boot_retries));
 		json_object_set_new(g, "start", json_string(res->start));
+		if (res->clock_ratio > 0)
+			json_object_set_new(g, "clock_ratio", json_real(res->clock_ratio));
 		json_object_set_new(g, "start_reason", json_string(res->start_why));
 		if (res->snapshot_key[0])
 			json_object_set_new(g, "snapshot", json_string(res->snapshot_key));

@@ -637,7 +637,9 @@ int main(void)
 		/* Open and raw before the host saves the machine: the UART's
 		 * start-up clears its FIFO, which would eat the run's first bytes. */
 		int port = open_run_port();
-		say("snapshot point");
+		/* The clock goes in the line: the host compares it with its
+		 * own to catch a TSC miscalibrated on a busy host. */
+		say("snapshot point (CLOCK_MONOTONIC %.3f s)", mono_ns() / 1e9);
 		argv = read_run_block(&env, port);
 		say("reached init (restored from a snapshot)");
 	} else {
