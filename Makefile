@@ -248,6 +248,9 @@ $(SS)/tests/Kyuafile: Makefile tests/Kyuafile
 	@ln -sfn ../../harness $(SS)/harness
 	@ln -sfn ../../qemu $(SS)/qemu
 	@ln -sfn ../../plots $(SS)/plots
+	@ln -sfn ../../results $(SS)/results
+	@ln -sfn ../../probes $(SS)/probes
+	@for f in tests/*.c tests/*.h; do ln -sfn ../../../$$f $(SS)/$$f; done
 	@{ echo "syntax(2)"; echo "test_suite('pnbench')"; \
 	   for t in $(SAN_TESTS); do grep "name='$$t'" tests/Kyuafile; done; } > $@
 

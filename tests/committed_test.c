@@ -78,9 +78,11 @@ ATF_TC_BODY(analysis_is_byte_stable, tc)
 		char *argv[] = { bin, "analyze", "-q", "copy", NULL };
 		run_cmd(argv, 300, &r);
 		ATF_CHECK_EQ_MSG(r.status, 0, "%s: analyze exit %d: %s", sets[i], r.status, r.err);
+		char here[PATH_MAX];
+		ATF_REQUIRE(getcwd(here, sizeof here));
 		snprintf(cmd, sizeof cmd, "cd '%s/%s' && find . -name summary.json -o -name cell.json -o "
 			 "-name set-summary.json | sort | while read f; do cmp -s \"$f\" \"$OLDPWD/copy/$f\" "
-			 "|| echo \"$f\"; done > '%s/differ.txt'", top, sets[i], getcwd(NULL, 0));
+			 "|| echo \"$f\"; done > '%s/differ.txt'", top, sets[i], here);
 		ATF_REQUIRE(system(cmd) == 0);
 		FILE *f = fopen("differ.txt", "r");
 		char line[PATH_MAX], all[4096] = "";
@@ -158,8 +160,10 @@ ATF_TC_BODY(comparisons_reproduce, tc)
 		ATF_CHECK_MSG(stat(pa, &st) == 0 && stat(pb, &st) == 0,
 			      "%s: %s or %s is not committed", e->d_name, a, b);
 		char cmd[PATH_MAX * 6];
+		char here[PATH_MAX];
+		ATF_REQUIRE(getcwd(here, sizeof here));
 		snprintf(cmd, sizeof cmd, "cd '%s' && %s > '%s/out.txt'; echo $? > '%s/rc.txt'", top,
-			 command, getcwd(NULL, 0), getcwd(NULL, 0));
+			 command, here, here);
 		ATF_REQUIRE(system(cmd) == 0);
 		static char got[1 << 18];
 		f = fopen("out.txt", "r");
