@@ -314,6 +314,28 @@ ATF_TC_BODY(native_sigkill_leaves_nothing, tc)
 		      memcg, res.status, res.err);
 }
 
+ATF_TC(bad_accel_quotes_qemu);
+ATF_TC_HEAD(bad_accel_quotes_qemu, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A PNBENCH_ACCEL QEMU refuses fails the cell with QEMU's own "
+			  "words on the line, not a bare no_init");
+	atf_tc_set_md_var(tc, "timeout", "300");
+}
+ATF_TC_BODY(bad_accel_quotes_qemu, tc)
+{
+	setup(tc);
+	if (access("/usr/bin/qemu-system-x86_64", X_OK))
+		pnb_skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+	setenv("PNBENCH_ACCEL", "banana", 1);
+	ATF_CHECK_EQ_MSG(pnbench_run("out", NULL, NULL), 1, "exit %d: %s", res.status, res.err);
+	unsetenv("PNBENCH_ACCEL");
+	const char *l = strstr(res.out, ": no_init in ");
+	ATF_REQUIRE_MSG(l, "no no_init line: %s", res.out);
+	const char *nl = strchr(l, '\n'), *q = strstr(l, "qemu: ");
+	ATF_CHECK_MSG(q && (!nl || q < nl) && strstr(l, "banana"), "QEMU's words not on the line: %s",
+		      res.out);
+}
+
 ATF_TC(newest_kernel_no_panics);
 ATF_TC_HEAD(newest_kernel_no_panics, tc)
 {
@@ -364,6 +386,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, edited_scenario);
 	ATF_TP_ADD_TC(tp, sigterm_takes_all);
 	ATF_TP_ADD_TC(tp, native_sigkill_leaves_nothing);
+	ATF_TP_ADD_TC(tp, bad_accel_quotes_qemu);
 	ATF_TP_ADD_TC(tp, newest_kernel_no_panics);
 	return atf_no_error();
 }
