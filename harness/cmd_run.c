@@ -227,6 +227,24 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 	} else {
 		json_decref(g);
 	}
+	/* The hierarchy this boot had, and every machine knob: what the
+	 * scenario asked for and what the kernel held when read back. */
+	if (res->hierarchy[0])
+		json_object_set_new(m, "hierarchy", json_string(res->hierarchy));
+	if (res->knobs[0]) {
+		json_t *kn = json_object();
+		char buf[sizeof res->knobs];
+		snprintf(buf, sizeof buf, "%s", res->knobs);
+		for (char *sv = NULL, *l = strtok_r(buf, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+			char *t1 = strchr(l, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+			if (!t2)
+				continue;
+			*t1 = *t2 = 0;
+			json_object_set_new(kn, l, json_pack("{s:s, s:s}", "requested", t1 + 1,
+							     "effective", t2 + 1));
+		}
+		json_object_set_new(m, "knobs", kn);
+	}
 	json_object_set_new(r, "complete", json_boolean(res->complete));
 	json_object_set_new(r, "status", json_string(res->status));
 	json_object_set_new(r, "reason", json_string(res->reason));
@@ -247,6 +265,7 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 struct cell {
 	int ki, si;
 	unsigned rep;
+	enum scn_hier hier;	/* v1 or v2: the boot this cell is */
 	pid_t pid;
 	int state;		/* 0 waiting, 1 running, 2 done */
 	uint64_t started_ns;
@@ -261,16 +280,31 @@ static int run_cell(const struct kernel_image *k, const struct scenario *s, stru
 	struct run_result res;
 	time_t started = time(NULL);
 
-	snprintf(tmp, sizeof tmp, "%s/%s/%s/.%u.partial", out, k->name, s->name, c->rep);
+	snprintf(tmp, sizeof tmp, "%s/%s/%s/.%u%s.partial", out, k->name, s->name, c->rep,
+		 c->hier == SCN_HIER_V2 ? "-v2" : "");
 	pnb_rm_rf(tmp);
 	if (pnb_mkdir_all(tmp, 0755)) {
 		pnb_err("run: cannot create %s: %s", tmp, strerror(errno));
 		return 1;
 	}
-	if (!strcmp(k->kind, "native"))
+	/* The boot's own copy of the scenario, its hierarchy resolved. */
+	struct scenario one = *s;
+	char knobs[256];
+	one.hierarchy = c->hier;
+	scenario_knobs_text(s, knobs, sizeof knobs);
+	if (!strcmp(k->kind, "native") && knobs[0]) {
+		/* Natively the host's swap and MGLRU are what they are: never a
+		 * silent default under the scenario's name. */
+		memset(&res, 0, sizeof res);
+		res.boot_s = res.poweroff_s = -1;
+		snprintf(res.status, sizeof res.status, "unsupported");
+		snprintf(res.reason, sizeof res.reason, "unsupported: native runs keep the host's "
+			 "machine; the scenario sets %s", knobs);
+	} else if (!strcmp(k->kind, "native")) {
 		native_run(s, c->rep, tmp, &res);
-	else
-		guest_run(k, s, c->rep, tmp, fault, &res);
+	} else {
+		guest_run(k, &one, c->rep, tmp, fault, &res);
+	}
 	write_meta(tmp, k, s, c->rep, &res, started, argc, argv);
 	pnb_rm_rf(c->final);
 	if (rename(tmp, c->final)) {
@@ -302,8 +336,9 @@ static void report_cell(const struct cell *c, const struct kernel_image *k,
 	snprintf(path, sizeof path, "%s/events.jsonl", c->final);
 	events_summarize(path, &sum);
 	events_summary_line(&sum, line, sizeof line);
-	printf("[%d/%d] %s %s rep %u: %s in %.1fs%s%s%s\n        %s\n", idx, total, k->name,
-	       s->name, c->rep, status, wall, cost, strcmp(status, "ok") ? ": " : "",
+	printf("[%d/%d] %s %s rep %u%s: %s in %.1fs%s%s%s\n        %s\n", idx, total, k->name,
+	       s->name, c->rep, c->hier == SCN_HIER_V2 ? " (cgroup2)" : "", status, wall, cost,
+	       strcmp(status, "ok") ? ": " : "",
 	       strcmp(status, "ok") ? reason : "", line);
 	json_decref(m);
 }
@@ -412,7 +447,7 @@ int cmd_run(int argc, char **argv)
 			pnb_die(2, "run: --rep %llu: scenario %s has %u repetitions%s",
 				(unsigned long long)only_rep, scn[si].name, nrep,
 				reps ? " (--reps)" : " (its reps key)");
-		total += nk * (only_rep ? 1 : (int)nrep);
+		total += nk * (only_rep ? 1 : (int)nrep) * (scn[si].hierarchy == SCN_HIER_BOTH ? 2 : 1);
 	}
 	struct cell *cells = calloc((size_t)total, sizeof *cells);
 	if (!cells)
@@ -424,15 +459,27 @@ int cmd_run(int argc, char **argv)
 			for (unsigned rep = 1; rep <= nrep; rep++) {
 				if (only_rep && rep != only_rep)
 					continue;
-				cells[n] = (struct cell){ .ki = ki, .si = si, .rep = rep };
-				snprintf(cells[n].final, sizeof cells[n].final, "%s/%s/%s/%u", out,
-					 kimg[ki].name, scn[si].name, rep);
-				n++;
+				/* A repetition of a "both" scenario is two boots; the
+				 * cgroup2 one's directory says so ("<rep>-v2"). */
+				for (int h = 0; h < 2; h++) {
+					enum scn_hier sh = scn[si].hierarchy;
+					enum scn_hier hh = h ? SCN_HIER_V2 : SCN_HIER_V1;
+					/* Natively the host's hierarchy is the only one. */
+					if (!strcmp(kimg[ki].kind, "native") ? h :
+					    sh != SCN_HIER_BOTH && sh != hh)
+						continue;
+					cells[n] = (struct cell){ .ki = ki, .si = si, .rep = rep, .hier = hh };
+					snprintf(cells[n].final, sizeof cells[n].final, "%s/%s/%s/%u%s", out,
+						 kimg[ki].name, scn[si].name, rep, h ? "-v2" : "");
+					n++;
+				}
 			}
 		}
 	if (list) {
 		for (int i = 0; i < n; i++)
-			printf("%s/pnbench run --kernel %s --scenario %s --rep %u --out %s\n",
+			if (!i || cells[i].rep != cells[i - 1].rep || cells[i].si != cells[i - 1].si ||
+			    cells[i].ki != cells[i - 1].ki)
+				printf("%s/pnbench run --kernel %s --scenario %s --rep %u --out %s\n",
 			       pnb_bindir(), kernels[cells[i].ki], scn[cells[i].si].path,
 			       cells[i].rep, out);
 		return 0;
