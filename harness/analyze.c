@@ -1936,8 +1936,13 @@ static size_t keys_dedupe(struct kpos *kp, size_t n, struct an_key *out)
 			/* A row for every run ("": a set from before hierarchies
 			 * were recorded) gives way to the same row of a hierarchy:
 			 * its runs, all v1 boots, count in the v1 row. */
-			if (!kp[i].k.hier[0] && i + 1 < b && !strcmp(kp[i + 1].k.level, kp[i].k.level))
-				continue;
+			if (!kp[i].k.hier[0]) {
+				size_t j = i + 1;
+				while (j < b && !strcmp(kp[j].k.level, kp[i].k.level) && !kp[j].k.hier[0])
+					j++;
+				if (j < b && !strcmp(kp[j].k.level, kp[i].k.level))
+					continue;
+			}
 			out[w++] = kp[i].k;
 		}
 		a = b;

@@ -50,7 +50,23 @@ static void usage(FILE *f)
 "  -o, --out DIR      result set directory (default results/runs/<time>)\n"
 "  -f, --force        rerun cells that already have a complete result\n"
 "      --list         print one command per cell instead of running\n"
-"      --fetch=no     do not download or build missing kernels\n");
+"      --fetch=no     do not download or build missing kernels\n"
+"  -m, --machine K=V  override a [machine] key of every scenario (repeat), e.g.\n"
+"                     lru_gen=on or swap=zram:50%%: two sets that differ only in\n"
+"                     it are what 'pnbench compare' names the knob for\n");
+}
+
+/* --machine overrides, recorded in every meta.json of the set: the
+ * scenario text stays the file's, so this says what else was asked. */
+static const char *overrides[16];
+static int noverrides;
+
+static json_t *overrides_json(void)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < noverrides; i++)
+		json_array_append_new(a, json_string(overrides[i]));
+	return a;
 }
 
 /* A cell is done when its meta.json says complete. */
@@ -82,8 +98,16 @@ static int cell_scenario_differs(const char *dir, const struct scenario *s, char
 	m = json_load_file(path, 0, NULL);
 	if (!m)
 		return 0;
-	const char *text = json_string_value(json_object_get(json_object_get(m, "scenario"), "text"));
-	if (text && s->text && strcmp(text, s->text)) {
+	json_t *sc = json_object_get(m, "scenario"), *ov = json_object_get(sc, "machine_overrides");
+	const char *text = json_string_value(json_object_get(sc, "text"));
+	json_t *now = overrides_json();
+	/* Other --machine overrides make another machine: the same as
+	 * another text for what a set may hold. */
+	json_t *none = json_array();
+	int ov_differs = !json_equal(ov ? ov : none, now);
+	json_decref(now);
+	json_decref(none);
+	if ((text && s->text && strcmp(text, s->text)) || ov_differs) {
 		differs = 1;
 		const char *rev = json_string_value(json_object_get(json_object_get(m, "harness"),
 								    "git_rev"));
@@ -199,6 +223,8 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 	json_object_set_new(sc, "name", json_string(s->name));
 	json_object_set_new(sc, "path", json_string(s->path));
 	json_object_set_new(sc, "text", json_string(s->text));
+	if (noverrides)
+		json_object_set_new(sc, "machine_overrides", overrides_json());
 	json_object_set_new(m, "scenario", sc);
 	json_object_set_new(m, "rep", json_integer(rep));
 	json_object_set_new(h, "git_rev", json_string(pnb_git_rev()));
@@ -351,6 +377,7 @@ int cmd_run(int argc, char **argv)
 		{ "jobs", required_argument, 0, 'j' }, { "out", required_argument, 0, 'o' },
 		{ "force", no_argument, 0, 'f' }, { "list", no_argument, 0, 'l' },
 		{ "fetch", required_argument, 0, 'F' }, { "fault", required_argument, 0, 'X' },
+		{ "machine", required_argument, 0, 'm' },
 		{ "help", no_argument, 0, 'h' }, { 0 }
 	};
 	const char *kernels[MAX_ITEMS], *names[MAX_ITEMS], *fault = NULL;
@@ -360,7 +387,7 @@ int cmd_run(int argc, char **argv)
 	uint64_t reps = 0, only_rep = 0, jobs = 1;
 	char out[1024] = "", err[1024];
 
-	while ((c = getopt_long(argc, argv, "k:s:r:j:o:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:s:r:j:o:fm:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			if (nk >= MAX_ITEMS)
@@ -402,6 +429,12 @@ int cmd_run(int argc, char **argv)
 			else pnb_die(2, "run: --fetch '%s': yes or no", optarg);
 			break;
 		case 'X': fault = optarg; break;
+		case 'm':
+			if (noverrides >= (int)(sizeof overrides / sizeof overrides[0]))
+				pnb_die(2, "run: more than %zu --machine overrides",
+					sizeof overrides / sizeof overrides[0]);
+			overrides[noverrides++] = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return PNB_EXIT_USAGE;
 		}
@@ -410,9 +443,13 @@ int cmd_run(int argc, char **argv)
 		pnb_die(2, "run: unexpected argument '%s'", argv[optind]);
 	if (!nk || !ns)
 		pnb_die(2, "run: need --kernel and --scenario (see 'pnbench run --help')");
-	for (int i = 0; i < ns; i++)
+	for (int i = 0; i < ns; i++) {
 		if (pnb_scenario_check(names[i], &scn[i], err, sizeof err))
 			pnb_die(2, "run: %s", err);
+		for (int o = 0; o < noverrides; o++)
+			if (scenario_set_machine(&scn[i], overrides[o], err, sizeof err))
+				pnb_die(2, "run: scenario %s: %s", scn[i].name, err);
+	}
 	for (int i = 0; i < nk; i++) {
 		if (!strcmp(kernels[i], "native")) {
 			snprintf(kimg[i].spec, sizeof kimg[i].spec, "native");
@@ -479,9 +516,14 @@ int cmd_run(int argc, char **argv)
 		for (int i = 0; i < n; i++)
 			if (!i || cells[i].rep != cells[i - 1].rep || cells[i].si != cells[i - 1].si ||
 			    cells[i].ki != cells[i - 1].ki)
-				printf("%s/pnbench run --kernel %s --scenario %s --rep %u --out %s\n",
-			       pnb_bindir(), kernels[cells[i].ki], scn[cells[i].si].path,
-			       cells[i].rep, out);
+			{
+				printf("%s/pnbench run --kernel %s --scenario %s --rep %u --out %s",
+				       pnb_bindir(), kernels[cells[i].ki], scn[cells[i].si].path,
+				       cells[i].rep, out);
+				for (int o = 0; o < noverrides; o++)
+					printf(" --machine '%s'", overrides[o]);
+				printf("\n");
+			}
 		return 0;
 	}
 

@@ -413,6 +413,60 @@ static void set_defaults(struct ctx *c)
 	c->s->min_ttl_ms = -1;
 }
 
+/* Knobs that contradict each other: 0, or -EINVAL with why. */
+static int check_machine(const struct scenario *s, const char *name, char *err, size_t errlen)
+{
+	if (s->min_ttl_ms >= 0 && s->lru_gen == SCN_LRU_GEN_OFF) {
+		snprintf(err, errlen, "scenario %s: [machine] min_ttl_ms is MGLRU's, and lru_gen is off",
+			 name);
+		return -EINVAL;
+	}
+	if (s->hierarchy == SCN_HIER_V1 && (s->memory_max.bytes || s->memory_max.pct ||
+					    s->memory_high.bytes || s->memory_high.pct)) {
+		snprintf(err, errlen, "scenario %s: [machine] memory_max/memory_high apply to cgroup2 "
+			 "boots, and hierarchy is v1 (say v2 or both)", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int scenario_set_machine(struct scenario *s, const char *assignment, char *err, size_t errlen)
+{
+	char key[64];
+	const char *eq = strchr(assignment, '=');
+	struct ctx c = { .s = s, .name = s->name, .err = err, .errlen = errlen };
+
+	if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof key) {
+		snprintf(err, errlen, "machine override '%s': not KEY=VALUE", assignment);
+		return -EINVAL;
+	}
+	snprintf(key, sizeof key, "%.*s", (int)(eq - assignment), assignment);
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].section, "machine") || strcmp(keys[i].key, key))
+			continue;
+		/* All or nothing: a refused override leaves s as it was. */
+		struct scenario was = *s;
+		/* Errors name the override, not a line of the file. */
+		set_value(&c, &keys[i], eq + 1);
+		if (c.failed) {
+			char why[400];
+			const char *p = strstr(err, ": ");
+			snprintf(why, sizeof why, "%s", p ? p + 2 : err);
+			snprintf(err, errlen, "machine override '%s': %s", assignment, why);
+			*s = was;
+			return -EINVAL;
+		}
+		if (check_machine(s, s->name, err, errlen)) {
+			*s = was;
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "machine override '%s': no key '%s' in [machine] (pnbench scenario "
+		 "keys)", assignment, key);
+	return -EINVAL;
+}
+
 /* text: len bytes, NUL-terminated at text[len]. */
 static int parse_buffer(const char *name, const char *text, size_t len, struct scenario *s,
 			char *err, size_t errlen)
@@ -450,17 +504,8 @@ static int parse_buffer(const char *name, const char *text, size_t len, struct s
 		snprintf(err, errlen, "scenario %s: [workload] args use {data} but data_size is not set", name);
 		return -EINVAL;
 	}
-	if (s->min_ttl_ms >= 0 && s->lru_gen == SCN_LRU_GEN_OFF) {
-		snprintf(err, errlen, "scenario %s: [machine] min_ttl_ms is MGLRU's, and lru_gen is off",
-			 name);
+	if (check_machine(s, name, err, errlen))
 		return -EINVAL;
-	}
-	if (s->hierarchy == SCN_HIER_V1 && (s->memory_max.bytes || s->memory_max.pct ||
-					    s->memory_high.bytes || s->memory_high.pct)) {
-		snprintf(err, errlen, "scenario %s: [machine] memory_max/memory_high apply to cgroup2 "
-			 "boots, and hierarchy is v1 (say v2 or both)", name);
-		return -EINVAL;
-	}
 	if (s->maxcpus && s->maxcpus < s->cpus) {
 		snprintf(err, errlen, "scenario %s: [machine] maxcpus %u is below cpus %u", name,
 			 s->maxcpus, s->cpus);

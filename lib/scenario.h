@@ -78,6 +78,9 @@ int scenario_load(const char *path, struct scenario *s, char *err, size_t errlen
 int scenario_parse_string(const char *name, const char *text, struct scenario *s,
 			  char *err, size_t errlen);
 void scenario_free(struct scenario *s);
+/* "lru_gen=on": set one [machine] key of a parsed scenario, as a run's
+ * override (pnbench run --machine).  0, or -EINVAL with why in err. */
+int scenario_set_machine(struct scenario *s, const char *assignment, char *err, size_t errlen);
 
 /* The key table as text (section, key, type, default, help), for
  * `pnbench scenario-keys` and the man page. */
