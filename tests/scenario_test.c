@@ -185,7 +185,7 @@ ATF_TC_BODY(knobs, tc)
 	ATF_CHECK_EQ(scenario_set_machine(&s, "swap=zram:2%", err, sizeof err), 0);
 	ATF_CHECK_STREQ(s.swap_algo, "");
 	ATF_REQUIRE_EQ(scenario_shape_env(&s, "v1", env, sizeof env), 0);
-	ATF_CHECK_STREQ(env, "memory_hierarchy=v1\nswap=zram:5365760\nlru_gen=off\nmin_ttl_ms=1000\n");
+	ATF_CHECK_STREQ(env, "memory_hierarchy=v1\nswap=zram:5365760\nlru_gen=on\nmin_ttl_ms=1000\n");
 	ATF_CHECK_EQ(scenario_set_machine(&s, "lru_gen=maybe", err, sizeof err), -EINVAL);
 	ATF_CHECK_STREQ(err, "machine override 'lru_gen=maybe': lru_gen: 'maybe' is not one of on, off, kernel");
 	ATF_CHECK_EQ(scenario_set_machine(&s, "colour=blue", err, sizeof err), -EINVAL);
