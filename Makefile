@@ -184,7 +184,7 @@ fuzz-long: $(FUZZ_TARGETS:%=fuzz-long-run-%)
 # themselves, so it stays in the plain suite.
 SB := build-san
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-SAN_TESTS ?= $(filter-out guest_test conform_test image_test,$(TEST_SRC:tests/%.c=%))
+SAN_TESTS ?= $(filter-out guest_test conform_test image_test knobs_guest_test,$(TEST_SRC:tests/%.c=%))
 # The suite's tree: tests at SS/tests, programs at SS/bin, as in the source.
 SS := $(SB)/suite
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
