@@ -18,7 +18,7 @@ LDLIBS_HOST = -lnettle -lgsl -lgslcblas -lhwloc -lm
 B := build
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
-PROBE_SRC  := $(sort $(filter-out probes/recorder.c,$(wildcard probes/*.c)))
+PROBE_SRC  := $(sort $(filter-out probes/recorder.c probes/killer.c,$(wildcard probes/*.c)))
 WL_SRC     := $(sort $(filter-out workloads/main.c,$(wildcard workloads/*.c)))
 HARNESS_SRC:= $(sort $(wildcard harness/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*_test.c))
@@ -30,15 +30,16 @@ WL_OBJ     := $(WL_SRC:%.c=$(B)/%.o)
 HARNESS_OBJ:= $(HARNESS_SRC:%.c=$(B)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/%.c=tests/%)
 
-PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform
+PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform \
+	 bin/pnbench-killer
 
-.PHONY: all deps check bench clean FORCE
+.PHONY: all deps check bench bench-killers clean FORCE
 
 # The default matrix: the four workloads, 5 repetitions each (the fewest
 # with which a k/n row can reach p < 0.05: 2/252), two cells at a time
 # (each single-threaded TCG guest keeps one host core busy).
 BENCH_KERNEL ?= debian:cloud
-BENCH_SCENARIOS ?= fixed-rate stream-read busy-beaver swapless-fill
+BENCH_SCENARIOS ?= fixed-rate stream-read busy-beaver swapless-fill apps-fixed-rate-none apps-fixed-rate-psi
 BENCH_REPS ?= 5
 BENCH_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 BENCH_OUT ?= results/runs/bench
@@ -79,6 +80,11 @@ bin/pnbench-record: $(B)/probes/recorder.o $(B)/libprobes.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 
+# The closed loop's killer (issue 11): started by the recorder in the guest.
+bin/pnbench-killer: $(B)/probes/killer.o $(B)/libprobes.a $(B)/libpnb.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
+
 bin/pnbench-workload: $(B)/workloads/main.o $(B)/libworkloads.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -pthread -o $@ $^ $(LDLIBS_JSON) -lm
@@ -113,20 +119,32 @@ bench: deps all
 	@rc=0; bin/pnbench run --kernel $(BENCH_KERNEL) $(BENCH_SCENARIOS:%=--scenario %) \
 	  --reps $(BENCH_REPS) --jobs $(BENCH_JOBS) --out $(BENCH_OUT) || rc=$$?; \
 	bin/pnbench analyze -q $(BENCH_OUT) && \
-	  bin/pnbench report $(BENCH_OUT) --against results/baselines/$(BENCH_BASELINE) || rc=1; \
+	  bin/pnbench report $(BENCH_OUT) --against results/baselines/$(BENCH_BASELINE) && \
+	  bin/pnbench export junit $(BENCH_OUT) > $(BENCH_OUT)/junit.xml || rc=1; \
 	echo "bench: results in $(BENCH_OUT), report in $(BENCH_OUT)/report/report.txt"; \
 	bin/pnbench compare results/baselines/$(BENCH_BASELINE) $(BENCH_OUT) | tail -n 1; exit $$rc
+
+# The killers matrix (issue 11): harness/matrices/killers, one scenario a
+# line; the report's killer x workload table is its answer.
+KILLERS_MATRIX ?= harness/matrices/killers
+KILLERS_OUT ?= results/runs/killers
+bench-killers: deps all
+	@rc=0; bin/pnbench run --kernel $(BENCH_KERNEL) \
+	  $$(grep -v '^#' $(KILLERS_MATRIX) | sed 's/^/--scenario /') \
+	  --reps $(BENCH_REPS) --out $(KILLERS_OUT) || rc=$$?; \
+	bin/pnbench analyze -q $(KILLERS_OUT) && bin/pnbench report -q $(KILLERS_OUT) || rc=1; \
+	echo "bench-killers: results in $(KILLERS_OUT), table in $(KILLERS_OUT)/report/table-killers.txt"; exit $$rc
 
 clean:
 	rm -rf $(B) bin $(TEST_BIN)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-# ---- Robustness: fuzzing (fuzz/) and a sanitizer build of the suite ------
+# ---- Robustness: fuzzing (tests/fuzz/) and a sanitizer build of the suite ------
 # `make fuzz` runs each libFuzzer target for FUZZ_SECONDS (seeded from
-# tests/data, harness/scenarios and fuzz/corpus/); `make fuzz-long` runs them
+# tests/data, harness/scenarios and tests/fuzz/corpus/); `make fuzz-long` runs them
 # for FUZZ_LONG_SECONDS each.  New inputs collect in build-fuzz/corpus/, a
-# crash in build-fuzz/crash-<target>-*: copy it to fuzz/corpus/<target>/
+# crash in build-fuzz/crash-<target>-*: copy it to tests/fuzz/corpus/<target>/
 # with the fix, so it stays a seed.  Needs clang with libFuzzer
 # (clang, libclang-rt-14-dev: `make deps`).
 FUZZ_CC ?= clang
@@ -142,10 +160,10 @@ $(FB)/%.o: %.c | deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
 FUZZ_LIB := $(LIB_OBJ:$(B)/%=$(FB)/%)
-$(FB)/fuzz_scenario: $(FB)/fuzz/fuzz_scenario.o $(FUZZ_LIB)
-$(FB)/fuzz_probespec: $(FB)/fuzz/fuzz_probespec.o $(PROBE_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
-$(FB)/fuzz_events: $(FB)/fuzz/fuzz_events.o $(FB)/harness/events.o $(FUZZ_LIB)
-$(FB)/fuzz_wlargs: $(FB)/fuzz/fuzz_wlargs.o $(WL_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
+$(FB)/fuzz_scenario: $(FB)/tests/fuzz/fuzz_scenario.o $(FUZZ_LIB)
+$(FB)/fuzz_probespec: $(FB)/tests/fuzz/fuzz_probespec.o $(PROBE_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
+$(FB)/fuzz_events: $(FB)/tests/fuzz/fuzz_events.o $(FB)/harness/events.o $(FUZZ_LIB)
+$(FB)/fuzz_wlargs: $(FB)/tests/fuzz/fuzz_wlargs.o $(WL_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
 $(FUZZ_TARGETS:%=$(FB)/fuzz_%):
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -pthread $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
@@ -161,7 +179,7 @@ fuzz-seeds: FORCE
 	       END { printf "%s\n%s", n, a }' $$f > $(FB)/seed/wlargs/$$(basename $$f .ini); done
 	@i=0; for f in $$(find tests/data -name events.jsonl | sort | head -40); do \
 	  i=$$((i + 1)); head -c 16384 $$f > $(FB)/seed/events/events-$$i; done
-	@for t in $(FUZZ_TARGETS); do [ ! -d fuzz/corpus/$$t ] || cp fuzz/corpus/$$t/* $(FB)/seed/$$t/ 2>/dev/null || true; done
+	@for t in $(FUZZ_TARGETS); do [ ! -d tests/fuzz/corpus/$$t ] || cp tests/fuzz/corpus/$$t/* $(FB)/seed/$$t/ 2>/dev/null || true; done
 
 # One target at a time: each fuzzer is single-threaded, and -j2 runs two.
 FUZZ_RUN = $(FB)/fuzz_$* -max_total_time=$(1) -timeout=10 -rss_limit_mb=1024 -max_len=16384 \
@@ -184,12 +202,14 @@ fuzz-long: $(FUZZ_TARGETS:%=fuzz-long-run-%)
 # themselves, so it stays in the plain suite.
 SB := build-san
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-SAN_TESTS ?= $(filter-out guest_test conform_test image_test knobs_guest_test,$(TEST_SRC:tests/%.c=%))
+# Not the programs that boot guests: a guest needs the static, unsanitized
+# programs, and those cases are slow enough once.
+SAN_TESTS ?= $(filter-out guest_test conform_test image_test run_test kmod_guest_test killer_test ci_test knobs_guest_test,$(TEST_SRC:tests/%.c=%))
 # The suite's tree: tests at SS/tests, programs at SS/bin, as in the source.
 SS := $(SB)/suite
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
 	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
-	   LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0
+	   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0
 
 $(SB)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -218,6 +238,7 @@ $(SS)/bin/pnbench-workload: $(SB)/workloads/main.o $(SB)/libworkloads.a $(SB)/li
 	@mkdir -p $(dir $@)
 	$(SAN_LD) $(LDLIBS_JSON) -lm
 $(SS)/tests/%_test: $(SB)/tests/%_test.o $(TEST_UTIL:$(B)/%=$(SB)/%) $(SAN_LIBS)
+	@mkdir -p $(dir $@)
 	$(SAN_LD) -latf-c $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
 # Test programs find data at srcdir/data and programs at srcdir/../bin.

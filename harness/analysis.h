@@ -161,6 +161,9 @@ struct an_run {
 	/* g and probes indices sorted by (probe, level) and probe, for
 	 * lookups in O(log n); NULL in a hand-built run (linear lookups). */
 	int *gsort, *psort;
+	/* Killer outcomes (harness/outcome.c): apps runs and runs with a
+	 * [killer]; NULL otherwise. */
+	struct an_outcome *outcome;
 };
 
 /* A cell: one kernel x scenario, its repetitions sorted by rep. */
@@ -262,6 +265,71 @@ int an_write_json(const char *path, json_t *j);
 /* "vmpressure:low:hierarchy" or "lmk:poll:100ms adj12": the row label. */
 void an_key_label(const struct an_key *k, char *buf, size_t len);
 
+/* ---- killer outcomes (harness/outcome.c, docs/metrics.md 7) ---- */
+
+#define AN_OUTCOME_MAX_VICTIMS 64
+
+struct an_kill {
+	int64_t t_decision, t_signal, t_exit, t_mrelease;	/* AN_NONE when unknown */
+	int pid, adj;
+	double rss_kB, avail_before_kB, avail_after_kB;
+	int mrelease_ok, wrong, unnecessary;
+	char reason[AN_LEVEL_LEN];	/* the notification's level */
+};
+enum an_kill_metric { AN_K_DECISION_TO_SIGNAL, AN_K_SIGNAL_TO_EXIT, AN_K_KILL_TO_FREE,
+		      AN_K_FREED_KB, AN_K_N };
+extern const char *const an_kill_metric_names[AN_K_N];
+
+struct an_outcome {
+	char killer[160];		/* "none", a probe spec, "earlyoom" */
+	char action[16];
+	char workload[64];		/* "apps+fixed-rate" */
+	int killer_started, killer_failed;
+	char killer_why[256], mrelease[96];
+	int apps, fg_pid;
+	int kernel_kills, daemon_kills, unnecessary, wrong_victim, no_victim;
+	int kernel_after_signal;	/* kernel kills of a victim the killer had already signalled */
+	int fg_alive;			/* exited 0: 1, else 0; -1 unknown */
+	int fg_oom_killed, fg_daemon_killed;
+	double margin_pct;
+	int reclaims;
+	double reclaimed_kB;
+	char reclaimable[48];
+	int nkills;
+	struct an_kill *kills;
+	/* Kernel OOM kills: time and victim's adj (-1001 when not an app). */
+	int nkernel;
+	int64_t kernel_t[AN_OUTCOME_MAX_VICTIMS];
+	int kernel_adj[AN_OUTCOME_MAX_VICTIMS];
+};
+
+struct an_cell_outcome {
+	char killer[160], action[16], workload[64];
+	int runs, complete, kernel_kills, runs_with_oom, daemon_kills, unnecessary, wrong_victim;
+	int killer_failed, fg_alive, fg_known, reclaims, kernel_after_signal;
+	double reclaimed_kB;
+	double p50[AN_K_N], p99[AN_K_N];	/* over every kill of every run */
+};
+
+/* Does this run get an outcome (the apps workload or a [killer])? */
+int an_outcome_wanted(const struct an_run *r);
+/* Read the run's killer, app and OOM lines: 0 or -ENOMEM. */
+int an_outcome_load(const struct an_run *r, struct an_outcome *o);
+void an_outcome_free(struct an_outcome *o);
+double an_kill_value(const struct an_kill *k, enum an_kill_metric m);
+json_t *an_outcome_json(const struct an_outcome *o);
+/* 1 with co filled when any run of the cell has an outcome, 0 when none,
+ * -ENOMEM. */
+int an_cell_outcome(const struct an_cell *c, struct an_cell_outcome *co);
+json_t *an_cell_outcome_json(const struct an_cell_outcome *co);
+/* Compare's outcome rows for a pair of cells: kernel OOM kills and
+ * unnecessary kills up (Mann-Whitney U), foreground survival down (Fisher's
+ * exact test) with p < alpha are regressions, each named on its own line.
+ * Returns the number of regressions (0 when a side has no outcome). */
+int an_compare_outcomes(FILE *out, const struct an_cell *bc, const struct an_cell *nc, double alpha);
+/* The report's killer x workload table (numbered num): rows written. */
+int an_report_killers(FILE *f, const struct an_set *s, int num);
+
 /* ---- compare (harness/compare.c) ---- */
 
 /* Regression rules: names for --rules and the metric each one watches. */
@@ -270,7 +338,25 @@ enum { CMP_RULE_LEAD = 1u << 0, CMP_RULE_HEADROOM = 1u << 1, CMP_RULE_LATENCY = 
        /* categorical, Fisher's exact test: fired before OOM k/n falls, runs
         * with a kernel OOM kill rise, runs with a storm rise */
        CMP_RULE_FIRED = 1u << 6, CMP_RULE_OOM = 1u << 7, CMP_RULE_STORM_SEEN = 1u << 8 };
+/* One judged or shown row of a comparison, for exporters (KCIDB). */
+struct cmp_row {
+	const char *scenario;
+	const char *row;	/* the probe row's label, or NULL for a run row */
+	const char *metric;	/* an_metrics key, or oom_runs, fired_before_oom, storm_runs */
+	const char *test;	/* "mann-whitney-u" or "fisher-exact"; NULL: no test possible */
+	double base, new;	/* medians (scaled as the table shows them), or the k of k/n */
+	int base_n, new_n;	/* values (or runs) a side */
+	double change_pct;	/* NAN when not defined; +-INFINITY from zero or to missed */
+	double p, u;		/* NAN without a test; u: Mann-Whitney U of base */
+	int exact;		/* the p is exact */
+	int judged;		/* a --rules rule watches this row */
+	int significant, regression;
+};
+
 struct cmp_opts {
+	/* Called for every row the table prints, when set. */
+	void (*on_row)(void *arg, const struct cmp_row *row);
+	void *on_row_arg;
 	double threshold_pct;	/* a median moving this much the bad way ... */
 	double alpha;		/* ... with p below this is a regression */
 	unsigned rules;

@@ -1461,6 +1461,13 @@ int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen)
 	if ((ret = sort_groups(&c)) || (ret = lookup_indexes(r)))
 		goto out;
 	r->incomplete = (r->flags & AN_F_INCOMPLETE_MASK) != 0;
+	/* Killer outcomes: a pass of their own (harness/outcome.c). */
+	if (an_outcome_wanted(r)) {
+		if (!(r->outcome = calloc(1, sizeof *r->outcome)) || an_outcome_load(r, r->outcome)) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
 out:
 	json_decref(c.header);
 	json_decref(c.meta);
@@ -1478,6 +1485,11 @@ out:
 
 void an_run_free(struct an_run *r)
 {
+	if (r->outcome) {
+		an_outcome_free(r->outcome);
+		free(r->outcome);
+		r->outcome = NULL;
+	}
 	free(r->scenario_text);
 	free(r->command);
 	free(r->g);
@@ -1702,6 +1714,8 @@ json_t *an_run_json(const struct an_run *r)
 	for (int i = 0; i < r->ngroups; i++)
 		json_array_append_new(groups, group_json(&r->g[i]));
 	json_object_set_new(o, "groups", groups);
+	if (r->outcome)
+		json_object_set_new(o, "outcome", an_outcome_json(r->outcome));
 	return o;
 }
 
@@ -2094,6 +2108,11 @@ json_t *an_cell_json(const struct an_cell *c)
 	}
 	json_object_set_new(o, "groups", groups);
 	free(keys);
+	{
+		struct an_cell_outcome co;
+		if (an_cell_outcome(c, &co) > 0)
+			json_object_set_new(o, "outcome", an_cell_outcome_json(&co));
+	}
 	return o;
 }
 

@@ -6,6 +6,7 @@
 #include "conform.h"
 #include "fsutil.h"
 #include "guest.h"
+#include "junit.h"
 #include "log.h"
 #include "run.h"
 
@@ -195,54 +196,37 @@ static void matrix(FILE *f, int nk, char (*kname)[128], struct conform_row (*row
 		}
 }
 
-static void xml_esc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default:
-			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-				fputc(*s, f);
-		}
-	}
-}
-
 static void junit(FILE *f, int nk, char (*kname)[128], struct conform_row (*rows)[CONFORM_NCASES])
 {
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+	junit_open(f);
 	for (int k = 0; k < nk; k++) {
 		int fails = 0, skips = 0;
+		char cls[160];
 		for (int i = 0; i < CONFORM_NCASES; i++) {
 			fails += !strcmp(rows[k][i].result, "failed") || !rows[k][i].result[0];
 			skips += !strcmp(rows[k][i].result, "skipped");
 		}
-		fprintf(f, "  <testsuite name=\"conform.%s\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n",
-			kname[k], CONFORM_NCASES, fails, skips);
+		snprintf(cls, sizeof cls, "conform.%s", kname[k]);
+		junit_suite_open(f, cls, CONFORM_NCASES, fails, skips, 0);
 		for (int i = 0; i < CONFORM_NCASES; i++) {
 			const struct conform_row *r = &rows[k][i];
-			fprintf(f, "    <testcase classname=\"conform.%s\" name=\"%s\">", kname[k],
-				conform_case_names[i]);
+			char out[sizeof r->reason + 32];
+			struct junit_case c = { .classname = cls, .name = conform_case_names[i] };
 			if (!strcmp(r->result, "failed") || !r->result[0]) {
-				fputs("<failure message=\"", f);
-				xml_esc(f, r->result[0] ? r->reason : "no result line");
-				fputs("\"/>", f);
+				c.result = JUNIT_FAILURE;
+				c.message = r->result[0] ? r->reason : "no result line";
 			} else if (!strcmp(r->result, "skipped")) {
-				fputs("<skipped message=\"", f);
-				xml_esc(f, r->reason);
-				fputs("\"/>", f);
+				c.result = JUNIT_SKIPPED;
+				c.message = r->reason;
 			} else if (!strcmp(r->result, "expected_failure")) {
-				fputs("<system-out>expected failure: ", f);
-				xml_esc(f, r->reason);
-				fputs("</system-out>", f);
+				snprintf(out, sizeof out, "expected failure: %s", r->reason);
+				c.system_out = out;
 			}
-			fputs("</testcase>\n", f);
+			junit_case(f, &c);
 		}
-		fputs("  </testsuite>\n", f);
+		junit_suite_close(f);
 	}
-	fputs("</testsuites>\n", f);
+	junit_close(f);
 }
 
 static void usage(FILE *f)

@@ -49,7 +49,13 @@ static void usage(FILE *f)
 "  -j, --jobs J       run J cells at a time (default 1)\n"
 "  -o, --out DIR      result set directory (default results/runs/<time>)\n"
 "  -f, --force        rerun cells that already have a complete result\n"
-"      --list         print one command per cell instead of running\n"
+"      --list         print the cells' names, one a line, instead of running\n"
+"      --json         with --list: one JSON array of {name, kernel, scenario, rep,\n"
+"                     dir, command}\n"
+"      --cell NAME    run only cell NAME (KERNEL/SCENARIO/REP, as --list prints;\n"
+"                     repeat)\n"
+"      --shard I/N    run only the cells at positions I, I+N, I+2N... (1-based)\n"
+"                     of the --list order\n"
 "      --fetch=no     do not download or build missing kernels\n"
 "  -m, --machine K=V  override a [machine] key of every scenario (repeat), e.g.\n"
 "                     lru_gen=on or swap=zram:50%%: two sets that differ only in\n"
@@ -119,39 +125,66 @@ static int cell_scenario_differs(const char *dir, const struct scenario *s, char
 
 /* One pnbench run per result set at a time: two would rename cells over
  * each other.  flock() on OUT/.lock, released when the process ends; the
- * file holds the holder's pid for the message. */
-static int lock_set(const char *out)
+ * file holds the holder's pid for the message.  Runs of named cells
+ * (--cell, --shard) share it and lock each of their cells instead
+ * (lock_cell): GNU parallel starts many of them on one set, and each
+ * writes only its own cells' directories. */
+int pnb_lock_set(const char *out, int shared, const char *who)
 {
 	char path[1300], holder[32] = "";
 	int e, fd;
 
 	if ((e = pnb_mkdir_all(out, 0755))) {
-		pnb_err("run: cannot create %s: %s", out, strerror(-e));
+		pnb_err("%s: cannot create %s: %s", who, out, strerror(-e));
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/.lock", out);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		pnb_err("run: cannot write in %s: %s", out, strerror(errno));
+		pnb_err("%s: cannot write in %s: %s", who, out, strerror(errno));
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
+	if (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
 		ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
 		holder[n > 0 ? n : 0] = 0;
 		holder[strcspn(holder, "\n")] = 0;
-		pnb_err("run: result set %s is in use by pnbench pid %s (lock %s)", out,
+		pnb_err("%s: result set %s is in use by pnbench pid %s (lock %s)", who, out,
 			holder[0] ? holder : "unknown", path);
 		close(fd);
 		return -1;
 	}
+	if (shared)
+		return 0;	/* the pid of an exclusive holder is what a refusal names */
 	char me[32];
 	int len = snprintf(me, sizeof me, "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) || pwrite(fd, me, (size_t)len, 0) != len) {
-		pnb_err("run: cannot write %s: %s", path, strerror(errno));
+		pnb_err("%s: cannot write %s: %s", who, path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return 0;	/* fd stays open (and locked) until exit */
+}
+
+/* A named cell's own lock, OUT/KERNEL/SCENARIO/.REP.lock, held until exit:
+ * two runs of one cell would rename over each other. */
+static int lock_cell(const char *out, const char *name)
+{
+	char path[1300], dir[1300];
+	const char *slash = strrchr(name, '/');
+	int e, fd;
+
+	snprintf(dir, sizeof dir, "%s/%.*s", out, (int)(slash - name), name);
+	if ((e = pnb_mkdir_all(dir, 0755))) {
+		pnb_err("run: cannot create %s: %s", dir, strerror(-e));
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/.%s.lock", dir, slash + 1);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+		pnb_err("run: cell %s of %s is being run by another pnbench (lock %s)", name, out, path);
+		return -1;
+	}
+	return 0;
 }
 
 static json_t *topology(void)
@@ -177,6 +210,50 @@ static json_t *topology(void)
 	json_object_set_new(o, "hwloc_version", json_string(HWLOC_VERSION));
 	hwloc_topology_destroy(t);
 	return o;
+}
+
+/* The first line of file starting with key, the rest of it into out
+ * (without quotes and newline): 0, or -1 when there is none. */
+static int line_value(const char *file, const char *key, char *out, size_t len)
+{
+	FILE *f = fopen(file, "re");
+	char line[1024];
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	while (rc && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, strlen(key))) {
+			char *v = line + strlen(key);
+			v[strcspn(v, "\n")] = 0;
+			if (*v == '"' && v[1] && v[strlen(v) - 1] == '"')
+				v++, v[strlen(v) - 1] = 0;
+			snprintf(out, len, "%s", v);
+			rc = 0;
+		}
+	fclose(f);
+	return rc;
+}
+
+/* What KCIDB's checkout and build want and only the kernel's files know:
+ * the compiler (the config's CONFIG_CC_VERSION_TEXT) and, for a Debian
+ * kernel, the package it was unpacked from (kernels.c records it beside
+ * boot/ as source=). */
+static void kernel_origin(const struct kernel_image *k, json_t *o)
+{
+	char v[512], info[PNB_PATH + 64];
+
+	if (k->config[0] && !line_value(k->config, "CONFIG_CC_VERSION_TEXT=", v, sizeof v))
+		json_object_set_new(o, "compiler", json_string(v));
+	if (strcmp(k->kind, "debian"))
+		return;
+	snprintf(info, sizeof info, "%s", k->bzimage);
+	char *boot = strstr(info, "/boot/");
+	if (boot) {
+		snprintf(boot, sizeof info - (size_t)(boot - info), "/pnbench-kernel.info");
+		if (!line_value(info, "source=", v, sizeof v))
+			json_object_set_new(o, "package", json_string(v));
+	}
 }
 
 static json_t *kernel_json(const struct kernel_image *k)
@@ -206,6 +283,7 @@ static json_t *kernel_json(const struct kernel_image *k)
 	json_t *c = cfg ? json_loads(cfg, 0, NULL) : NULL;
 	json_object_set_new(o, "config", c ? c : json_null());
 	free(cfg);
+	kernel_origin(k, o);
 	return o;
 }
 
@@ -227,6 +305,10 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 		json_object_set_new(sc, "machine_overrides", overrides_json());
 	json_object_set_new(m, "scenario", sc);
 	json_object_set_new(m, "rep", json_integer(rep));
+	/* The cell's name is its place in a set: pnbench merge puts a
+	 * directory copied from anywhere back where it belongs. */
+	json_object_set_new(m, "cell", json_sprintf("%s/%s/%u%s", k->name, s->name, rep,
+						    !strcmp(res->hierarchy, "v2") ? "-v2" : ""));
 	json_object_set_new(h, "git_rev", json_string(pnb_git_rev()));
 	for (int i = 0; i < argc; i++)
 		json_array_append_new(a, json_string(argv[i]));
@@ -242,6 +324,8 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 						strstr(res->accel, "thread=multi") ? "multi" : "default"));
 		json_object_set_new(g, "boot_retries", json_integer(res->boot_retries));
 		json_object_set_new(g, "start", json_string(res->start));
+		if (res->clock_ratio > 0)
+			json_object_set_new(g, "clock_ratio", json_real(res->clock_ratio));
 		json_object_set_new(g, "start_reason", json_string(res->start_why));
 		if (res->snapshot_key[0])
 			json_object_set_new(g, "snapshot", json_string(res->snapshot_key));
@@ -296,6 +380,7 @@ struct cell {
 	int state;		/* 0 waiting, 1 running, 2 done */
 	uint64_t started_ns;
 	char final[1200];
+	char name[300];		/* KERNEL/SCENARIO/REP: its path in the set */
 };
 
 /* One cell, in a child process: its own directory, nothing else. */
@@ -378,12 +463,18 @@ int cmd_run(int argc, char **argv)
 		{ "force", no_argument, 0, 'f' }, { "list", no_argument, 0, 'l' },
 		{ "fetch", required_argument, 0, 'F' }, { "fault", required_argument, 0, 'X' },
 		{ "machine", required_argument, 0, 'm' },
+		{ "cell", required_argument, 0, 'C' }, { "shard", required_argument, 0, 'S' },
+		{ "json", no_argument, 0, 'J' },
 		{ "help", no_argument, 0, 'h' }, { 0 }
 	};
 	const char *kernels[MAX_ITEMS], *names[MAX_ITEMS], *fault = NULL;
 	static struct scenario scn[MAX_ITEMS];
 	static struct kernel_image kimg[MAX_ITEMS];
-	int nk = 0, ns = 0, force = 0, list = 0, fetch = 1, c;
+	int nk = 0, ns = 0, force = 0, list = 0, fetch = 1, c, json = 0;
+	/* Named cells (--cell) and the shard (--shard I/N, 0/0 when none). */
+	const char **want = NULL;
+	int nwant = 0;
+	uint64_t shard_i = 0, shard_n = 0;
 	uint64_t reps = 0, only_rep = 0, jobs = 1;
 	char out[1024] = "", err[1024];
 
@@ -435,6 +526,23 @@ int cmd_run(int argc, char **argv)
 					sizeof overrides / sizeof overrides[0]);
 			overrides[noverrides++] = optarg;
 			break;
+		case 'C':
+			if (!(want = realloc(want, (size_t)(nwant + 1) * sizeof *want)))
+				pnb_die(1, "run: no memory for --cell %s", optarg);
+			want[nwant++] = optarg;
+			break;
+		case 'S': {
+			/* I/N, 1-based like GitLab's CI_NODE_INDEX/CI_NODE_TOTAL. */
+			char a[32], *slash = strchr(optarg, '/');
+			if (!slash || (size_t)(slash - optarg) >= sizeof a)
+				pnb_die(2, "run: --shard '%s': want I/N, e.g. 2/4", optarg);
+			snprintf(a, sizeof a, "%.*s", (int)(slash - optarg), optarg);
+			if (pnb_parse_u64(a, &shard_i) || pnb_parse_u64(slash + 1, &shard_n) ||
+			    shard_n < 1 || shard_n > 100000 || shard_i < 1 || shard_i > shard_n)
+				pnb_die(2, "run: --shard '%s': want I/N with 1 <= I <= N", optarg);
+			break;
+		}
+		case 'J': json = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return PNB_EXIT_USAGE;
 		}
@@ -443,6 +551,10 @@ int cmd_run(int argc, char **argv)
 		pnb_die(2, "run: unexpected argument '%s'", argv[optind]);
 	if (!nk || !ns)
 		pnb_die(2, "run: need --kernel and --scenario (see 'pnbench run --help')");
+	if (json && !list)
+		pnb_die(2, "run: --json goes with --list");
+	if (only_rep && (nwant || shard_n))
+		pnb_die(2, "run: --rep and --cell/--shard both pick cells: use one");
 	for (int i = 0; i < ns; i++) {
 		if (pnb_scenario_check(names[i], &scn[i], err, sizeof err))
 			pnb_die(2, "run: %s", err);
@@ -463,10 +575,11 @@ int cmd_run(int argc, char **argv)
 			continue;
 		}
 		int r = kernel_resolve(kernels[i], fetch && !list, &kimg[i], err, sizeof err);
-		/* --list prints commands that fetch or build for themselves: only a
-		 * malformed spec is an error here, not one still to be fetched. */
+		/* A cell's name carries the kernel's resolved name (debian:cloud is
+		 * whichever ABI is newest here), so --list cannot name the cells
+		 * of a kernel it has not got; it downloads nothing itself. */
 		if (r == -1 && list)
-			continue;
+			pnb_die(1, "run --list: %s (cell names carry the kernel's resolved name)", err);
 		if (r)
 			pnb_die(r == -2 ? 2 : 1, "run: %s", err);
 	}
@@ -508,27 +621,74 @@ int cmd_run(int argc, char **argv)
 					cells[n] = (struct cell){ .ki = ki, .si = si, .rep = rep, .hier = hh };
 					snprintf(cells[n].final, sizeof cells[n].final, "%s/%s/%s/%u%s", out,
 						 kimg[ki].name, scn[si].name, rep, h ? "-v2" : "");
+					snprintf(cells[n].name, sizeof cells[n].name, "%s/%s/%u%s",
+						 kimg[ki].name, scn[si].name, rep, h ? "-v2" : "");
 					n++;
 				}
 			}
 		}
+	/* Pick the named cells and the shard, keeping the matrix order: the
+	 * order --list prints is the order the full matrix runs in. */
+	if (nwant || shard_n) {
+		for (int w = 0; w < nwant; w++) {
+			int found = 0;
+			for (int i = 0; i < n && !found; i++)
+				found = !strcmp(cells[i].name, want[w]);
+			if (!found)
+				pnb_die(2, "run: --cell %s: no such cell in this matrix of %d (pnbench run "
+					"with the same --kernel/--scenario/--reps and --list names them)",
+					want[w], n);
+		}
+		int kept = 0;
+		for (int i = 0; i < n; i++) {
+			int take = !nwant;
+			for (int w = 0; w < nwant && !take; w++)
+				take = !strcmp(cells[i].name, want[w]);
+			if (take && shard_n)
+				take = (uint64_t)i % shard_n == shard_i - 1;
+			if (take)
+				cells[kept++] = cells[i];
+		}
+		n = kept;
+	}
 	if (list) {
-		for (int i = 0; i < n; i++)
-			if (!i || cells[i].rep != cells[i - 1].rep || cells[i].si != cells[i - 1].si ||
-			    cells[i].ki != cells[i - 1].ki)
-			{
-				printf("%s/pnbench run --kernel %s --scenario %s --rep %u --out %s",
-				       pnb_bindir(), kernels[cells[i].ki], scn[cells[i].si].path,
-				       cells[i].rep, out);
-				for (int o = 0; o < noverrides; o++)
-					printf(" --machine '%s'", overrides[o]);
-				printf("\n");
+		json_t *arr = json ? json_array() : NULL;
+		for (int i = 0; i < n; i++) {
+			if (!json) {
+				printf("%s\n", cells[i].name);
+				continue;
 			}
+			/* The command runs this cell alone into --out, the same set. */
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}",
+				"name", cells[i].name, "kernel", kernels[cells[i].ki],
+				"kernel_name", kimg[cells[i].ki].name,
+				"scenario", scn[cells[i].si].name, "scenario_path", scn[cells[i].si].path,
+				"rep", (int)cells[i].rep, "dir", cells[i].final,
+				"command", "");
+			char mach[600] = "";
+			for (int q = 0; q < noverrides; q++)
+				snprintf(mach + strlen(mach), sizeof mach - strlen(mach), " --machine '%s'",
+					 overrides[q]);
+			json_object_set_new(o, "command", json_sprintf(
+				"%s/pnbench run --kernel %s --scenario %s --reps %u --cell %s --out %s%s",
+				pnb_bindir(), kernels[cells[i].ki], scn[cells[i].si].path,
+				reps ? (unsigned)reps : scn[cells[i].si].reps, cells[i].name, out, mach));
+			json_array_append_new(arr, o);
+		}
+		if (json) {
+			char *txt = json_dumps(arr, JSON_COMPACT);
+			printf("%s\n", txt ? txt : "[]");
+			free(txt);
+			json_decref(arr);
+		}
 		return 0;
 	}
 
-	if (lock_set(out))
+	if (pnb_lock_set(out, nwant || shard_n, "run"))
 		return PNB_EXIT_FAIL;
+	for (int i = 0; i < n && (nwant || shard_n); i++)
+		if (lock_cell(out, cells[i].name))
+			return PNB_EXIT_FAIL;
 	for (int i = 0; i < n && !force; i++) {
 		char was[64];
 		if (cell_scenario_differs(cells[i].final, &scn[cells[i].si], was, sizeof was))

@@ -62,6 +62,17 @@ int pnb_scenario_check(const char *name, struct scenario *s, char *err, size_t l
 		}
 		probe_free(&p);
 	}
+	/* The killer's mechanism is a probe spec too (or an external killer). */
+	if (s->killer[0] && strcmp(s->killer, "earlyoom") && strcmp(s->killer, "nohang")) {
+		struct probe p;
+		char perr[PROBE_ERR_LEN + 200];
+		if (probe_from_spec(&p, s->killer, perr, sizeof perr)) {
+			snprintf(err, len, "scenario %s: [killer] mechanism: %s", path, perr);
+			scenario_free(s);
+			return -1;
+		}
+		probe_free(&p);
+	}
 	return 0;
 }
 

@@ -242,6 +242,9 @@ struct row_result {
 	int shown, regression;
 };
 
+/* The scenario and probe row being printed, for cmp_opts.on_row. */
+static const char *cur_scn, *cur_row;
+
 static struct row_result print_row(FILE *out, const char *label, const struct an_cell *bc,
 				   const struct an_cell *nc, const struct an_key *k,
 				   enum an_metric m, const struct cmp_opts *o)
@@ -299,6 +302,14 @@ static struct row_result print_row(FILE *out, const char *label, const struct an
 	}
 	fprintf(out, "  %-27.27s %9s %9s %8s %8s %s%s\n", label, bs, ns, cs, ps,
 		sig ? "*" : " ", rr.regression ? " REGRESSION" : "");
+	if (o->on_row)
+		o->on_row(o->on_row_arg, &(struct cmp_row){
+			.scenario = cur_scn, .row = k ? cur_row : NULL, .metric = an_metrics[m].key,
+			.test = have_p ? "mann-whitney-u" : NULL, .base = bd.median, .new = nd.median,
+			.base_n = (int)nb, .new_n = (int)nn, .change_pct = ch,
+			.p = have_p ? t.p : NAN, .u = have_p ? t.u1 : NAN, .exact = have_p && t.exact,
+			.judged = !!(o->rules & rule_of(m)), .significant = sig,
+			.regression = rr.regression });
 	return rr;
 }
 
@@ -326,6 +337,14 @@ static struct row_result print_count_row(FILE *out, const char *label, int by, i
 	rr.regression = sig && (o->rules & rule) && (worse_is_more ? rn > rb : rn < rb);
 	fprintf(out, "  %-27.27s %9s %9s %8s %8s %s%s\n", label, x, y, cs, ps, sig ? "*" : " ",
 		rr.regression ? " REGRESSION" : "");
+	if (o->on_row)
+		o->on_row(o->on_row_arg, &(struct cmp_row){
+			.scenario = cur_scn, .row = rule == CMP_RULE_OOM ? NULL : cur_row,
+			.metric = rule == CMP_RULE_OOM ? "oom_runs" : rule == CMP_RULE_FIRED ?
+				  "fired_before_oom" : "storm_runs",
+			.test = "fisher-exact", .base = by, .new = ny, .base_n = bn, .new_n = nn,
+			.change_pct = 100.0 * (rn - rb), .p = p, .u = NAN, .exact = 1,
+			.judged = !!(o->rules & rule), .significant = sig, .regression = rr.regression });
 	return rr;
 }
 
@@ -431,6 +450,7 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 			continue;
 		}
 		fprintf(out, "\n%-29s %9s %9s %8s %8s\n", bc->scenario, "base", "new", "change", "p");
+		cur_scn = bc->scenario;
 		{
 			int bcmp = 0, ncmp = 0;
 			for (int k = 0; k < bc->nruns; k++)
@@ -502,6 +522,7 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 				continue;
 			}
 			fprintf(out, " %s\n", label);
+			cur_row = label;
 			char what[AN_PROBE_LEN + AN_LEVEL_LEN + 64];
 			struct row_result rr;
 			if (cb.oom_runs || cn.oom_runs) {
@@ -539,6 +560,8 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 			}
 		}
 		free(keys);
+		/* Killer outcomes (issue 11), judged whatever --rules says. */
+		regressions += an_compare_outcomes(out, bc, nc, o->alpha);
 	}
 	for (int i = 0; i < new->ncells; i++)
 		if (!strcmp(new->cells[i].kernel, nk) && !find_cell(base, bk, new->cells[i].scenario))

@@ -27,6 +27,7 @@ int events_summarize(const char *path, struct events_summary *s)
 
 	memset(s, 0, sizeof *s);
 	s->first_oom_t_ns = -1;
+	s->start_t_ns = -1;
 	s->workload_exit_code = -1;
 	if (!f)
 		return -1;
@@ -72,6 +73,10 @@ int events_summarize(const char *path, struct events_summary *s)
 					s->probe[i].first_t_ns = t;
 				s->probe[i].notify++;
 			}
+		} else if (!strcmp(type, "truth") &&
+			   !json_unpack(o, "{s:s}", "what", &what) && !strcmp(what, "workload_start")) {
+			if (s->start_t_ns < 0)
+				s->start_t_ns = t;
 		} else if (!strcmp(type, "truth") &&
 			   !json_unpack(o, "{s:s}", "what", &what) && !strcmp(what, "workload_exit")) {
 			json_int_t code = -1;

@@ -36,6 +36,10 @@
  * threaded-IRQ handlers at 50). */
 #define GUEST_RECORDER_FIFO 40
 
+/* How far the guest's clock may drift from the host's over a run before the
+ * run is discarded: TCG's timing jitter stays well inside this. */
+#define CLOCK_RATIO_MAX 1.25
+
 /* Boots run again after a panic before the workload started. */
 #define BOOT_PANIC_RETRIES 2
 #define TCG_PROBE_TIMEOUT_S 30
@@ -796,6 +800,13 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	struct events_summary sum;
 	events_summarize(events, &sum);
 	const char *c = con ? con : "";
+	/* The guest's own clock against the host's over the same stretch (the
+	 * watchdog saw both lines within its 20 ms poll): under TCG a TSC
+	 * calibrated on a busy host can run several times too fast. */
+	double clock_ratio = 0;
+	if (t_started && t_end && sum.start_t_ns >= 0 && sum.has_end && t_end - t_started > 2 * NS_PER_S)
+		clock_ratio = (double)(sum.end_t_ns - sum.start_t_ns) / (double)(t_end - t_started);
+	res->clock_ratio = clock_ratio;
 	char tail[400], qemu_says[300] = "";
 	console_tail(c, 4, tail, sizeof tail);
 	qemu_log_line(dir, qemu_says, sizeof qemu_says);
@@ -855,6 +866,20 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 		snprintf(res->status, sizeof res->status, "broken");
 		snprintf(res->reason, sizeof res->reason, "workload usage error: %s",
 			 sum.workload_message[0] ? sum.workload_message : "(no message; see console.log)");
+	} else if (clock_ratio > 0 && (clock_ratio > CLOCK_RATIO_MAX || clock_ratio < 1 / CLOCK_RATIO_MAX)) {
+		/* Every time in the run is off by this factor: not a result.  A
+		 * snapshot keeps its boot's TSC calibration for every restore, so
+		 * the bad one goes and the next cell makes a new one. */
+		snprintf(res->status, sizeof res->status, "broken");
+		snprintf(res->reason, sizeof res->reason, "the guest's clock ran %.2f times the host's "
+			 "from the workload's start to the end record (%.2f s against %.2f s): its TSC "
+			 "was miscalibrated at boot%s", clock_ratio,
+			 (sum.end_t_ns - sum.start_t_ns) / 1e9, (t_end - t_started) / 1e9,
+			 restore ? "; snapshot removed" : "");
+		if (restore) {
+			unlink(snap.mig);
+			unlink(snap.initrd);
+		}
 	} else if (!sum.has_end || rec_exit != 0) {
 		snprintf(res->status, sizeof res->status, "broken");
 		snprintf(res->reason, sizeof res->reason, "%s (recorder exit %d); console tail: %s",

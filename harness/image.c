@@ -671,6 +671,67 @@ static void prune_older_images(const char *keep)
 	globfree(&g);
 }
 
+/* ---- external killers (issue 11): earlyoom with its shared libraries ----
+ * Debian's earlyoom is dynamically linked: the guest gets the binary at
+ * /usr/bin/earlyoom and every library ldd names, at the same paths, so the
+ * loader finds them as on the host.  The binary is the host's when
+ * installed, else the package unpacked into the cache (apt-get download:
+ * installing it on the host would start a killer daemon there).  Without
+ * it the image is built anyway and the earlyoom killer row says why. */
+#define EXT_MAX 16
+struct ext_file { char src[PNB_PATH], dst[PNB_PATH]; };
+
+static int earlyoom_binary(char *bin, size_t len)
+{
+	char dir[PNB_PATH], cmd[PNB_PATH * 2 + 200];
+
+	if (!access("/usr/bin/earlyoom", X_OK)) {
+		snprintf(bin, len, "/usr/bin/earlyoom");
+		return 0;
+	}
+	snprintf(dir, sizeof dir, "%s/earlyoom", pnb_cache_dir());
+	snprintf(bin, len, "%s/usr/bin/earlyoom", dir);
+	if (!access(bin, X_OK))
+		return 0;
+	if (pnb_mkdir_all(dir, 0755))
+		return -1;
+	snprintf(cmd, sizeof cmd, "cd '%s' && apt-get download earlyoom >/dev/null 2>&1 && "
+		 "dpkg-deb -x earlyoom_*.deb . >/dev/null 2>&1", dir);
+	if (system(cmd) != 0 || access(bin, X_OK))
+		return -1;
+	return 0;
+}
+
+static int earlyoom_files(struct ext_file *f, int max)
+{
+	char bin[PNB_PATH], cmd[PNB_PATH + 32], line[1024];
+	FILE *p;
+	int n = 0;
+
+	if (earlyoom_binary(bin, sizeof bin))
+		return 0;
+	snprintf(f[n].src, sizeof f[n].src, "%s", bin);
+	snprintf(f[n++].dst, sizeof f[n].dst, "usr/bin/earlyoom");
+	snprintf(cmd, sizeof cmd, "ldd '%s' 2>/dev/null", bin);
+	if (!(p = popen(cmd, "r")))
+		return 0;
+	while (n < max && fgets(line, sizeof line, p)) {
+		char a[PNB_PATH], b[PNB_PATH], *name = NULL;
+		/* "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
+		 * "/lib64/ld-linux-x86-64.so.2 (0x...)"; linux-vdso has no file. */
+		if (sscanf(line, " %1023s => %1023s", a, b) == 2 && b[0] == '/')
+			name = b;
+		else if (sscanf(line, " %1023s", a) == 1 && a[0] == '/')
+			name = a;
+		if (!name || !realpath(name, f[n].src))
+			continue;
+		snprintf(f[n++].dst, sizeof f[n].dst, "%s", name + 1);
+	}
+	if (pclose(p) != 0)
+		return 0;	/* no closure, no earlyoom: it would not start */
+	return n;
+}
+
 int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *err, size_t errlen)
 {
 	const char *progs[][2] = {
@@ -678,6 +739,7 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 		{ "bin/pnbench-record", "pnbench-record" },
 		{ "bin/pnbench-workload", "pnbench-workload" },
 		{ "bin/pnbench-conform", "pnbench-conform" },
+		{ "bin/pnbench-killer", "pnbench-killer" },
 	};
 	enum { NPROGS = sizeof progs / sizeof progs[0] };
 	char src[NPROGS][PNB_PATH], dir[PNB_PATH], mpath[PNB_PATH * 2], *modlist = NULL;
@@ -737,6 +799,17 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 		free(data);
 	}
 	key = fnv1a(key, modlist, strlen(modlist) + 1);
+	static struct ext_file ext[EXT_MAX];
+	int next = earlyoom_files(ext, EXT_MAX);
+	for (int i = 0; i < next; i++) {
+		char *data;
+		size_t n;
+		if (read_all(ext[i].src, &data, &n) == 0) {
+			key = fnv1a(key, data, n);
+			free(data);
+		}
+		key = fnv1a(key, ext[i].dst, strlen(ext[i].dst) + 1);
+	}
 	for (char *s = modlist; *s;) {
 		char *nl = strchr(s, '\n');
 		char *data;
@@ -811,6 +884,9 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 			snprintf(mpath, sizeof mpath, "%s", src[i]);
 	if (!e && (e = cpio_file(&c, "bin/busybox", 0755, BUSYBOX)))
 		snprintf(mpath, sizeof mpath, "%s", BUSYBOX);
+	for (int i = 0; !e && i < next; i++)
+		if ((e = cpio_file(&c, ext[i].dst, 0755, ext[i].src)))
+			snprintf(mpath, sizeof mpath, "%s", ext[i].src);
 	for (size_t i = 0; !e && i < sizeof busybox_links / sizeof busybox_links[0]; i++) {
 		char name[64];
 		snprintf(name, sizeof name, "bin/%s", busybox_links[i]);

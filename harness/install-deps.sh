@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential libjansson-dev libgsl-dev libhwloc-dev hwloc
 libtracefs-dev libtraceevent-dev libatf-dev atf-sh kyua gnuplot-nox
 qemu-system-x86 busybox-static cpio e2fsprogs kmod nettle-dev
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+parallel python3-jsonschema python3-yaml lava-common"
 
 missing=""
 for p in $PKGS; do

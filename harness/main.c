@@ -26,6 +26,8 @@ static const struct {
 	{ "compare", cmd_compare, "compare two result sets: medians, change, Mann-Whitney U" },
 	{ "report", cmd_report, "text report for mail, gnuplot pictures and an index" },
 	{ "conform", cmd_conform, "conformance suite per kernel in guests: matrix text and JUnit" },
+	{ "merge", cmd_merge, "join cell directories from several machines into one result set" },
+	{ "export", cmd_export, "a result set as KCIDB JSON, JUnit XML, or a cell as a LAVA job" },
 };
 
 static void usage(FILE *f)

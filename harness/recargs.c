@@ -62,6 +62,11 @@ int record_args_build(const struct scenario *s, unsigned rep, const struct recor
 	bad |= add(a, "--label") | add(a, buf);
 	for (int i = 0; i < s->nprobes; i++)
 		bad |= add(a, "--probe") | add(a, s->probes[i]);
+	/* The killer travels with the run (after the snapshot point). */
+	if (s->killer[0]) {
+		bad |= add(a, "--killer") | add(a, s->killer);
+		bad |= add(a, "--killer-action") | add(a, s->killer_action[0] ? s->killer_action : "kill");
+	}
 	bad |= add(a, "--");
 	bad |= add(a, w->workload);
 	bad |= add(a, s->workload);

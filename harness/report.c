@@ -335,6 +335,84 @@ fail:
 	R->failures++;
 }
 
+/* A killer run (issue 11): the memory curve with every kill on it. */
+static void kill_timeline(struct rep *R, const struct an_run *r, int in_mail)
+{
+	const struct an_outcome *o = r->outcome;
+	char name[256], prefix[PATH_MAX + 300], p[PATH_MAX + 320], title[512], caption[700];
+	char xmax[32], nsamples[32], cmd[1024];
+	FILE *f;
+	int n = 0;
+
+	if (!o)
+		return;
+	snprintf(name, sizeof name, "kills-%s-%s-%d", r->kernel, r->scenario, r->rep);
+	sanitize(name);
+	if (!wants(R, name))
+		return;
+	R->only_found = 1;
+	snprintf(prefix, sizeof prefix, "%s/%s", R->out, name);
+	snprintf(p, sizeof p, "%s.tsv", prefix);
+	if (!(f = fopen(p, "we")))
+		goto fail;
+	fprintf(f, "# t_s\tavailable_MiB\tanon_MiB\tcache_MiB  (%s)\n", r->dir);
+	for (size_t i = 0; i < r->nsamples; i++) {
+		const struct an_sample *s = &r->samples[i];
+		fprintf(f, "%.3f", (double)(s->t - r->t_start) / 1e9);
+		tsv_num(f, s->available_kB / 1024);
+		tsv_num(f, s->anon_kB / 1024);
+		tsv_num(f, s->cache_kB / 1024);
+		fputc('\n', f);
+	}
+	fclose(f);
+	snprintf(p, sizeof p, "%s-kills.tsv", prefix);
+	if (!(f = fopen(p, "we")))
+		goto fail;
+	fprintf(f, "# t_s\tavailable_MiB\tadj\tkind (1 killer, 2 kernel OOM)\n");
+	for (int i = 0; i < o->nkills; i++) {
+		const struct an_kill *k = &o->kills[i];
+		fprintf(f, "%.6f\t%.3f\t%d\t1\n", (double)(k->t_signal - r->t_start) / 1e9,
+			k->avail_before_kB / 1024, k->adj);
+		n++;
+	}
+	/* Kernel kills at the sample MemAvailable of their time. */
+	for (int i = 0; i < o->nkernel && i < AN_OUTCOME_MAX_VICTIMS; i++) {
+		double av = NAN;
+		for (size_t k = 0; k < r->nsamples && r->samples[k].t <= o->kernel_t[i]; k++)
+			av = r->samples[k].available_kB;
+		fprintf(f, "%.6f", (double)(o->kernel_t[i] - r->t_start) / 1e9);
+		tsv_num(f, av / 1024);
+		fprintf(f, "\t%d\t2\n", o->kernel_adj[i]);
+		n++;
+	}
+	/* gnuplot dies on a series with no point at all (labels over
+	 * nothing): one point per kind, outside the x range. */
+	fprintf(f, "-1\t0\t0\t1\n-1\t0\t0\t2\n");
+	(void)n;
+	fclose(f);
+	snprintf(xmax, sizeof xmax, "%.3f", r->run_s > 0 ? r->run_s : 1);
+	snprintf(nsamples, sizeof nsamples, "%zu", r->nsamples);
+	snprintf(title, sizeof title, "%s on %s, run %d: killer %s, %d killer kill%s, %d kernel OOM kill%s",
+		 r->scenario, r->kernel, r->rep, o->killer, o->daemon_kills, o->daemon_kills == 1 ? "" : "s",
+		 o->kernel_kills, o->kernel_kills == 1 ? "" : "s");
+	regen_cmd(R, name, cmd, sizeof cmd);
+	snprintf(caption, sizeof caption,
+		 "%s on %s, run %d: MemAvailable of the domain (%s) with the killer's kills (%s; "
+		 "triangles at the MemAvailable it decided on, labelled with the victim's adj) and "
+		 "the kernel OOM killer's (crosses). Regenerate: `%s`", r->scenario, r->kernel, r->rep,
+		 r->domain, o->killer, cmd);
+	struct figure *fig = add_figure(R, name, "kills", caption);
+	if (!fig)
+		goto fail;
+	fig->not_in_mail = !in_mail;
+	char *rest[] = { title, xmax, nsamples, NULL };
+	draw(R, fig, prefix, rest);
+	return;
+fail:
+	pnb_err("report: writing %s: %s", p, strerror(errno));
+	R->failures++;
+}
+
 static void cell_dist(const struct an_cell *c, const struct an_key *k, enum an_metric m,
 		      struct pnb_dist *d)
 {
@@ -945,6 +1023,8 @@ int cmd_report(int argc, char **argv)
 		const struct an_run *m = median_run(&s.cells[i]);
 		for (int k = 0; k < s.cells[i].nruns; k++)
 			timeline(&R, s.cells[i].runs[k], s.cells[i].runs[k] == m);
+		for (int k = 0; k < s.cells[i].nruns; k++)
+			kill_timeline(&R, s.cells[i].runs[k], s.cells[i].runs[k] == m);
 	}
 
 	if (R.only) {
@@ -994,6 +1074,15 @@ int cmd_report(int argc, char **argv)
 		FILE *t = open_out(&R, name);
 		if (t) {
 			table_cell(t, &s.cells[i], i + 2);
+			fclose(t);
+		}
+	}
+	/* Killer outcomes (issue 11): one table over every cell that has them. */
+	int have_killers = 0;
+	{
+		FILE *t = open_out(&R, "table-killers.txt");
+		if (t) {
+			have_killers = an_report_killers(t, &s, s.ncells + 2) > 0;
 			fclose(t);
 		}
 	}
@@ -1089,6 +1178,10 @@ int cmd_report(int argc, char **argv)
 			snprintf(p, sizeof p, "%s/%s", R.out, name);
 			append_file(f, p);
 		}
+		if (have_killers) {
+			snprintf(p, sizeof p, "%s/table-killers.txt", R.out);
+			append_file(f, p);
+		}
 		if (R.against) {
 			fprintf(f, "\nComparison with %s\n\n", R.against);
 			if (have_base) {
@@ -1141,6 +1234,9 @@ int cmd_report(int argc, char **argv)
 			fprintf(ix, "- [%s](%s): %s on %s, per mechanism/level\n", name, name,
 				s.cells[i].scenario, s.cells[i].kernel);
 		}
+		if (have_killers)
+			fprintf(ix, "- [table-killers.txt](table-killers.txt): killer outcomes per killer, "
+				    "workload and kernel\n");
 		if (have_base)
 			fprintf(ix, "- [compare.txt](compare.txt): comparison with %s\n", R.against);
 		fprintf(ix, "\n## Figures\n\n");

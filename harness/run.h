@@ -26,6 +26,9 @@ struct run_result {
 	char retry_reason[512];
 	/* How the guest started: "cold" (booted) or "snapshot" (restored),
 	 * why, and the snapshot's key. */
+	/* Guest CLOCK_MONOTONIC / host time from workload start to the end
+	 * record; 0 when not measured. */
+	double clock_ratio;
 	char start[16];
 	char start_why[600];
 	char snapshot_key[64];
@@ -35,6 +38,11 @@ struct run_result {
 	char hierarchy[8];
 	char knobs[2048];
 };
+
+/* flock() OUT/.lock (creating OUT), held until the process exits: exclusive
+ * for a whole run or a merge, shared for runs of named cells.  0, or -1
+ * after a one-line message that starts with who. */
+int pnb_lock_set(const char *out, int shared, const char *who);
 
 /* Native backend: the running kernel, workload confined in a memory cgroup. */
 int native_check(char *why, size_t len);
@@ -77,6 +85,7 @@ struct events_summary {
 	int64_t end_t_ns;
 	int oom_kills;		/* truth oom_kill from kmsg (vmstat deltas when no kmsg) */
 	int64_t first_oom_t_ns;	/* -1 when none */
+	int64_t start_t_ns;	/* the workload_start line, -1 when none */
 	int nprobes;
 	struct { char spec[160]; char status[16]; int notify; int64_t first_t_ns; } probe[SUM_MAX_PROBES];
 	int samples;

@@ -245,6 +245,20 @@ static void console_tail_line(const char *path, char *out, size_t len)
 	snprintf(out, len, "%s", buf);
 }
 
+/* The guest's CLOCK_MONOTONIC /init printed at its snapshot point, or -1. */
+static double guest_clock_at_point(const char *con)
+{
+	char buf[1 << 16];
+	int fd = open(con, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	const char *p = strstr(buf, "snapshot point (CLOCK_MONOTONIC ");
+	return p ? atof(p + strlen("snapshot point (CLOCK_MONOTONIC ")) : -1;
+}
+
 /* Boot once to the snapshot point and save the machine into snap->mig. */
 static int snapshot_take(const char *const *machine, const struct snapshot *snap,
 			 uint64_t boot_timeout_ns, int *panicked, char *why, size_t wl)
@@ -289,8 +303,19 @@ static int snapshot_take(const char *const *machine, const struct snapshot *snap
 			break;
 		usleep(20000);
 	}
+	double host_s = (pnb_mono_ns() - t0) / 1e9;
 	char tail[320];
 	console_tail_line(con, tail, sizeof tail);
+	/* Every restore inherits this boot's TSC calibration: a guest clock
+	 * well ahead of the host's (QEMU started before the guest's clock, so
+	 * it can only be behind when sane) is a machine not worth saving. */
+	double guest_s = guest_clock_at_point(con);
+	if (!exited && guest_s > 0 && guest_s > host_s * 1.25 + 0.5) {
+		snprintf(why, wl, "the snapshot boot's clock ran ahead of the host's (%.2f s in %.2f s): "
+			 "TSC miscalibrated", guest_s, host_s);
+		*panicked = 1;	/* as the race: worth another boot */
+		goto out;
+	}
 	/* Only a panic is worth another boot (the emulator's race); a kernel
 	 * that does not boot, or boots too slowly, will not do better. */
 	*panicked = has(con, "Kernel panic") || has(con, "BUG: ");

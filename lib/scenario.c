@@ -12,7 +12,7 @@
 #include "clock.h"
 
 enum key_type { K_STR, K_UINT, K_DURATION, K_SIZE, K_EXPECT, K_SWAP, K_PROBE, K_TCG, K_HIER,
-		K_LRU_GEN, K_PSIZE, K_MSECS };
+		K_LRU_GEN, K_PSIZE, K_MSECS, K_KILLER, K_ACTION, K_PCT };
 
 struct scn_key {
 	const char *section, *key;
@@ -57,6 +57,12 @@ static const struct scn_key keys[] = {
 	{ "machine", "cmdline", K_STR, F(cmdline), 0, 0, "", "extra guest kernel command line" },
 	{ "machine", "tcg", K_TCG, F(tcg), 0, 0, "single",
 	  "without KVM: single (one host thread; no cross-modifying-code oops) | multi (a thread per vCPU)" },
+	{ "killer", "mechanism", K_KILLER, F(killer), 0, 0, "none",
+	  "none | a notification probe spec driving pnbench-killer (psi:some:70ms:1s) | earlyoom | nohang (unsupported: no Python in the guest)" },
+	{ "killer", "action", K_ACTION, F(killer_action), 0, 0, "kill",
+	  "kill (lmkd's policy) | reclaim (process_madvise MADV_PAGEOUT, memory.reclaim)" },
+	{ "killer", "margin", K_PCT, F(killer_margin_pct), 0, 100, "25",
+	  "a kill while MemAvailable is above this % of memory is unnecessary" },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -67,6 +73,7 @@ void scenario_print_keys(FILE *f)
 		[K_SIZE] = "size", [K_EXPECT] = "oom|no-oom|any", [K_SWAP] = "none|zram:SZ[:A]",
 		[K_PROBE] = "probe spec", [K_TCG] = "single|multi", [K_HIER] = "v1|v2|both",
 		[K_LRU_GEN] = "on|off|kernel", [K_PSIZE] = "size or N%", [K_MSECS] = "milliseconds",
+		[K_KILLER] = "none|spec|earlyoom", [K_ACTION] = "kill|reclaim", [K_PCT] = "percent",
 	};
 
 	const char *section = "";
@@ -316,6 +323,31 @@ static int set_value(struct ctx *c, const struct scn_key *k, const char *v)
 		if (!strcmp(v, "single")) c->s->tcg = SCN_TCG_SINGLE;
 		else if (!strcmp(v, "multi")) c->s->tcg = SCN_TCG_MULTI;
 		else return fail(c, "%s: '%s' is not one of single, multi", k->key, v);
+		return 1;
+	case K_KILLER:
+		if (strlen(v) >= k->size)
+			return fail(c, "%s: value too long ('%.40s...')", k->key, v);
+		if (!*v)
+			return fail(c, "%s: empty (none, a probe spec, or earlyoom)%s", k->key, "");
+		/* "none" is the baseline row: no killer at all. */
+		strcpy(field, strcmp(v, "none") ? v : "");
+		return 1;
+	case K_ACTION:
+		if (strcmp(v, "kill") && strcmp(v, "reclaim"))
+			return fail(c, "%s: '%s' is not one of kill, reclaim", k->key, v);
+		strcpy(field, v);
+		return 1;
+	case K_PCT:
+		{
+			char num[32];
+			snprintf(num, sizeof num, "%s", v);
+			if (num[0] && num[strlen(num) - 1] == '%')
+				num[strlen(num) - 1] = 0;
+			r = pnb_parse_u64(num, &u);
+		}
+		if (r || u > k->max)
+			return fail(c, "%s: '%s' is not a percentage 0..100", k->key, v);
+		*(uint64_t *)field = u;
 		return 1;
 	case K_PROBE:
 		if (!*v)

@@ -6,6 +6,7 @@
  *   [probes]    probe (repeatable: one spec per line)
  *   [machine]   memory, cpus, maxcpus, swap, lru_gen, min_ttl_ms, hierarchy,
  *               memory_max, memory_high, cmdline, tcg
+ *   [killer]    mechanism, action, margin (the closed loop, issue 11)
  */
 #ifndef PNB_SCENARIO_H
 #define PNB_SCENARIO_H
@@ -64,6 +65,12 @@ struct scenario {
 	struct scn_size memory_max, memory_high;
 	char cmdline[SCN_STR];		/* extra guest kernel command line */
 	enum scn_tcg tcg;
+
+	/* The killer beside the workload: "" (none: the baseline row), a
+	 * probe spec driving pnbench-killer, or "earlyoom". */
+	char killer[160];
+	char killer_action[16];		/* kill | reclaim */
+	uint64_t killer_margin_pct;	/* a kill with MemAvailable above this % of total is unnecessary */
 
 	char *text;			/* the file as read, for meta.json */
 };

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include "lava.h"
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <sys/utsname.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
 #define MAX_PROBES 64
@@ -57,6 +59,9 @@ struct recorder {
 	char **argv;
 	struct labels labels;
 	const char *end_reason;
+	/* The killer (issue 11): pnbench-killer beside the workload. */
+	const char *killer_spec, *killer_action;
+	pid_t killer_pid;
 	char progress_buf[4096];
 	size_t progress_len;
 	/* The workload's standard error passes through us on its way to ours,
@@ -82,7 +87,13 @@ static void usage(FILE *f)
 "      --fifo PRIO       run the recorder SCHED_FIFO at PRIO (1-99)\n"
 "      --no-mlock        do not mlockall() (tests as an unprivileged user)\n"
 "      --root DIR        probes read /proc and cgroup files under DIR\n"
-"      --label K=V       add K=V to the header line (repeat)\n");
+"      --label K=V       add K=V to the header line (repeat)\n"
+"      --killer SPEC     start pnbench-killer driven by this mechanism (a probe\n"
+"                        spec, or earlyoom) on the workload's process group\n"
+"      --killer-action A kill (default) or reclaim\n"
+"      --lava            at the end, print LAVA test-case signal lines (first\n"
+"                        notification, lead before the OOM kill, counts) on\n"
+"                        standard error; needs --out\n");
 }
 
 static json_t *jstr(const char *s) { return json_string(s ? s : ""); }
@@ -129,6 +140,10 @@ static void header(struct recorder *r)
 	jset_str(h, "memcg_v1", r->env.memcg_v1);
 	jset_str(h, "memcg_v2", r->env.memcg_v2);
 	jset_int(h, "duration_ns", (long long)r->duration_ns);
+	if (r->killer_spec) {
+		jset_str(h, "killer", r->killer_spec);
+		jset_str(h, "killer_action", r->killer_action ? r->killer_action : "kill");
+	}
 	a = json_array();
 	for (int i = 0; i < r->nprobes; i++)
 		json_array_append_new(a, jstr(r->probes[i].spec));
@@ -251,6 +266,110 @@ static int join_cgroup(const char *dir, pid_t pid, char *why, size_t len)
 	return e;
 }
 
+/* pnbench-killer, beside this program: armed before the workload may
+ * allocate (it says so on the ready pipe), acting on the workload's
+ * process group, writing to our events fd on our clock.  A killer that
+ * cannot start is recorded and the run goes on: the analysis reports the
+ * cell as having no working killer rather than losing the run. */
+static void start_killer(struct recorder *r, pid_t pgid)
+{
+	char exe[4096], bin[4200], fdnum[16], rfd[16], pg[16], t0[32], why[300];
+	const char *argv[32];
+	int ready[2], n = 0;
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	if (len <= 0) {
+		recorder_event(r, "killer_failed", "cannot find pnbench-killer: /proc/self/exe unreadable");
+		return;
+	}
+	exe[len] = 0;
+	*strrchr(exe, '/') = 0;
+	snprintf(bin, sizeof bin, "%s/pnbench-killer", exe);
+	if (pipe2(ready, O_CLOEXEC)) {
+		recorder_event(r, "killer_failed", "pipe failed");
+		return;
+	}
+	snprintf(pg, sizeof pg, "%d", (int)pgid);
+	snprintf(t0, sizeof t0, "%llu", (unsigned long long)r->out.t0_ns);
+	argv[n++] = bin;
+	argv[n++] = "--mechanism";
+	argv[n++] = r->killer_spec;
+	argv[n++] = "--action";
+	argv[n++] = r->killer_action ? r->killer_action : "kill";
+	argv[n++] = "--pgid";
+	argv[n++] = pg;
+	argv[n++] = "--t0";
+	argv[n++] = t0;
+	argv[n++] = "--out-fd";
+	argv[n++] = fdnum;
+	argv[n++] = "--ready-fd";
+	argv[n++] = rfd;
+	argv[n++] = "--domain";
+	argv[n++] = r->env.domain == PNB_DOMAIN_MEMCG_V1 ? "memcg-v1" :
+		    r->env.domain == PNB_DOMAIN_MEMCG_V2 ? "memcg-v2" : "system";
+	if (r->env.memcg_v1[0]) {
+		argv[n++] = "--memcg-v1";
+		argv[n++] = r->env.memcg_v1;
+	}
+	if (r->env.memcg_v2[0]) {
+		argv[n++] = "--memcg-v2";
+		argv[n++] = r->env.memcg_v2;
+	}
+	if (r->env.root[0]) {
+		argv[n++] = "--root";
+		argv[n++] = r->env.root;
+	}
+	if (r->no_mlock)
+		argv[n++] = "--no-mlock";
+	argv[n] = NULL;
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(why, sizeof why, "fork: %s", strerror(errno));
+		recorder_event(r, "killer_failed", why);
+		close(ready[0]);
+		close(ready[1]);
+		return;
+	}
+	if (pid == 0) {
+		/* The two fds it needs survive exec; the rest are CLOEXEC. */
+		int ofd = dup(r->out.fd), wfd = dup(ready[1]);
+		sigset_t none;
+		snprintf(fdnum, sizeof fdnum, "%d", ofd);
+		snprintf(rfd, sizeof rfd, "%d", wfd);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(bin, (char *const *)argv);
+		dprintf(2, "pnbench-record: cannot run %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	close(ready[1]);
+	r->killer_pid = pid;
+	/* Wait for it to arm (or fail) before the workload may allocate. */
+	struct pollfd p = { .fd = ready[0], .events = POLLIN };
+	char c;
+	if (poll(&p, 1, 10000) != 1 || read(ready[0], &c, 1) != 1) {
+		snprintf(why, sizeof why, "%s did not arm within 10 s or exited", bin);
+		recorder_event(r, "killer_failed", why);
+	}
+	close(ready[0]);
+}
+
+/* At the end: SIGTERM, so its end line lands before ours. */
+static void stop_killer(struct recorder *r)
+{
+	if (r->killer_pid <= 0)
+		return;
+	kill(r->killer_pid, SIGTERM);
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(r->killer_pid, NULL, WNOHANG) == r->killer_pid)
+			return;
+		usleep(10000);
+	}
+	kill(r->killer_pid, SIGKILL);
+	waitpid(r->killer_pid, NULL, 0);
+	recorder_event(r, "killer_stop_timeout", "pnbench-killer did not end within 5 s of SIGTERM: killed");
+}
+
 /* Fork the workload stopped at a gate, put it in its cgroups, then open the
  * gate: the workload never allocates a page outside its cgroup. */
 static int start_workload(struct recorder *r)
@@ -317,6 +436,8 @@ static int start_workload(struct recorder *r)
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
+	if (r->killer_spec)
+		start_killer(r, pid);
 	r->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	r->env.workload_pid = pid;
 	r->env.workload_pidfd = r->pidfd;
@@ -426,6 +547,23 @@ static void progress_line(struct recorder *r, char *line, uint64_t now)
 			jset_str(o, "key", what);
 			jset_real(o, "value", d);
 		} else {
+			jset_str(o, "what", "bad_progress_line");
+			jset_str(o, "detail", line);
+		}
+	} else if (!strncmp(line, "app ", 4)) {
+		/* An app of the apps workload: who is who for the killer outcomes. */
+		int pid, adj;
+		char role[32];
+		unsigned long long anon, file;
+		if (sscanf(line, "app %d %d %31s %llu %llu", &pid, &adj, role, &anon, &file) == 5) {
+			o = jsonl_new(&r->out, "app", now);
+			jset_int(o, "pid", pid);
+			jset_int(o, "adj", adj);
+			jset_str(o, "role", role);
+			jset_int(o, "anon_bytes", (long long)anon);
+			jset_int(o, "file_bytes", (long long)file);
+		} else {
+			o = jsonl_new(&r->out, "recorder", now);
 			jset_str(o, "what", "bad_progress_line");
 			jset_str(o, "detail", line);
 		}
@@ -596,6 +734,9 @@ static int loop(struct recorder *r)
 	}
 }
 
+/* --lava: the events file to read back for LAVA signal lines at the end. */
+static const char *lava_events;
+
 static int parse_args(struct recorder *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -604,10 +745,13 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 		{ "domain", required_argument, 0, 'd' }, { "duration", required_argument, 0, 'D' },
 		{ "grace", required_argument, 0, 'g' }, { "fifo", required_argument, 0, 'f' },
 		{ "no-mlock", no_argument, 0, 'M' }, { "root", required_argument, 0, 'r' },
-		{ "label", required_argument, 0, 'l' }, { "help", no_argument, 0, 'h' }, { 0 }
+		{ "label", required_argument, 0, 'l' }, { "help", no_argument, 0, 'h' },
+		{ "killer", required_argument, 0, 'K' }, { "killer-action", required_argument, 0, 'A' },
+		{ "lava", no_argument, 0, 'L' }, { 0 }
 	};
 	char err[PROBE_ERR_LEN + 200];
 	const char *out = NULL;
+	int lava = 0;
 	uint64_t v;
 	int c;
 
@@ -656,10 +800,20 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 				pnb_die(2, "--label '%s': need KEY=VALUE (at most 32)", optarg);
 			r->labels.kv[r->labels.n++] = optarg;
 			break;
+		case 'K': r->killer_spec = optarg; break;
+		case 'A':
+			if (strcmp(optarg, "kill") && strcmp(optarg, "reclaim"))
+				pnb_die(2, "--killer-action '%s': not kill or reclaim", optarg);
+			r->killer_action = optarg;
+			break;
+		case 'L': lava = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
+	if (lava && !out)
+		pnb_die(2, "--lava reads the events back from --out FILE: give one");
+	lava_events = lava ? out : NULL;
 	if (optind >= argc)
 		pnb_die(2, "no workload given (usage: pnbench-record [options] -- WORKLOAD [ARGS])");
 	if (r->env.domain == PNB_DOMAIN_MEMCG_V1 && !r->env.memcg_v1[0])
@@ -710,6 +864,7 @@ int main(int argc, char **argv)
 	arm_probes(r);
 	if (start_workload(r)) {
 		r->end_reason = "workload_start_failed";
+		stop_killer(r);
 		end_line(r);
 		return 1;
 	}
@@ -719,11 +874,16 @@ int main(int argc, char **argv)
 		timerfd_settime(r->timerfd, 0, &its, NULL);
 	}
 	int rc = loop(r) ? 1 : 0;
+	stop_killer(r);
 	for (int i = 0; i < r->nprobes; i++)
 		if (r->armed[i])
 			r->probes[i].ops->close(&r->probes[i], &r->out);
 	end_line(r);
 	read_stderr(r);
+	/* On the console, after the end record: LAVA's parser reads the
+	 * console, and the numbers are final only now. */
+	if (lava_events && lava_signals(lava_events, stderr) < 0)
+		pnb_err("--lava: cannot read back %s", lava_events);
 	/* Exit 2 is every pnbench program's usage error: the run measured a
 	 * workload that never ran as the scenario meant.  Failing here makes
 	 * both backends call the run broken (and a rerun retry it). */

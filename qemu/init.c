@@ -18,7 +18,8 @@
  *                          "snapshot point", see read_run_block)
  *   /pnbench/modules.optional  "GROUP PATH" lines: modules loaded only when a
  *                          knob asks (group zram, or a compressor's name)
- *   kernel command line    pnbench.disk=1: a data disk is attached as /dev/vda */
+ *   kernel command line    pnbench.disk=1: a data disk is attached as /dev/vda
+ *                          pnbench.shell=1: no run; a shell on the console */
 #include "parse.h"
 
 #include <errno.h>
@@ -833,6 +834,46 @@ static int wait_recorder(pid_t rec, const struct run_env *env, const sigset_t *c
 	}
 }
 
+/* pnbench.shell=1 (pnbench export lava): the machine set up as for a run,
+ * then a shell on the console for an outside test runner (LAVA's test
+ * shell, which waits for the prompt and types its steps).  busybox's
+ * applets are linked first: the runner's scripts need more than the few
+ * links the image carries.  The machine powers off when the shell ends. */
+static __attribute__((noreturn)) void run_shell(const sigset_t *oldmask)
+{
+	pid_t p = fork();
+	int st;
+
+	if (p == 0) {
+		execl("/bin/busybox", "busybox", "--install", "-s", "/bin", (char *)NULL);
+		_exit(127);
+	}
+	if (p > 0)
+		waitpid(p, &st, 0);
+	say("shell on the console (pnbench.shell=1); the run is the shell's to start");
+	if ((p = fork()) < 0)
+		fail("fork failed: %s", strerror(errno));
+	if (p == 0) {
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		setsid();
+		int tty = open("/dev/console", O_RDWR);
+		if (tty < 0 || dup2(tty, 0) < 0 || dup2(tty, 1) < 0 || dup2(tty, 2) < 0)
+			_exit(127);
+		char *argv[] = { "sh", NULL };
+		char *envp[] = { "PATH=/bin:/sbin", "HOME=/tmp", "TERM=linux", "PS1=pnbench-lava# ", NULL };
+		execve("/bin/sh", argv, envp);
+		_exit(127);
+	}
+	while (waitpid(-1, &st, 0) != p)
+		;
+	say("shell exited");
+	power_off();
+}
+
 int main(void)
 {
 	uint64_t t_init = mono_ns();
@@ -882,6 +923,8 @@ int main(void)
 		setup_zram(&env);
 	setup_lru_gen(&env);
 
+	if (cmdline_has("pnbench.shell=1"))
+		run_shell(&old);
 	int events = open_events_port();
 	char **argv;
 	if (env.snapshot) {
@@ -891,7 +934,9 @@ int main(void)
 		/* Open and raw before the host saves the machine: the UART's
 		 * start-up clears its FIFO, which would eat the run's first bytes. */
 		int port = open_run_port();
-		say("snapshot point");
+		/* The clock goes in the line: the host compares it with its
+		 * own to catch a TSC miscalibrated on a busy host. */
+		say("snapshot point (CLOCK_MONOTONIC %.3f s)", mono_ns() / 1e9);
 		argv = read_run_block(&env, port);
 		say("reached init (restored from a snapshot)");
 	} else {

@@ -204,7 +204,8 @@ ATF_TC_HEAD(shipped, tc)
 ATF_TC_BODY(shipped, tc)
 {
 	static const char *names[] = { "fixed-rate", "stream-read", "busy-beaver", "swapless-fill",
-				       "android/zram-fixed-rate", "android/zram-busy-beaver" };
+				       "android/zram-fixed-rate", "android/zram-busy-beaver",
+				       "android/zram-apps-psi" };
 	const char *src = atf_tc_get_config_var(tc, "srcdir");
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

@@ -818,6 +818,19 @@ ATF_TC_BODY(recorder_usage_exit, tc)
 	}
 }
 
+/* Every workload has the parser the host checks options with: one without
+ * let `scenario check` call through a null pointer (found by fuzz_wlargs
+ * when the apps workload arrived without one). */
+ATF_TC_WITHOUT_HEAD(every_workload_checks_options);
+ATF_TC_BODY(every_workload_checks_options, tc)
+{
+	int n = 0;
+	for (size_t i = 0; workload_registry[i]; i++, n++)
+		ATF_CHECK_MSG(workload_registry[i]->check, "workload %s has no check()",
+			      workload_registry[i]->name);
+	ATF_CHECK(n >= 5);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, unknown_workload);
@@ -835,5 +848,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, check_args_same_parser);
 	ATF_TP_ADD_TC(tp, scenario_check_args);
 	ATF_TP_ADD_TC(tp, recorder_usage_exit);
+	ATF_TP_ADD_TC(tp, every_workload_checks_options);
 	return atf_no_error();
 }

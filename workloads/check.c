@@ -27,6 +27,12 @@ int workload_check_args(const char *name, int argc, char *const argv[], char *er
 		snprintf(err, len, "unknown workload '%s'", name);
 		return PNB_EXIT_USAGE;
 	}
+	if (!w->check) {
+		/* A workload without its parser here would let bad options
+		 * reach a guest: refuse, naming the gap. */
+		snprintf(err, len, "workload '%s' cannot check its options on the host", name);
+		return PNB_EXIT_USAGE;
+	}
 	/* getopt_long permutes its argv: the caller's stays as it was. */
 	v = calloc((size_t)argc + 2, sizeof *v);
 	if (!v) {

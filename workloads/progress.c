@@ -52,3 +52,11 @@ void wl_result(const char *key, double value)
 	int n = snprintf(line, sizeof line, "result %s %.9g\n", key, value);
 	mark(line, n);
 }
+
+void wl_app(int pid, int adj, const char *role, uint64_t anon_bytes, uint64_t file_bytes)
+{
+	char line[160];
+	int n = snprintf(line, sizeof line, "app %d %d %s %llu %llu\n", pid, adj, role,
+			 (unsigned long long)anon_bytes, (unsigned long long)file_bytes);
+	mark(line, n);
+}

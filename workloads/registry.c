@@ -9,6 +9,7 @@ extern const struct workload workload_busy_beaver;
 extern const struct workload workload_swapless_fill;
 extern const struct workload workload_vmstat_cost;
 extern const struct workload workload_vmstat_staleness;
+extern const struct workload workload_apps;
 
 const struct workload *const workload_registry[] = {
 	&workload_stream_read,
@@ -17,5 +18,6 @@ const struct workload *const workload_registry[] = {
 	&workload_swapless_fill,
 	&workload_vmstat_cost,
 	&workload_vmstat_staleness,
+	&workload_apps,
 	NULL,
 };

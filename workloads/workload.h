@@ -42,5 +42,8 @@ void wl_phase(const char *name);
 /* A benchmark's measurement: "result <key> <value>" (key: [a-z0-9_.:-],
  * unit in its name, e.g. "vmstat_read_ns_p50"). */
 void wl_result(const char *key, double value);
+/* An app of the apps workload: "app <pid> <adj> <role> <anon> <file>", so
+ * the analysis knows who is who (role: background | foreground). */
+void wl_app(int pid, int adj, const char *role, uint64_t anon_bytes, uint64_t file_bytes);
 
 #endif

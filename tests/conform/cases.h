@@ -118,3 +118,9 @@ CF_CASE(memnotify_all_16,
 CF_CASE(memnotify_all_256,
 	"mem_notify v3 (2008): wake_up() wakes all sleeping processes polling the device (256 listeners, every one per notification; latency spread recorded).",
 	NULL, NULL)
+CF_CASE(killer_pidfd_after_mm,
+	"pidfd_open(2): a PID file descriptor becomes readable when the process terminates (do_exit: exit_mm() runs before exit_notify(), so a killer waiting on it sees the victim's memory already gone).",
+	NULL, NULL)
+CF_CASE(killer_mrelease_frees,
+	"process_mrelease(2): Reap the memory of a dying process (... releases the memory of a dying process ... without waiting for it to exit).",
+	NULL, NULL)
