@@ -469,13 +469,13 @@ static int knobs_precheck(const struct kernel_image *k, const struct scenario *s
 	const char *lru = json_string_value(json_object_get(c, "CONFIG_LRU_GEN"));
 	if (s->swap == SCN_SWAP_ZRAM && !(zram && (!strcmp(zram, "y") || !strcmp(zram, "m")))) {
 		snprintf(why, len, "swap=zram: kernel %s has no zram (CONFIG_ZRAM %s in %s)", k->name,
-			 zram ? zram : "unset", k->config);
+			 zram && strcmp(zram, "n") ? zram : "unset", k->config);
 		r = -1;
 	} else if ((s->lru_gen != SCN_LRU_GEN_KERNEL || s->min_ttl_ms >= 0) &&
 		   !(lru && !strcmp(lru, "y"))) {
 		snprintf(why, len, "%s: kernel %s has no MGLRU (CONFIG_LRU_GEN %s in %s)",
 			 s->lru_gen != SCN_LRU_GEN_KERNEL ? "lru_gen" : "min_ttl_ms", k->name,
-			 lru ? lru : "unset", k->config);
+			 lru && strcmp(lru, "n") ? lru : "unset", k->config);
 		r = -1;
 	}
 	json_decref(c);
