@@ -70,6 +70,7 @@ struct an_group {
 	double progress_alloc_MiB, progress_read_MiB;
 	double latency_s;
 	const char *onset;		/* which onset latency_s is against */
+	double swapout_rel_s;		/* first notification minus swap-out onset; NAN */
 	int false_positives, judged, unjudged;
 	double fp_per_min;
 	int peak_per_s;
@@ -120,6 +121,14 @@ struct an_run {
 	enum an_expect expect;
 	char workload[64];
 	char domain[32];
+	/* The memory-controller hierarchy of the boot: "v1" | "v2" as meta.json
+	 * records it, or "v1" for a guest run made before it did (guests only
+	 * booted v1 then; hier_recorded 0), "" natively. */
+	char hierarchy[8];
+	int hier_recorded;
+	/* The machine knobs asked for that differ from the defaults, from
+	 * meta.json "knobs" ("swap=zram:... lru_gen=on"), "" when none. */
+	char knobs[256];
 
 	int lines, bad_lines;
 	char events_error[128];		/* why events.jsonl was not read, "" when it was */
@@ -130,6 +139,7 @@ struct an_run {
 	int64_t t_start, t_stop, t_alloc;
 	int64_t t_oom, t_reclaim, t_direct;	/* AN_NONE when unknown */
 	char oom_source[16], reclaim_source[16], direct_source[16];
+	int64_t t_swapout;			/* first swap-out (probe swapout); AN_NONE */
 	int oom_kills;
 	int workload_pid;
 
@@ -179,7 +189,16 @@ struct an_key {
 	char level[AN_LEVEL_LEN];
 	int probe_idx;
 	enum an_claim claim;
+	/* The hierarchy whose boots the row is about ("v1" | "v2"), or "" for
+	 * every run (sets from before hierarchies were recorded).  With probe
+	 * "" the key selects a hierarchy's runs for the run metrics. */
+	char hier[8];
 };
+/* Whether run r counts for key k (its hierarchy; NULL k: every run). */
+int an_run_matches(const struct an_run *r, const struct an_key *k);
+/* The hierarchies a cell's runs recorded, in order v1, v2: count (0..2),
+ * names into h[0..count). */
+int an_cell_hiers(const struct an_cell *c, const char *h[2]);
 
 /* Metrics with a value per run; the first AN_NGROUP_METRICS are per group. */
 enum an_metric {

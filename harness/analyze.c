@@ -131,7 +131,8 @@ static int activity_only(const char *mech, const char *level)
 /* Mechanisms that are ground truth or sampling, not notifications. */
 static int is_notifier(const char *mech)
 {
-	return strcmp(mech, "sample") && strcmp(mech, "oom") && strcmp(mech, "reclaim");
+	return strcmp(mech, "sample") && strcmp(mech, "oom") && strcmp(mech, "reclaim") &&
+	       strcmp(mech, "swapout");
 }
 
 /* ---- growable arrays ----------------------------------------------------- */
@@ -214,7 +215,8 @@ static json_t *jtime_s(int64_t t, int64_t origin)
 /* ---- one run ------------------------------------------------------------- */
 
 enum what { W_OTHER, W_WORKLOAD_START, W_WORKLOAD_EXIT, W_OOM_KILL, W_MARK_VICTIM,
-	    W_KSWAPD_WAKE, W_DIRECT_BEGIN, W_MEMCG_BEGIN, W_RECLAIM_ONSET, W_RECLAIM_RATE };
+	    W_KSWAPD_WAKE, W_DIRECT_BEGIN, W_MEMCG_BEGIN, W_RECLAIM_ONSET, W_RECLAIM_RATE,
+	    W_SWAPOUT_ONSET };
 enum source { S_OTHER, S_TRACEFS, S_KMSG, S_VMSTAT };
 
 struct truth {
@@ -412,7 +414,7 @@ static enum what what_of(const char *w)
 		{ "oom_kill", W_OOM_KILL }, { "mark_victim", W_MARK_VICTIM },
 		{ "kswapd_wake", W_KSWAPD_WAKE }, { "direct_reclaim_begin", W_DIRECT_BEGIN },
 		{ "memcg_reclaim_begin", W_MEMCG_BEGIN }, { "reclaim_onset", W_RECLAIM_ONSET },
-		{ "reclaim_rate", W_RECLAIM_RATE },
+		{ "reclaim_rate", W_RECLAIM_RATE }, { "swapout_onset", W_SWAPOUT_ONSET },
 	};
 	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
 		if (w && !strcmp(w, tab[i].s))
@@ -753,6 +755,33 @@ static void read_meta(struct ctx *c, const char *dir)
 	if (!jget_i64(g, "boot_retries", &v))
 		r->boot_retries = (int)v;
 	copy_str(r->start, sizeof r->start, jget_str(g, "start"));
+	{
+		const char *h = jget_str(m, "hierarchy");
+		if (h && (!strcmp(h, "v1") || !strcmp(h, "v2"))) {
+			copy_str(r->hierarchy, sizeof r->hierarchy, h);
+			r->hier_recorded = 1;
+		} else if (g) {
+			copy_str(r->hierarchy, sizeof r->hierarchy, "v1");
+		}
+	}
+	{
+		/* Knobs asked for, in a fixed order, left out at their defaults. */
+		static const char *const names[] = { "swap", "lru_gen", "min_ttl_ms", "memory_max",
+						     "memory_high" };
+		static const char *const dflt[] = { "none", "kernel", "kernel", "max", "max" };
+		json_t *kn = json_object_get(m, "knobs");
+		size_t o = 0;
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+			const char *req = jget_str(json_object_get(kn, names[i]), "requested");
+			if (!req || !strcmp(req, dflt[i]))
+				continue;
+			int n = snprintf(r->knobs + o, sizeof r->knobs - o, "%s%s=%s", o ? " " : "",
+					 names[i], req);
+			if (n < 0 || (size_t)n >= sizeof r->knobs - o)
+				break;
+			o += (size_t)n;
+		}
+	}
 	res = json_object_get(m, "result");
 	json_t *bs = json_object_get(res, "boot_s"), *ps = json_object_get(res, "poweroff_s");
 	r->start_s = json_is_number(bs) ? json_number_value(bs) : NAN;
@@ -798,6 +827,14 @@ static void fill_names(struct ctx *c, const char *dir)
 				*dot = 0;
 			base = tmp;
 		}
+		/* "<rep>-v2": the cgroup2 boot of repetition rep. */
+		if (base != tmp) {
+			snprintf(tmp, sizeof tmp, "%s", base);
+			base = tmp;
+		}
+		size_t bl = strlen(tmp);
+		if (bl > 3 && !strcmp(tmp + bl - 3, "-v2"))
+			tmp[bl - 3] = 0;
 		if (rs && !pnb_parse_u64(rs, &v))
 			r->rep = (int)v;
 		else if (!pnb_parse_u64(base, &v))
@@ -956,6 +993,10 @@ static void ground_truth(struct ctx *c)
 				copy_str(r->direct_source, sizeof r->direct_source, "tracefs");
 			}
 			break;
+		case W_SWAPOUT_ONSET:
+			if (r->t_swapout == AN_NONE)
+				r->t_swapout = x->t;
+			break;
 		case W_RECLAIM_ONSET:
 			if (x->source != S_VMSTAT)
 				break;
@@ -1060,6 +1101,7 @@ static void group_metrics(struct ctx *c, int gi, const size_t *notes, size_t nno
 	g->first_s = g->last_s = g->lead_s = g->late_s = NAN;
 	g->headroom_kB = g->headroom_pct = g->progress_alloc_MiB = g->progress_read_MiB = NAN;
 	g->latency_s = NAN;
+	g->swapout_rel_s = NAN;
 	g->onset = NULL;
 	g->first_ns = g->last_ns = AN_NONE;
 	if (!ts || !sg) {
@@ -1156,6 +1198,10 @@ static void group_metrics(struct ctx *c, int gi, const size_t *notes, size_t nno
 		}
 		if (on != AN_NONE)
 			g->latency_s = (double)(ts[0] - on) / NS;
+		/* On a machine with swap, every mechanism against the moment
+		 * anonymous memory started going out (docs/metrics.md). */
+		if (r->t_swapout != AN_NONE)
+			g->swapout_rel_s = (double)(ts[0] - r->t_swapout) / NS;
 
 		/* Sliding 1 s window [ts[i], ts[i] + 1 s) over [i, j). */
 		size_t j = 0;
@@ -1374,7 +1420,7 @@ int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen)
 
 	memset(r, 0, sizeof *r);
 	copy_str(r->dir, sizeof r->dir, dir);
-	r->t_alloc = r->t_oom = r->t_reclaim = r->t_direct = AN_NONE;
+	r->t_alloc = r->t_oom = r->t_reclaim = r->t_direct = r->t_swapout = AN_NONE;
 	r->flags = AN_F_NO_END;
 	base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
 	if (base[0] == '.' && strstr(base, ".partial"))
@@ -1513,8 +1559,10 @@ static int group_order(const void *a, const void *b)
 static int key_cmp(const void *a, const void *b)
 {
 	const struct an_key *p = a, *q = b;
-	return key_order(p->probe_idx, p->probe, p->mech, p->level,
-			 q->probe_idx, q->probe, q->mech, q->level);
+	int r = key_order(p->probe_idx, p->probe, p->mech, p->level,
+			  q->probe_idx, q->probe, q->mech, q->level);
+	/* A mechanism's v1 row, then its v2 row. */
+	return r ? r : strcmp(p->hier, q->hier);
 }
 
 /* ---- JSON of a run ------------------------------------------------------- */
@@ -1584,6 +1632,10 @@ static json_t *group_json(const struct an_group *g)
 	json_object_set_new(x, "claim", json_string(an_claim_name(g->claim)));
 	json_object_set_new(x, "lead_status", json_string(an_lead_name(g->lead_status)));
 	json_object_set_new(x, "latency_onset", g->onset ? json_string(g->onset) : json_null());
+	/* Only where there was swap-out: summaries of swapless runs keep
+	 * their bytes. */
+	if (!isnan(g->swapout_rel_s))
+		json_object_set_new(x, "swapout_rel_s", jreal(g->swapout_rel_s));
 	return x;
 }
 
@@ -1633,7 +1685,14 @@ json_t *an_run_json(const struct an_run *r)
 	json_object_set_new(truth, "direct_source", r->direct_source[0] ? json_string(r->direct_source) : json_null());
 	json_object_set_new(truth, "t_direct_s", jtime_s(r->t_direct, r->t_start));
 	json_object_set_new(truth, "t_alloc_s", jtime_s(r->t_alloc, r->t_start));
+	if (r->t_swapout != AN_NONE)
+		json_object_set_new(truth, "t_swapout_s", jtime_s(r->t_swapout, r->t_start));
 	json_object_set_new(o, "truth", truth);
+	/* Recorded ones only: summaries of older sets keep their bytes. */
+	if (r->hier_recorded)
+		json_object_set_new(run, "hierarchy", json_string(r->hierarchy));
+	if (r->knobs[0])
+		json_object_set_new(run, "knobs", json_string(r->knobs));
 
 	for (int m = AN_NGROUP_METRICS; m < AN_NMETRICS; m++)
 		json_object_set_new(o, an_metrics[m].key, jreal(an_run_value(r, NULL, m)));
@@ -1726,10 +1785,34 @@ static int probe_armed(const struct an_run *r, const char *probe)
 	return 0;
 }
 
+int an_run_matches(const struct an_run *r, const struct an_key *k)
+{
+	return !k || !k->hier[0] || !strcmp(r->hierarchy, k->hier);
+}
+
+int an_cell_hiers(const struct an_cell *c, const char *h[2])
+{
+	int v1 = 0, v2 = 0, n = 0;
+	for (int i = 0; i < c->nruns; i++) {
+		if (!c->runs[i]->hier_recorded)
+			continue;
+		v1 |= !strcmp(c->runs[i]->hierarchy, "v1");
+		v2 |= !strcmp(c->runs[i]->hierarchy, "v2");
+	}
+	if (v1)
+		h[n++] = "v1";
+	if (v2)
+		h[n++] = "v2";
+	return n;
+}
+
 double an_run_value(const struct an_run *r, const struct an_key *k, enum an_metric m)
 {
 	const struct an_group *g;
 
+	/* Another hierarchy's boot: no value for this row. */
+	if (!an_run_matches(r, k))
+		return NAN;
 	switch (m) {
 	case AN_M_TIME_TO_OOM: return r->time_to_oom_s;
 	case AN_M_ALLOC_TO_OOM: return r->alloc_to_oom_s;
@@ -1739,7 +1822,7 @@ double an_run_value(const struct an_run *r, const struct an_key *k, enum an_metr
 	case AN_M_RUN_S: return r->run_s;
 	default: break;
 	}
-	if (!k)
+	if (!k || !k->probe[0])
 		return NAN;
 	g = find_group(r, k->probe, k->level);
 	if (!g) {
@@ -1785,6 +1868,8 @@ void an_key_counts(const struct an_cell *c, const struct an_key *k, struct an_ke
 	memset(n, 0, sizeof *n);
 	for (int i = 0; i < c->nruns; i++) {
 		const struct an_run *r = c->runs[i];
+		if (!an_run_matches(r, k))
+			continue;
 		const struct an_group *g = find_group(r, k->probe, k->level);
 		int armed = probe_armed(r, k->probe);
 
@@ -1813,6 +1898,11 @@ void an_key_label(const struct an_key *k, char *buf, size_t len)
 		snprintf(buf, len, "%s", k->probe);
 	else
 		snprintf(buf, len, "%s %s", k->probe, k->level);
+	/* Which boot's row this is, where both were run. */
+	if (k->hier[0]) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, len - l, " (%s)", k->hier);
+	}
 }
 
 /* Keys with their position, for a stable sort. */
@@ -1828,6 +1918,8 @@ static int kpos_by_name(const void *a, const void *b)
 
 	if (!r)
 		r = strcmp(p->k.level, q->k.level);
+	if (!r)
+		r = strcmp(p->k.hier, q->k.hier);
 	return r ? r : (p->pos > q->pos) - (p->pos < q->pos);
 }
 
@@ -1850,10 +1942,21 @@ static size_t keys_dedupe(struct kpos *kp, size_t n, struct an_key *out)
 			b++;
 		}
 		for (size_t i = a; i < b; i++) {
-			if (i > a && !strcmp(kp[i].k.level, kp[i - 1].k.level))
+			if (i > a && !strcmp(kp[i].k.level, kp[i - 1].k.level) &&
+			    !strcmp(kp[i].k.hier, kp[i - 1].k.hier))
 				continue;
 			if (named && !strcmp(kp[i].k.level, "*"))
 				continue;
+			/* A row for every run ("": a set from before hierarchies
+			 * were recorded) gives way to the same row of a hierarchy:
+			 * its runs, all v1 boots, count in the v1 row. */
+			if (!kp[i].k.hier[0]) {
+				size_t j = i + 1;
+				while (j < b && !strcmp(kp[j].k.level, kp[i].k.level) && !kp[j].k.hier[0])
+					j++;
+				if (j < b && !strcmp(kp[j].k.level, kp[i].k.level))
+					continue;
+			}
 			out[w++] = kp[i].k;
 		}
 		a = b;
@@ -1889,6 +1992,8 @@ int an_cell_keys(const struct an_cell *c, struct an_key **keys)
 			copy_str(x->k.probe, sizeof x->k.probe, g->probe);
 			copy_str(x->k.mech, sizeof x->k.mech, g->mech);
 			copy_str(x->k.level, sizeof x->k.level, g->level);
+			if (r->hier_recorded)
+				copy_str(x->k.hier, sizeof x->k.hier, r->hierarchy);
 		}
 	}
 	n = keys_dedupe(kp, n, k);

@@ -109,7 +109,10 @@ static int add_cell(struct mstate *st, const char *dir, int in_out)
 			 "repetition that make a cell path", dir);
 		goto out;
 	}
-	snprintf(name, sizeof name, "%s/%s/%lld", k, s, (long long)json_integer_value(rep));
+	/* A cgroup2 boot of the repetition lives beside the v1 one, as <rep>-v2. */
+	const char *hier = json_string_value(json_object_get(m, "hierarchy"));
+	snprintf(name, sizeof name, "%s/%s/%lld%s", k, s, (long long)json_integer_value(rep),
+		 hier && !strcmp(hier, "v2") ? "-v2" : "");
 	/* Runs made before cells had names have no "cell"; a new one must agree. */
 	if (cell && strcmp(cell, name)) {
 		snprintf(st->why, sizeof st->why, "%s: meta.json says cell %s but kernel, scenario and "

@@ -56,7 +56,23 @@ static void usage(FILE *f)
 "                     repeat)\n"
 "      --shard I/N    run only the cells at positions I, I+N, I+2N... (1-based)\n"
 "                     of the --list order\n"
-"      --fetch=no     do not download or build missing kernels\n");
+"      --fetch=no     do not download or build missing kernels\n"
+"  -m, --machine K=V  override a [machine] key of every scenario (repeat), e.g.\n"
+"                     lru_gen=on or swap=zram:50%%: two sets that differ only in\n"
+"                     it are what 'pnbench compare' names the knob for\n");
+}
+
+/* --machine overrides, recorded in every meta.json of the set: the
+ * scenario text stays the file's, so this says what else was asked. */
+static const char *overrides[16];
+static int noverrides;
+
+static json_t *overrides_json(void)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < noverrides; i++)
+		json_array_append_new(a, json_string(overrides[i]));
+	return a;
 }
 
 /* A cell is done when its meta.json says complete. */
@@ -88,8 +104,16 @@ static int cell_scenario_differs(const char *dir, const struct scenario *s, char
 	m = json_load_file(path, 0, NULL);
 	if (!m)
 		return 0;
-	const char *text = json_string_value(json_object_get(json_object_get(m, "scenario"), "text"));
-	if (text && s->text && strcmp(text, s->text)) {
+	json_t *sc = json_object_get(m, "scenario"), *ov = json_object_get(sc, "machine_overrides");
+	const char *text = json_string_value(json_object_get(sc, "text"));
+	json_t *now = overrides_json();
+	/* Other --machine overrides make another machine: the same as
+	 * another text for what a set may hold. */
+	json_t *none = json_array();
+	int ov_differs = !json_equal(ov ? ov : none, now);
+	json_decref(now);
+	json_decref(none);
+	if ((text && s->text && strcmp(text, s->text)) || ov_differs) {
 		differs = 1;
 		const char *rev = json_string_value(json_object_get(json_object_get(m, "harness"),
 								    "git_rev"));
@@ -277,11 +301,14 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 	json_object_set_new(sc, "name", json_string(s->name));
 	json_object_set_new(sc, "path", json_string(s->path));
 	json_object_set_new(sc, "text", json_string(s->text));
+	if (noverrides)
+		json_object_set_new(sc, "machine_overrides", overrides_json());
 	json_object_set_new(m, "scenario", sc);
 	json_object_set_new(m, "rep", json_integer(rep));
 	/* The cell's name is its place in a set: pnbench merge puts a
 	 * directory copied from anywhere back where it belongs. */
-	json_object_set_new(m, "cell", json_sprintf("%s/%s/%u", k->name, s->name, rep));
+	json_object_set_new(m, "cell", json_sprintf("%s/%s/%u%s", k->name, s->name, rep,
+						    !strcmp(res->hierarchy, "v2") ? "-v2" : ""));
 	json_object_set_new(h, "git_rev", json_string(pnb_git_rev()));
 	for (int i = 0; i < argc; i++)
 		json_array_append_new(a, json_string(argv[i]));
@@ -310,6 +337,24 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 	} else {
 		json_decref(g);
 	}
+	/* The hierarchy this boot had, and every machine knob: what the
+	 * scenario asked for and what the kernel held when read back. */
+	if (res->hierarchy[0])
+		json_object_set_new(m, "hierarchy", json_string(res->hierarchy));
+	if (res->knobs[0]) {
+		json_t *kn = json_object();
+		char buf[sizeof res->knobs];
+		snprintf(buf, sizeof buf, "%s", res->knobs);
+		for (char *sv = NULL, *l = strtok_r(buf, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+			char *t1 = strchr(l, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+			if (!t2)
+				continue;
+			*t1 = *t2 = 0;
+			json_object_set_new(kn, l, json_pack("{s:s, s:s}", "requested", t1 + 1,
+							     "effective", t2 + 1));
+		}
+		json_object_set_new(m, "knobs", kn);
+	}
 	json_object_set_new(r, "complete", json_boolean(res->complete));
 	json_object_set_new(r, "status", json_string(res->status));
 	json_object_set_new(r, "reason", json_string(res->reason));
@@ -330,6 +375,7 @@ static void write_meta(const char *dir, const struct kernel_image *k, const stru
 struct cell {
 	int ki, si;
 	unsigned rep;
+	enum scn_hier hier;	/* v1 or v2: the boot this cell is */
 	pid_t pid;
 	int state;		/* 0 waiting, 1 running, 2 done */
 	uint64_t started_ns;
@@ -345,16 +391,31 @@ static int run_cell(const struct kernel_image *k, const struct scenario *s, stru
 	struct run_result res;
 	time_t started = time(NULL);
 
-	snprintf(tmp, sizeof tmp, "%s/%s/%s/.%u.partial", out, k->name, s->name, c->rep);
+	snprintf(tmp, sizeof tmp, "%s/%s/%s/.%u%s.partial", out, k->name, s->name, c->rep,
+		 c->hier == SCN_HIER_V2 ? "-v2" : "");
 	pnb_rm_rf(tmp);
 	if (pnb_mkdir_all(tmp, 0755)) {
 		pnb_err("run: cannot create %s: %s", tmp, strerror(errno));
 		return 1;
 	}
-	if (!strcmp(k->kind, "native"))
+	/* The boot's own copy of the scenario, its hierarchy resolved. */
+	struct scenario one = *s;
+	char knobs[256];
+	one.hierarchy = c->hier;
+	scenario_knobs_text(s, knobs, sizeof knobs);
+	if (!strcmp(k->kind, "native") && knobs[0]) {
+		/* Natively the host's swap and MGLRU are what they are: never a
+		 * silent default under the scenario's name. */
+		memset(&res, 0, sizeof res);
+		res.boot_s = res.poweroff_s = -1;
+		snprintf(res.status, sizeof res.status, "unsupported");
+		snprintf(res.reason, sizeof res.reason, "unsupported: native runs keep the host's "
+			 "machine; the scenario sets %s", knobs);
+	} else if (!strcmp(k->kind, "native")) {
 		native_run(s, c->rep, tmp, &res);
-	else
-		guest_run(k, s, c->rep, tmp, fault, &res);
+	} else {
+		guest_run(k, &one, c->rep, tmp, fault, &res);
+	}
 	write_meta(tmp, k, s, c->rep, &res, started, argc, argv);
 	pnb_rm_rf(c->final);
 	if (rename(tmp, c->final)) {
@@ -386,8 +447,9 @@ static void report_cell(const struct cell *c, const struct kernel_image *k,
 	snprintf(path, sizeof path, "%s/events.jsonl", c->final);
 	events_summarize(path, &sum);
 	events_summary_line(&sum, line, sizeof line);
-	printf("[%d/%d] %s %s rep %u: %s in %.1fs%s%s%s\n        %s\n", idx, total, k->name,
-	       s->name, c->rep, status, wall, cost, strcmp(status, "ok") ? ": " : "",
+	printf("[%d/%d] %s %s rep %u%s: %s in %.1fs%s%s%s\n        %s\n", idx, total, k->name,
+	       s->name, c->rep, c->hier == SCN_HIER_V2 ? " (cgroup2)" : "", status, wall, cost,
+	       strcmp(status, "ok") ? ": " : "",
 	       strcmp(status, "ok") ? reason : "", line);
 	json_decref(m);
 }
@@ -400,6 +462,7 @@ int cmd_run(int argc, char **argv)
 		{ "jobs", required_argument, 0, 'j' }, { "out", required_argument, 0, 'o' },
 		{ "force", no_argument, 0, 'f' }, { "list", no_argument, 0, 'l' },
 		{ "fetch", required_argument, 0, 'F' }, { "fault", required_argument, 0, 'X' },
+		{ "machine", required_argument, 0, 'm' },
 		{ "cell", required_argument, 0, 'C' }, { "shard", required_argument, 0, 'S' },
 		{ "json", no_argument, 0, 'J' },
 		{ "help", no_argument, 0, 'h' }, { 0 }
@@ -415,7 +478,7 @@ int cmd_run(int argc, char **argv)
 	uint64_t reps = 0, only_rep = 0, jobs = 1;
 	char out[1024] = "", err[1024];
 
-	while ((c = getopt_long(argc, argv, "k:s:r:j:o:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:s:r:j:o:fm:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			if (nk >= MAX_ITEMS)
@@ -457,6 +520,12 @@ int cmd_run(int argc, char **argv)
 			else pnb_die(2, "run: --fetch '%s': yes or no", optarg);
 			break;
 		case 'X': fault = optarg; break;
+		case 'm':
+			if (noverrides >= (int)(sizeof overrides / sizeof overrides[0]))
+				pnb_die(2, "run: more than %zu --machine overrides",
+					sizeof overrides / sizeof overrides[0]);
+			overrides[noverrides++] = optarg;
+			break;
 		case 'C':
 			if (!(want = realloc(want, (size_t)(nwant + 1) * sizeof *want)))
 				pnb_die(1, "run: no memory for --cell %s", optarg);
@@ -486,9 +555,13 @@ int cmd_run(int argc, char **argv)
 		pnb_die(2, "run: --json goes with --list");
 	if (only_rep && (nwant || shard_n))
 		pnb_die(2, "run: --rep and --cell/--shard both pick cells: use one");
-	for (int i = 0; i < ns; i++)
+	for (int i = 0; i < ns; i++) {
 		if (pnb_scenario_check(names[i], &scn[i], err, sizeof err))
 			pnb_die(2, "run: %s", err);
+		for (int o = 0; o < noverrides; o++)
+			if (scenario_set_machine(&scn[i], overrides[o], err, sizeof err))
+				pnb_die(2, "run: scenario %s: %s", scn[i].name, err);
+	}
 	for (int i = 0; i < nk; i++) {
 		if (!strcmp(kernels[i], "native")) {
 			snprintf(kimg[i].spec, sizeof kimg[i].spec, "native");
@@ -524,7 +597,7 @@ int cmd_run(int argc, char **argv)
 			pnb_die(2, "run: --rep %llu: scenario %s has %u repetitions%s",
 				(unsigned long long)only_rep, scn[si].name, nrep,
 				reps ? " (--reps)" : " (its reps key)");
-		total += nk * (only_rep ? 1 : (int)nrep);
+		total += nk * (only_rep ? 1 : (int)nrep) * (scn[si].hierarchy == SCN_HIER_BOTH ? 2 : 1);
 	}
 	struct cell *cells = calloc((size_t)total, sizeof *cells);
 	if (!cells)
@@ -536,12 +609,22 @@ int cmd_run(int argc, char **argv)
 			for (unsigned rep = 1; rep <= nrep; rep++) {
 				if (only_rep && rep != only_rep)
 					continue;
-				cells[n] = (struct cell){ .ki = ki, .si = si, .rep = rep };
-				snprintf(cells[n].final, sizeof cells[n].final, "%s/%s/%s/%u", out,
-					 kimg[ki].name, scn[si].name, rep);
-				snprintf(cells[n].name, sizeof cells[n].name, "%s/%s/%u", kimg[ki].name,
-					 scn[si].name, rep);
-				n++;
+				/* A repetition of a "both" scenario is two boots; the
+				 * cgroup2 one's directory says so ("<rep>-v2"). */
+				for (int h = 0; h < 2; h++) {
+					enum scn_hier sh = scn[si].hierarchy;
+					enum scn_hier hh = h ? SCN_HIER_V2 : SCN_HIER_V1;
+					/* Natively the host's hierarchy is the only one. */
+					if (!strcmp(kimg[ki].kind, "native") ? h :
+					    sh != SCN_HIER_BOTH && sh != hh)
+						continue;
+					cells[n] = (struct cell){ .ki = ki, .si = si, .rep = rep, .hier = hh };
+					snprintf(cells[n].final, sizeof cells[n].final, "%s/%s/%s/%u%s", out,
+						 kimg[ki].name, scn[si].name, rep, h ? "-v2" : "");
+					snprintf(cells[n].name, sizeof cells[n].name, "%s/%s/%u%s",
+						 kimg[ki].name, scn[si].name, rep, h ? "-v2" : "");
+					n++;
+				}
 			}
 		}
 	/* Pick the named cells and the shard, keeping the matrix order: the
@@ -582,10 +665,14 @@ int cmd_run(int argc, char **argv)
 				"scenario", scn[cells[i].si].name, "scenario_path", scn[cells[i].si].path,
 				"rep", (int)cells[i].rep, "dir", cells[i].final,
 				"command", "");
+			char mach[600] = "";
+			for (int q = 0; q < noverrides; q++)
+				snprintf(mach + strlen(mach), sizeof mach - strlen(mach), " --machine '%s'",
+					 overrides[q]);
 			json_object_set_new(o, "command", json_sprintf(
-				"%s/pnbench run --kernel %s --scenario %s --reps %u --cell %s --out %s",
+				"%s/pnbench run --kernel %s --scenario %s --reps %u --cell %s --out %s%s",
 				pnb_bindir(), kernels[cells[i].ki], scn[cells[i].si].path,
-				reps ? (unsigned)reps : scn[cells[i].si].reps, cells[i].name, out));
+				reps ? (unsigned)reps : scn[cells[i].si].reps, cells[i].name, out, mach));
 			json_array_append_new(arr, o);
 		}
 		if (json) {

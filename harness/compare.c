@@ -394,9 +394,33 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 		return -1;
 	}
 
+	/* Machine knobs (meta.json "knobs": swap, MGLRU, cgroup limits) of
+	 * each side; two sets on one kernel that differ in them are a knob's
+	 * comparison, and the header says which. */
+	char bknobs[256] = "", nknobs[256] = "";
+	int knobs_differ = 0;
+	for (int i = 0; i < base->nruns; i++)
+		if (!strcmp(base->runs[i].kernel, bk) && !base->runs[i].incomplete) {
+			snprintf(bknobs, sizeof bknobs, "%s", base->runs[i].knobs);
+			break;
+		}
+	for (int i = 0; i < new->nruns; i++)
+		if (!strcmp(new->runs[i].kernel, nk) && !new->runs[i].incomplete) {
+			snprintf(nknobs, sizeof nknobs, "%s", new->runs[i].knobs);
+			break;
+		}
+	knobs_differ = strcmp(bknobs, nknobs) != 0;
 	fprintf(out, "pnbench compare\n");
-	fprintf(out, "  base: %s, kernel %s\n", base->path, bk);
-	fprintf(out, "  new:  %s, kernel %s\n", new->path, nk);
+	if (knobs_differ && !strcmp(bk, nk)) {
+		fprintf(out, "  base: %s, machine: %s\n", base->path, bknobs[0] ? bknobs : "defaults");
+		fprintf(out, "  new:  %s, machine: %s\n", new->path, nknobs[0] ? nknobs : "defaults");
+		fprintf(out, "  kernel: %s on both sides; the machine knob is what differs\n", bk);
+	} else {
+		fprintf(out, "  base: %s, kernel %s%s%s\n", base->path, bk, bknobs[0] ? ", machine: " : "",
+			bknobs);
+		fprintf(out, "  new:  %s, kernel %s%s%s\n", new->path, nk, nknobs[0] ? ", machine: " : "",
+			nknobs);
+	}
 	fprintf(out, "  test: Mann-Whitney U, two-sided, over repetitions; p marked e: exact\n"
 		     "        (<= %d runs a side), n: normal approximation with tie correction\n",
 		PNB_MWU_EXACT_MAX);
@@ -437,26 +461,46 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 			if (bcmp != bc->nruns || ncmp != nc->nruns)
 				fprintf(out, "  %-27s %9d %9d\n", "  of which complete", bcmp, ncmp);
 		}
-		{
-			int bo = 0, no = 0;
-			for (int k = 0; k < bc->nruns; k++)
-				bo += bc->runs[k]->t_oom != AN_NONE;
-			for (int k = 0; k < nc->nruns; k++)
-				no += nc->runs[k]->t_oom != AN_NONE;
-			struct row_result rr = print_count_row(out, "runs with a kernel OOM kill", bo,
-							       bc->nruns, no, nc->nruns, 1,
-							       CMP_RULE_OOM, o);
-			if (rr.regression)
-				note_regression(regressed, sizeof regressed, bc->scenario, "kernel OOM kills");
-			regressions += rr.regression;
+		/* The run rows once per hierarchy where either side recorded
+		 * them: each boot's OOM kill is its own ground truth. */
+		const char *hs[2], *hb[2];
+		int nh = an_cell_hiers(nc, hs), nhb = an_cell_hiers(bc, hb);
+		if (nhb > nh) {
+			nh = nhb;
+			hs[0] = hb[0];
+			hs[1] = hb[1];
 		}
-		for (size_t r = 0; r < sizeof run_rows / sizeof run_rows[0]; r++) {
-			struct row_result rr = print_row(out, an_metrics[run_rows[r]].label, bc, nc, NULL,
-							 run_rows[r], o);
+		for (int h = 0; h < (nh ? nh : 1); h++) {
+			struct an_key hk;
+			char lab[64], sfx[8] = "";
+			memset(&hk, 0, sizeof hk);
+			if (nh) {
+				snprintf(hk.hier, sizeof hk.hier, "%s", hs[h]);
+				snprintf(sfx, sizeof sfx, " (%s)", hs[h]);
+			}
+			int bo = 0, no = 0, bn = 0, nn = 0;
+			for (int k = 0; k < bc->nruns; k++)
+				if (an_run_matches(bc->runs[k], &hk)) {
+					bn++;
+					bo += bc->runs[k]->t_oom != AN_NONE;
+				}
+			for (int k = 0; k < nc->nruns; k++)
+				if (an_run_matches(nc->runs[k], &hk)) {
+					nn++;
+					no += nc->runs[k]->t_oom != AN_NONE;
+				}
+			snprintf(lab, sizeof lab, "runs with a kernel OOM kill%s", sfx);
+			struct row_result rr = print_count_row(out, lab, bo, bn, no, nn, 1, CMP_RULE_OOM, o);
 			if (rr.regression)
-				note_regression(regressed, sizeof regressed, bc->scenario,
-						an_metrics[run_rows[r]].label);
+				note_regression(regressed, sizeof regressed, bc->scenario, lab);
 			regressions += rr.regression;
+			for (size_t r = 0; r < sizeof run_rows / sizeof run_rows[0]; r++) {
+				snprintf(lab, sizeof lab, "%s%s", an_metrics[run_rows[r]].label, sfx);
+				rr = print_row(out, lab, bc, nc, nh ? &hk : NULL, run_rows[r], o);
+				if (rr.regression)
+					note_regression(regressed, sizeof regressed, bc->scenario, lab);
+				regressions += rr.regression;
+			}
 		}
 		/* Rows: the union of both sides' keys. */
 		{
@@ -526,10 +570,13 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 	/* One line for CI logs and mail; a kernel that is not the baseline's
 	 * is said on it, so a change of Debian's kernel is never mistaken for
 	 * the tree's own. */
-	char kernels[2 * AN_NAME_LEN + 64] = "";
+	char kernels[2 * AN_NAME_LEN + 600] = "";
 	if (strcmp(bk, nk))
 		snprintf(kernels, sizeof kernels, " (baseline is %s, this run is %s: not the same "
 			 "kernel)", bk, nk);
+	else if (knobs_differ)
+		snprintf(kernels, sizeof kernels, " (machine knobs differ: baseline %s, this run %s)",
+			 bknobs[0] ? bknobs : "defaults", nknobs[0] ? nknobs : "defaults");
 	if (regressions)
 		fprintf(out, "\nverdict: %d regression%s%s: %s\n", regressions,
 			regressions == 1 ? "" : "s", kernels, regressed);

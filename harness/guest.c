@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <linux/kvm.h>
+#include <jansson.h>
 #include <unistd.h>
 
 /* Boot and poweroff under TCG take a few seconds; a slow CI machine more. */
@@ -450,14 +451,53 @@ static void panic_line(const char *text, char *out, size_t len)
 }
 
 
+/* What the kernel's config says about a knob the scenario asks for: 0, or
+ * -1 with why when the config is known and lacks it (the cell is then
+ * "unsupported" without a boot; /init checks again in the guest, where a
+ * kernel without a config file is found out). */
+static int knobs_precheck(const struct kernel_image *k, const struct scenario *s, char *why,
+			  size_t len)
+{
+	char *cfg = kernel_config_summary(k);
+	json_t *c = cfg ? json_loads(cfg, 0, NULL) : NULL;
+	int r = 0;
+
+	free(cfg);
+	if (!c)
+		return 0;
+	const char *zram = json_string_value(json_object_get(c, "CONFIG_ZRAM"));
+	const char *lru = json_string_value(json_object_get(c, "CONFIG_LRU_GEN"));
+	if (s->swap == SCN_SWAP_ZRAM && !(zram && (!strcmp(zram, "y") || !strcmp(zram, "m")))) {
+		snprintf(why, len, "swap=zram: kernel %s has no zram (CONFIG_ZRAM %s in %s)", k->name,
+			 zram && strcmp(zram, "n") ? zram : "unset", k->config);
+		r = -1;
+	} else if ((s->lru_gen != SCN_LRU_GEN_KERNEL || s->min_ttl_ms >= 0) &&
+		   !(lru && !strcmp(lru, "y"))) {
+		snprintf(why, len, "%s: kernel %s has no MGLRU (CONFIG_LRU_GEN %s in %s)",
+			 s->lru_gen != SCN_LRU_GEN_KERNEL ? "lru_gen" : "min_ttl_ms", k->name,
+			 lru && strcmp(lru, "n") ? lru : "unset", k->config);
+		r = -1;
+	}
+	json_decref(c);
+	return r;
+}
+
 int guest_run(const struct kernel_image *k, const struct scenario *s, unsigned rep,
 	      const char *dir, const char *fault, struct run_result *res)
 {
 	static struct record_args args;
+	int v2 = s->hierarchy == SCN_HIER_V2;
+	uint64_t mmax = scenario_size_bytes(s, &s->memory_max);
+	uint64_t mhigh = scenario_size_bytes(s, &s->memory_high);
 	struct record_where where = {
 		.recorder = "/bin/pnbench-record", .workload = "/bin/pnbench-workload",
-		.out = NULL, .memcg_flag = "--memcg-v1", .memcg_dir = "/sys/fs/cgroup/memory/pnbench",
-		.domain = "system", .data = "/data/data.bin", .kernel = k->name,
+		.out = NULL, .memcg_flag = v2 ? "--memcg-v2" : "--memcg-v1",
+		.memcg_dir = v2 ? "/sys/fs/cgroup/unified/pnbench" : "/sys/fs/cgroup/memory/pnbench",
+		/* With memory.max on a cgroup2 boot the workload's memory
+		 * domain is its cgroup: the available-memory probes read the
+		 * memcg's view, as natively; otherwise the whole machine. */
+		.domain = v2 && mmax ? "memcg-v2" : "system",
+		.data = "/data/data.bin", .kernel = k->name,
 		/* As cyclictest: the thing that timestamps must run the moment its
 		 * fd is ready, not after the workload's time slice.  In a guest
 		 * the recorder is the only real-time task; RT throttling still
@@ -467,12 +507,35 @@ int guest_run(const struct kernel_image *k, const struct scenario *s, unsigned r
 	struct guest_shape shape = {
 		.memory = s->memory, .cpus = s->cpus, .maxcpus = s->maxcpus, .data_size = s->data_size,
 		.bound_ns = s->duration_ns, .cmdline = s->cmdline, .tcg_thread = scenario_tcg_name(s->tcg),
-		.snapshot = guest_snapshots_wanted(),
+		.snapshot = guest_snapshots_wanted(), .memory_hierarchy = v2 ? "v2" : "v1",
 	};
-	char first_reason[sizeof res->reason] = "";
+	char first_reason[sizeof res->reason] = "", shape_env[512], run_env[128] = "";
 	int retries = 0, r;
 
 	memset(res, 0, sizeof *res);
+	snprintf(res->hierarchy, sizeof res->hierarchy, "%s", shape.memory_hierarchy);
+	{
+		char why[400];
+		if (knobs_precheck(k, s, why, sizeof why)) {
+			snprintf(res->status, sizeof res->status, "unsupported");
+			snprintf(res->reason, sizeof res->reason, "unsupported: %s", why);
+			res->boot_s = res->poweroff_s = -1;
+			return -1;
+		}
+	}
+	/* The shape's lines past the hierarchy, which guest_exec adds itself. */
+	if (scenario_shape_env(s, shape.memory_hierarchy, shape_env, sizeof shape_env)) {
+		snprintf(res->status, sizeof res->status, "broken");
+		snprintf(res->reason, sizeof res->reason, "the machine knobs are too long for run.env");
+		return -1;
+	}
+	shape.shape_env = strchr(shape_env, '\n') + 1;
+	if (v2 && mmax)
+		snprintf(run_env, sizeof run_env, "memory_max=%llu\n", (unsigned long long)mmax);
+	if (v2 && mhigh)
+		snprintf(run_env + strlen(run_env), sizeof run_env - strlen(run_env),
+			 "memory_high=%llu\n", (unsigned long long)mhigh);
+	shape.run_env = run_env;
 	if (record_args_build(s, rep, &where, &args)) {
 		snprintf(res->status, sizeof res->status, "broken");
 		snprintf(res->reason, sizeof res->reason, "the recorder's command line is too long");
@@ -585,12 +648,17 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	char qmp_arg[160];
 	int restore = 0;
 	snprintf(res->start, sizeof res->start, "cold");
+	char shape_env[1024];
+	if (snprintf(shape_env, sizeof shape_env, "memory_hierarchy=%s\n%s", hier,
+		     s->shape_env ? s->shape_env : "") >= (int)sizeof shape_env)
+		FAIL("broken", "the machine's run.env lines are longer than %zu bytes", sizeof shape_env);
+	snprintf(res->hierarchy, sizeof res->hierarchy, "%s", hier);
 	if (s->snapshot) {
 		char why[512];
 		snprintf(runblock, sizeof runblock, "%s/run.block", dir);
-		if (!snapshot_prepare(machine, base, hier, guest_qemu_version(), boot_timeout_ns(),
+		if (!snapshot_prepare(machine, base, shape_env, guest_qemu_version(), boot_timeout_ns(),
 				      &snap, why, sizeof why) &&
-		    !snapshot_run_block(runblock, prog_argv, fault, why, sizeof why)) {
+		    !snapshot_run_block(runblock, prog_argv, fault, s->run_env, why, sizeof why)) {
 			restore = 1;
 			snprintf(res->start, sizeof res->start, "snapshot");
 			snprintf(res->snapshot_key, sizeof res->snapshot_key, "%s", snap.key);
@@ -608,13 +676,20 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 		}
 	}
 	if (!restore) {
-		char fault_line[128], hier_line[64];
-		const char *env[3] = { hier_line, NULL, NULL };
-		snprintf(hier_line, sizeof hier_line, "memory_hierarchy=%s", hier);
+		char fault_line[128], envtext[2048];
+		const char *env[40];
+		int ne = 0;
+		/* Shape lines, then the run's: the order a restored /init
+		 * would see them in. */
+		snprintf(envtext, sizeof envtext, "%s%s", shape_env, s->run_env ? s->run_env : "");
+		for (char *sv = NULL, *l = strtok_r(envtext, "\n", &sv); l && ne < 36;
+		     l = strtok_r(NULL, "\n", &sv))
+			env[ne++] = l;
 		if (fault) {
 			snprintf(fault_line, sizeof fault_line, "fault=%s", fault);
-			env[1] = fault_line;
+			env[ne++] = fault_line;
 		}
+		env[ne] = NULL;
 		snprintf(runcpio, sizeof runcpio, "%s/run.cpio", dir);
 		snprintf(initrd, sizeof initrd, "%s/initrd.cpio", dir);
 		if (image_run_archive_env(runcpio, prog_argv, env, err, sizeof err))
@@ -736,6 +811,23 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 	console_tail(c, 4, tail, sizeof tail);
 	qemu_log_line(dir, qemu_says, sizeof qemu_says);
 	int reached = strstr(c, "pnbench-init: reached init") != NULL;
+	/* The knobs as /init read them back: the last report wins (a restored
+	 * cell's console holds only its own). */
+	{
+		size_t o = 0;
+		res->knobs[0] = 0;
+		for (const char *p = c; (p = strstr(p, "pnbench-init: knob ")); ) {
+			char name[64], req[256], eff[512];
+			p += strlen("pnbench-init: knob ");
+			const char *eol = p + strcspn(p, "\r\n");
+			if (sscanf(p, "%63s requested=%255s effective=%511[^\r\n]", name, req, eff) == 3 &&
+			    o + strlen(name) + strlen(req) + strlen(eff) + 4 < sizeof res->knobs)
+				o += (size_t)snprintf(res->knobs + o, sizeof res->knobs - o, "%s\t%s\t%s\n",
+						      name, req, eff);
+			p = eol;
+		}
+	}
+	const char *unsup = strstr(c, "pnbench-init: unsupported: ");
 	const char *ex = strstr(c, "pnbench-init: recorder exited ");
 	int rec_exit = ex ? atoi(ex + strlen("pnbench-init: recorder exited ")) : -1;
 
@@ -745,6 +837,10 @@ int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
 		panic_line(c, why, sizeof why);
 		snprintf(res->reason, sizeof res->reason, "guest kernel panic: %sconsole tail: %s",
 			 why, tail);
+	} else if (unsup && !timed_out) {
+		snprintf(res->status, sizeof res->status, "unsupported");
+		snprintf(res->reason, sizeof res->reason, "unsupported: %.*s",
+			 (int)strcspn(unsup + 27, "\r\n"), unsup + 27);
 	} else if (timed_out) {
 		snprintf(res->status, sizeof res->status, reached ? "hang" : "no_init");
 		if (silent)

@@ -83,6 +83,10 @@ int image_run_archive_env(const char *out_path, const char *const *record_argv,
  * relative to modules_dir, one a line, dependencies first ("" for an
  * empty modules_dir).  Caller frees *list.  0 or -1 with err. */
 int image_module_list(const char *modules_dir, char **list, char *err, size_t errlen);
+/* The modules loaded only when a knob asks (zram, its compressors), as
+ * /pnbench/modules.optional text: "GROUP PATH" lines, each group's closure
+ * dependencies first.  Caller frees *list.  0 or -1 with err. */
+int image_optional_modules(const char *modules_dir, char **list, char *err, size_t errlen);
 /* An ext4 image holding /data.bin of file_size bytes, cached per size. */
 int image_data_disk(uint64_t file_size, char *path, size_t len, char *err, size_t errlen);
 
@@ -99,6 +103,11 @@ struct guest_shape {
 	/* "v1" (NULL: the default): the v1 memory controller at
 	 * /sys/fs/cgroup/memory; "v2": cgroup2 gets it (qemu/README.md). */
 	const char *memory_hierarchy;
+	/* More run.env lines ('\n'-separated, or NULL): shape_env for /init
+	 * to act on before the snapshot point (swap=, lru_gen=, min_ttl_ms=;
+	 * part of the snapshot key), run_env per run (memory_max=, ...). */
+	const char *shape_env;
+	const char *run_env;
 	/* TCG threading without KVM: "single" (NULL: the default) or "multi". */
 	const char *tcg_thread;
 	/* Start from a saved machine of this shape (harness/snapshot.c). */

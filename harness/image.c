@@ -573,6 +573,73 @@ fail:
 	return -1;
 }
 
+/* Modules the guest loads only when a scenario's knob asks: zram swap and
+ * the compressors it may be given (qemu/init.c load_group).  The group is
+ * the name init asks for ('-' folded to '_', as zram's comp_algorithm value
+ * "lzo-rle" is module lzo_rle). */
+static const char *const optional_groups[] = {
+	"zram", "lzo", "lzo_rle", "lz4", "lz4hc", "zstd", "842", "deflate",
+};
+
+int image_optional_modules(const char *modules_dir, char **list, char *err, size_t errlen)
+{
+	struct moddb db;
+	size_t len = 0;
+	FILE *out;
+
+	*list = NULL;
+	if (!modules_dir || !modules_dir[0]) {
+		*list = strdup("");
+		return *list ? 0 : failf(err, errlen, "guest image: out of memory");
+	}
+	if (moddb_load(&db, modules_dir, err, errlen)) {
+		moddb_free(&db);
+		return -1;
+	}
+	if (!(out = open_memstream(list, &len))) {
+		moddb_free(&db);
+		return failf(err, errlen, "guest image: out of memory");
+	}
+	for (size_t g = 0; g < sizeof optional_groups / sizeof optional_groups[0]; g++) {
+		struct kmod *m = moddb_find(&db, optional_groups[g]);
+		char *one = NULL;
+		size_t ol = 0;
+		FILE *o;
+		/* Built in, or absent: nothing to load (init then finds the
+		 * feature, or says the kernel lacks it). */
+		if (!m)
+			continue;
+		for (int i = 0; i < db.n; i++)
+			db.m[i].state = 0;
+		if (!(o = open_memstream(&one, &ol)))
+			goto nomem;
+		int r = visit(&db, m, o, err, errlen);
+		fclose(o);
+		if (r) {
+			free(one);
+			goto fail;
+		}
+		for (char *l = one, *nl; l && *l; l = nl + 1) {
+			nl = strchr(l, '\n');
+			if (!nl)
+				break;
+			fprintf(out, "%s %.*s\n", optional_groups[g], (int)(nl - l), l);
+		}
+		free(one);
+	}
+	fclose(out);
+	moddb_free(&db);
+	return 0;
+nomem:
+	failf(err, errlen, "guest image: out of memory");
+fail:
+	fclose(out);
+	free(*list);
+	*list = NULL;
+	moddb_free(&db);
+	return -1;
+}
+
 /* ---- the initramfs ---- */
 
 static const char *const busybox_links[] = { "sh", "ls", "cat", "mount", "dmesg" };
@@ -676,6 +743,7 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 	};
 	enum { NPROGS = sizeof progs / sizeof progs[0] };
 	char src[NPROGS][PNB_PATH], dir[PNB_PATH], mpath[PNB_PATH * 2], *modlist = NULL;
+	size_t modlist_base_len = 0;
 	uint64_t key = FNV_INIT;
 	struct cpio c;
 	struct stat st;
@@ -693,6 +761,29 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 			     "to put them under", k->spec, k->modules_dir);
 	if (image_module_list(k->modules_dir, &modlist, err, errlen))
 		return -1;
+	char *optlist = NULL;
+	if (image_optional_modules(k->modules_dir, &optlist, err, errlen)) {
+		free(modlist);
+		return -1;
+	}
+	/* Appended to the base list for hashing and packing: one walk over
+	 * "PATH" lines and "GROUP PATH" lines alike (the path is the last
+	 * field); a module in both is packed twice, the same bytes. */
+	{
+		size_t ml = strlen(modlist), ol = strlen(optlist);
+		char *both = malloc(ml + ol + 1);
+		if (!both) {
+			free(modlist);
+			free(optlist);
+			return failf(err, errlen, "guest image: out of memory");
+		}
+		memcpy(both, modlist, ml);
+		memcpy(both + ml, optlist, ol + 1);
+		free(optlist);
+		free(modlist);
+		modlist = both;
+		modlist_base_len = ml;
+	}
 
 	/* The key covers every byte that goes in, modules included: a tree
 	 * rebuilt with the same release and config still gets fresh modules. */
@@ -723,6 +814,9 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 		char *nl = strchr(s, '\n');
 		char *data;
 		size_t n;
+		char *sp = memchr(s, ' ', (size_t)(nl - s));
+		if (sp)
+			s = sp + 1;
 		snprintf(mpath, sizeof mpath, "%s/%.*s", k->modules_dir, (int)(nl - s), s);
 		if ((e = read_all(mpath, &data, &n))) {
 			free(modlist);
@@ -798,10 +892,15 @@ int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *
 		snprintf(name, sizeof name, "bin/%s", busybox_links[i]);
 		cpio_entry(&c, name, S_IFLNK | 0777, 0, 0, "busybox", 7);
 	}
-	cpio_entry(&c, "pnbench/modules.load", S_IFREG | 0644, 0, 0, modlist, strlen(modlist));
+	cpio_entry(&c, "pnbench/modules.load", S_IFREG | 0644, 0, 0, modlist, modlist_base_len);
+	cpio_entry(&c, "pnbench/modules.optional", S_IFREG | 0644, 0, 0, modlist + modlist_base_len,
+		   strlen(modlist + modlist_base_len));
 	for (char *s = modlist; !e && *s;) {
 		char *nl = strchr(s, '\n');
 		char name[PNB_PATH];
+		char *sp = memchr(s, ' ', (size_t)(nl - s));
+		if (sp)
+			s = sp + 1;
 		snprintf(mpath, sizeof mpath, "%s/%.*s", k->modules_dir, (int)(nl - s), s);
 		snprintf(name, sizeof name, "lib/modules/%s/%.*s", k->release, (int)(nl - s), s);
 		e = cpio_file(&c, name, 0644, mpath);

@@ -669,25 +669,42 @@ static void table_runs(FILE *f, const struct an_set *s)
 		"", "(rec.)");
 	for (int i = 0; i < s->ncells; i++) {
 		const struct an_cell *c = &s->cells[i];
-		struct pnb_dist tto, ex, ra, cpu;
-		char a[16], b[16], cc[16], d[16], runs[16], oom[16];
-		int complete = 0, ooms = 0;
-		for (int k = 0; k < c->nruns; k++) {
-			complete += !c->runs[k]->incomplete;
-			ooms += c->runs[k]->t_oom != AN_NONE;
+		const char *hs[2];
+		int nh = an_cell_hiers(c, hs);
+		/* A row per hierarchy where the cell recorded them: each boot's
+		 * OOM kill is its own. */
+		for (int h = 0; h < (nh ? nh : 1); h++) {
+			struct an_key hk;
+			memset(&hk, 0, sizeof hk);
+			if (nh)
+				snprintf(hk.hier, sizeof hk.hier, "%s", hs[h]);
+			struct pnb_dist tto, ex, ra, cpu;
+			char a[16], b[16], cc[16], d[16], runs[16], oom[16], name[32];
+			int complete = 0, ooms = 0, total = 0;
+			for (int k = 0; k < c->nruns; k++) {
+				if (!an_run_matches(c->runs[k], &hk))
+					continue;
+				total++;
+				complete += !c->runs[k]->incomplete;
+				ooms += c->runs[k]->t_oom != AN_NONE;
+			}
+			cell_dist(c, &hk, AN_M_TIME_TO_OOM, &tto);
+			cell_dist(c, &hk, AN_M_EXPECTED_OOM, &ex);
+			cell_dist(c, &hk, AN_M_OOM_RATIO, &ra);
+			cell_dist(c, &hk, AN_M_RECORDER_CPU, &cpu);
+			fmt(a, sizeof a, tto.median, 2);
+			fmt(b, sizeof b, ooms ? ex.median : NAN, 2);
+			fmt(cc, sizeof cc, ra.median, 3);
+			fmt(d, sizeof d, cpu.median * 100, 2);
+			snprintf(runs, sizeof runs, "%d/%d", complete, total);
+			snprintf(oom, sizeof oom, "%d/%d", ooms, total);
+			if (nh)
+				snprintf(name, sizeof name, "%.12s %s", c->scenario, hs[h]);
+			else
+				snprintf(name, sizeof name, "%s", c->scenario);
+			fprintf(f, "%-15.15s %-12.12s %5s %4s %9s %12s %6s %6s\n", name, c->kernel,
+				runs, oom, a, b, cc, d);
 		}
-		cell_dist(c, NULL, AN_M_TIME_TO_OOM, &tto);
-		cell_dist(c, NULL, AN_M_EXPECTED_OOM, &ex);
-		cell_dist(c, NULL, AN_M_OOM_RATIO, &ra);
-		cell_dist(c, NULL, AN_M_RECORDER_CPU, &cpu);
-		fmt(a, sizeof a, tto.median, 2);
-		fmt(b, sizeof b, ooms ? ex.median : NAN, 2);
-		fmt(cc, sizeof cc, ra.median, 3);
-		fmt(d, sizeof d, cpu.median * 100, 2);
-		snprintf(runs, sizeof runs, "%d/%d", complete, c->nruns);
-		snprintf(oom, sizeof oom, "%d/%d", ooms, c->nruns);
-		fprintf(f, "%-15.15s %-12.12s %5s %4s %9s %12s %6s %6s\n", c->scenario, c->kernel,
-			runs, oom, a, b, cc, d);
 	}
 	fprintf(f, "\nruns ok: complete/total (incomplete runs are analysed as far as they go).\n"
 		   "avail/rate: MemAvailable of the domain when allocation started divided by\n"
@@ -812,6 +829,45 @@ static void table_cell(FILE *f, const struct an_cell *c, int num)
 	}
 	if (storms)
 		fprintf(f, "peak/s!: an event storm (>= 100 notifications in one second).\n");
+	/* With swap: every mechanism's first word against the swap-out onset
+	 * (probe swapout), the moment a zram machine starts paying. */
+	int swapped = 0;
+	for (int k = 0; k < c->nruns; k++)
+		swapped += c->runs[k]->t_swapout != AN_NONE;
+	if (swapped) {
+		fprintf(f, "\n%-29s %12s %-17s %s\n", "mechanism / level", "after swap-", "[min..max]",
+			"runs");
+		fprintf(f, "%-29s %12s %-17s %s\n", "", "out onset s", "", "");
+		for (int a = 0; a < nk; a++) {
+			char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2], med[16], range[40], cnt[16];
+			double v[c->nruns + 1];
+			int nv = 0, nrun = 0;
+			struct pnb_dist d;
+			an_key_label(&keys[a], label, sizeof label);
+			for (int k = 0; k < c->nruns; k++) {
+				const struct an_run *r = c->runs[k];
+				if (!an_run_matches(r, &keys[a]) || r->t_swapout == AN_NONE)
+					continue;
+				nrun++;
+				for (int g = 0; g < r->ngroups; g++)
+					if (!strcmp(r->g[g].probe, keys[a].probe) &&
+					    !strcmp(r->g[g].level, keys[a].level) && !isnan(r->g[g].swapout_rel_s))
+						v[nv++] = r->g[g].swapout_rel_s;
+			}
+			if (!nrun)
+				continue;
+			pnb_dist_compute(v, (size_t)nv, &d);
+			fmt(med, sizeof med, nv ? d.median : NAN, 3);
+			if (nv)
+				snprintf(range, sizeof range, "[%+.3f..%+.3f]", d.min, d.max);
+			else
+				snprintf(range, sizeof range, "silent");
+			snprintf(cnt, sizeof cnt, "%d/%d", nv, nrun);
+			fprintf(f, "%-29.29s %12s %-17s %s\n", label, med, range, cnt);
+		}
+		fprintf(f, "after swap-out onset: first notification minus the first pswpout\n"
+			   "increase (probe swapout, 10 ms polls); negative: it spoke before any swap-out.\n");
+	}
 	/* Unsupported probes, with the reason of the first run that says. */
 	for (int a = 0; a < c->nruns; a++) {
 		const struct an_run *r = c->runs[a];
@@ -823,11 +879,14 @@ static void table_cell(FILE *f, const struct an_cell *c, int num)
 			for (int b = 0; b < a; b++)
 				for (int q = 0; q < c->runs[b]->nprobes; q++)
 					earlier |= !strcmp(c->runs[b]->probes[q].probe, ps->probe) &&
+						   !strcmp(c->runs[b]->hierarchy, r->hierarchy) &&
 						   !c->runs[b]->probes[q].armed;
 			if (earlier)
 				continue;
 			char first[AN_PROBE_LEN + 32];
-			snprintf(first, sizeof first, "unsupported %s: ", ps->probe);
+			snprintf(first, sizeof first, "unsupported %s%s%s%s: ", ps->probe,
+				 r->hier_recorded ? " (" : "", r->hier_recorded ? r->hierarchy : "",
+				 r->hier_recorded ? ")" : "");
 			wrap(f, first, ps->reason[0] ? ps->reason : "(no reason given)", 4);
 		}
 	}

@@ -32,6 +32,11 @@ struct run_result {
 	char start[16];
 	char start_why[600];
 	char snapshot_key[64];
+	/* Guests: the hierarchy booted ("v1" | "v2") and every machine knob as
+	 * /init read it back, "name\trequested\teffective" lines (meta.json
+	 * "knobs"). */
+	char hierarchy[8];
+	char knobs[2048];
 };
 
 /* flock() OUT/.lock (creating OUT), held until the process exits: exclusive

@@ -416,20 +416,52 @@ static void prune_old(const char *dir)
 		closedir(d);
 }
 
-int snapshot_prepare(const char *const *machine, const char *base_initrd, const char *hierarchy,
+/* Split '\n'-separated env text into at most max lines (modified in place). */
+static int env_lines(char *text, const char **lines, int max)
+{
+	int n = 0;
+	for (char *sv = NULL, *l = strtok_r(text, "\n", &sv); l && n < max;
+	     l = strtok_r(NULL, "\n", &sv))
+		lines[n++] = l;
+	lines[n] = NULL;
+	return n;
+}
+
+int snapshot_prepare(const char *const *machine, const char *base_initrd, const char *shape_env,
 		     const char *qemu_version, uint64_t boot_timeout_ns, struct snapshot *snap,
 		     char *why, size_t wl)
 {
 	char dir[PNB_SNAP_PATH], lock[PNB_SNAP_PATH + 16], runcpio[PNB_SNAP_PATH + 16];
-	char hier_line[64];
+	char envtext[1024], hier[8] = "v1";
+	const char *env[18];
 	int e;
 
 	memset(snap, 0, sizeof *snap);
 	snap->tries = 0;
 	shape_key(machine, base_initrd, qemu_version, snap->key);
-	/* The hierarchy decides mounts before the snapshot point. */
+	/* The shape's env lines (hierarchy, swap, MGLRU) decide what /init sets
+	 * up before the snapshot point: part of the key.  A shape that is only
+	 * its hierarchy keeps the key it had before there were other knobs. */
+	if (snprintf(envtext, sizeof envtext, "%s", shape_env) >= (int)sizeof envtext) {
+		snprintf(why, wl, "shape env too long (%zu bytes)", strlen(shape_env));
+		return -1;
+	}
+	int nenv = env_lines(envtext, env, 16);
+	const char *h = strstr(shape_env, "memory_hierarchy=");
+	if (h)
+		snprintf(hier, sizeof hier, "%.2s", h + 17);
 	size_t kl = strlen(snap->key);
-	snprintf(snap->key + kl, sizeof snap->key - kl, "-%s", hierarchy);
+	if (nenv <= 1) {
+		snprintf(snap->key + kl, sizeof snap->key - kl, "-%s", hier);
+	} else {
+		uint64_t f = 0xcbf29ce484222325ULL;
+		for (const char *p = shape_env; *p; p++)
+			f = (f ^ (unsigned char)*p) * 0x100000001b3ULL;
+		snprintf(snap->key + kl, sizeof snap->key - kl, "-%s-%08llx", hier,
+			 (unsigned long long)(f & 0xffffffffULL));
+	}
+	env[nenv++] = "snapshot=1";
+	env[nenv] = NULL;
 	snprintf(dir, sizeof dir, "%s/snapshots", pnb_cache_dir());
 	if ((e = pnb_mkdir_all(dir, 0755))) {
 		snprintf(why, wl, "cannot create %s: %s", dir, strerror(-e));
@@ -457,10 +489,8 @@ int snapshot_prepare(const char *const *machine, const char *base_initrd, const 
 	}
 	prune_old(dir);
 	/* The snapshot's initramfs: the base plus a run archive that only says
-	 * "stop at the snapshot point" and the hierarchy. */
+	 * "stop at the snapshot point" and the shape's env lines. */
 	snprintf(runcpio, sizeof runcpio, "%s.run.cpio", snap->base);
-	snprintf(hier_line, sizeof hier_line, "memory_hierarchy=%s", hierarchy);
-	const char *env[] = { hier_line, "snapshot=1", NULL };
 	const char *none[] = { "/bin/false", NULL };
 	char tmp_initrd[PNB_SNAP_PATH + 16];
 	snprintf(tmp_initrd, sizeof tmp_initrd, "%s.initrd.tmp", snap->base);
@@ -488,19 +518,30 @@ done:
 }
 
 int snapshot_run_block(const char *path, const char *const *prog_argv, const char *fault,
-		       char *why, size_t wl)
+		       const char *run_env, char *why, size_t wl)
 {
-	int nargs = 0;
+	char envtext[1024];
+	const char *env[18];
+	int nargs = 0, nenv = 0;
 	while (prog_argv[nargs])
 		nargs++;
+	if (run_env) {
+		if (snprintf(envtext, sizeof envtext, "%s", run_env) >= (int)sizeof envtext) {
+			snprintf(why, wl, "run env too long (%zu bytes)", strlen(run_env));
+			return -1;
+		}
+		nenv = env_lines(envtext, env, 16);
+	}
 	FILE *f = fopen(path, "we");
 	if (!f) {
 		snprintf(why, wl, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
-	fprintf(f, "pnbench-run %d %d\n", fault ? 1 : 0, nargs);
+	fprintf(f, "pnbench-run %d %d\n", (fault ? 1 : 0) + nenv, nargs);
 	if (fault)
 		fprintf(f, "fault=%s\n", fault);
+	for (int i = 0; i < nenv; i++)
+		fprintf(f, "%s\n", env[i]);
 	for (int i = 0; i < nargs; i++) {
 		if (strchr(prog_argv[i], '\n')) {
 			fclose(f);

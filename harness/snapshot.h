@@ -20,13 +20,16 @@ struct snapshot {
 
 /* Find or make the snapshot for the machine whose QEMU arguments are
  * `machine` (NULL-terminated, without -initrd, serials, -qmp, -incoming).
- * 0, or -1 with why (the caller then boots cold). */
-int snapshot_prepare(const char *const *machine, const char *base_initrd, const char *hierarchy,
+ * shape_env: the run.env lines /init acts on before the snapshot point
+ * ("memory_hierarchy=v1\n" and any swap=, lru_gen=, min_ttl_ms=), part of
+ * the key.  0, or -1 with why (the caller then boots cold). */
+int snapshot_prepare(const char *const *machine, const char *base_initrd, const char *shape_env,
 		     const char *qemu_version, uint64_t boot_timeout_ns, struct snapshot *snap,
 		     char *why, size_t wl);
-/* The run for a restored /init: fault (or NULL) and the recorder's argv. */
+/* The run for a restored /init: fault (or NULL), per-run env lines
+ * ('\n'-separated, or NULL) and the recorder's argv. */
 int snapshot_run_block(const char *path, const char *const *prog_argv, const char *fault,
-		       char *why, size_t wl);
+		       const char *run_env, char *why, size_t wl);
 /* Connect to the restored guest's run port (a QEMU socket chardev) and
  * write the block: the fd to keep open while the guest runs, or -1. */
 int snapshot_feed(const char *sock, const char *block, uint64_t deadline_ns, char *why, size_t wl);

@@ -11,8 +11,8 @@
 
 #include "clock.h"
 
-enum key_type { K_STR, K_UINT, K_DURATION, K_SIZE, K_EXPECT, K_SWAP, K_PROBE, K_TCG, K_KILLER,
-		K_ACTION, K_PCT };
+enum key_type { K_STR, K_UINT, K_DURATION, K_SIZE, K_EXPECT, K_SWAP, K_PROBE, K_TCG, K_HIER,
+		K_LRU_GEN, K_PSIZE, K_MSECS, K_KILLER, K_ACTION, K_PCT };
 
 struct scn_key {
 	const char *section, *key;
@@ -41,7 +41,19 @@ static const struct scn_key keys[] = {
 	{ "machine", "cpus", K_UINT, F(cpus), 1, 256, "2", "guest CPUs" },
 	{ "machine", "maxcpus", K_UINT, F(maxcpus), 0, 256, "0",
 	  "guest possible CPUs (QEMU maxcpus, the rest offline); 0: cpus" },
-	{ "machine", "swap", K_SWAP, F(swap), 0, 0, "none", "none (zram planned)" },
+	{ "machine", "swap", K_SWAP, F(swap), 0, 0, "none",
+	  "none | zram:SIZE[:ALGO] (SIZE like 128M or 50% of memory; ALGO lzo, lzo-rle, lz4, "
+	  "lz4hc, zstd, 842, deflate; default the kernel's)" },
+	{ "machine", "lru_gen", K_LRU_GEN, F(lru_gen), 0, 0, "kernel",
+	  "MGLRU: on | off (/sys/kernel/mm/lru_gen/enabled), kernel: as it boots" },
+	{ "machine", "min_ttl_ms", K_MSECS, F(min_ttl_ms), 0, 3600 * 1000, "",
+	  "MGLRU thrashing prevention (/sys/kernel/mm/lru_gen/min_ttl_ms); unset: the kernel's" },
+	{ "machine", "hierarchy", K_HIER, F(hierarchy), 0, 0, "v1",
+	  "memory controller on v1 (vmpressure) | v2 (cgroup2) | both: each repetition boots both" },
+	{ "machine", "memory_max", K_PSIZE, F(memory_max), 0, 0, "",
+	  "cgroup2 boots: memory.max of the workload's cgroup (size or % of memory)" },
+	{ "machine", "memory_high", K_PSIZE, F(memory_high), 0, 0, "",
+	  "cgroup2 boots: memory.high of the workload's cgroup (size or % of memory)" },
 	{ "machine", "cmdline", K_STR, F(cmdline), 0, 0, "", "extra guest kernel command line" },
 	{ "machine", "tcg", K_TCG, F(tcg), 0, 0, "single",
 	  "without KVM: single (one host thread; no cross-modifying-code oops) | multi (a thread per vCPU)" },
@@ -58,10 +70,12 @@ void scenario_print_keys(FILE *f)
 {
 	static const char *type_names[] = {
 		[K_STR] = "text", [K_UINT] = "number", [K_DURATION] = "duration",
-		[K_SIZE] = "size", [K_EXPECT] = "oom|no-oom|any", [K_SWAP] = "none",
-		[K_PROBE] = "probe spec", [K_TCG] = "single|multi",
+		[K_SIZE] = "size", [K_EXPECT] = "oom|no-oom|any", [K_SWAP] = "none|zram:SZ[:A]",
+		[K_PROBE] = "probe spec", [K_TCG] = "single|multi", [K_HIER] = "v1|v2|both",
+		[K_LRU_GEN] = "on|off|kernel", [K_PSIZE] = "size or N%", [K_MSECS] = "milliseconds",
 		[K_KILLER] = "none|spec|earlyoom", [K_ACTION] = "kill|reclaim", [K_PCT] = "percent",
 	};
+
 	const char *section = "";
 
 	for (size_t i = 0; i < NKEYS; i++) {
@@ -86,6 +100,111 @@ const char *scenario_expect_name(enum scn_expect e)
 	case SCN_EXPECT_NO_OOM: return "no-oom";
 	default: return "any";
 	}
+}
+
+const char *scenario_hier_name(enum scn_hier h)
+{
+	return h == SCN_HIER_V2 ? "v2" : h == SCN_HIER_BOTH ? "both" : "v1";
+}
+
+/* Compressors zram can be given by name (crypto API names, or zram's own
+ * backend names on newer kernels); the kernel decides whether it has one. */
+static const char *const zram_algos[] = { "lzo", "lzo-rle", "lz4", "lz4hc", "zstd", "842",
+					  "deflate", NULL };
+
+/* "128M" or "50%": 0, or -EINVAL. */
+static int parse_psize(const char *v, struct scn_size *z)
+{
+	size_t n = strlen(v);
+	uint64_t u;
+
+	memset(z, 0, sizeof *z);
+	if (n > 1 && v[n - 1] == '%') {
+		char num[16];
+		if (n - 1 >= sizeof num)
+			return -EINVAL;
+		memcpy(num, v, n - 1);
+		num[n - 1] = 0;
+		if (pnb_parse_u64(num, &u) || u < 1 || u > 100)
+			return -EINVAL;
+		z->pct = (unsigned)u;
+		return 0;
+	}
+	if (pnb_parse_size_bytes(v, &u) || u < (1ULL << 20) || u > (1ULL << 40))
+		return -EINVAL;
+	z->bytes = u;
+	return 0;
+}
+
+uint64_t scenario_size_bytes(const struct scenario *s, const struct scn_size *z)
+{
+	/* Whole pages: zram's disksize and the cgroup files round to them. */
+	if (z->pct)
+		return s->memory * z->pct / 100 / 4096 * 4096;
+	return z->bytes;
+}
+
+static void fmt_psize(const struct scn_size *z, char *buf, size_t len)
+{
+	if (z->pct)
+		snprintf(buf, len, "%u%%", z->pct);
+	else if (z->bytes % (1ULL << 20) == 0)
+		snprintf(buf, len, "%lluM", (unsigned long long)(z->bytes >> 20));
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)z->bytes);
+}
+
+int scenario_shape_env(const struct scenario *s, const char *hier, char *buf, size_t len)
+{
+	size_t o = 0;
+	int n;
+
+#define ADD(...) do { \
+		n = snprintf(buf + o, len - o, __VA_ARGS__); \
+		if (n < 0 || (size_t)n >= len - o) \
+			return -1; \
+		o += (size_t)n; \
+	} while (0)
+	if (!len)
+		return -1;
+	buf[0] = 0;
+	ADD("memory_hierarchy=%s\n", hier);
+	if (s->swap == SCN_SWAP_ZRAM)
+		ADD("swap=zram:%llu%s%s\n", (unsigned long long)scenario_size_bytes(s, &s->swap_size),
+		    s->swap_algo[0] ? ":" : "", s->swap_algo);
+	if (s->lru_gen != SCN_LRU_GEN_KERNEL)
+		ADD("lru_gen=%s\n", s->lru_gen == SCN_LRU_GEN_ON ? "on" : "off");
+	if (s->min_ttl_ms >= 0)
+		ADD("min_ttl_ms=%lld\n", (long long)s->min_ttl_ms);
+#undef ADD
+	return 0;
+}
+
+void scenario_knobs_text(const struct scenario *s, char *buf, size_t len)
+{
+	char a[32], b[32];
+	size_t o = 0;
+
+	buf[0] = 0;
+#define ADD(...) do { int n_ = snprintf(buf + o, len - o, __VA_ARGS__); \
+	if (n_ > 0 && (size_t)n_ < len - o) o += (size_t)n_; } while (0)
+	if (s->swap == SCN_SWAP_ZRAM) {
+		fmt_psize(&s->swap_size, a, sizeof a);
+		ADD("%sswap=zram:%s%s%s", o ? " " : "", a, s->swap_algo[0] ? ":" : "", s->swap_algo);
+	}
+	if (s->lru_gen != SCN_LRU_GEN_KERNEL)
+		ADD("%slru_gen=%s", o ? " " : "", s->lru_gen == SCN_LRU_GEN_ON ? "on" : "off");
+	if (s->min_ttl_ms >= 0)
+		ADD("%smin_ttl_ms=%lld", o ? " " : "", (long long)s->min_ttl_ms);
+	if (s->memory_max.bytes || s->memory_max.pct) {
+		fmt_psize(&s->memory_max, b, sizeof b);
+		ADD("%smemory_max=%s", o ? " " : "", b);
+	}
+	if (s->memory_high.bytes || s->memory_high.pct) {
+		fmt_psize(&s->memory_high, b, sizeof b);
+		ADD("%smemory_high=%s", o ? " " : "", b);
+	}
+#undef ADD
 }
 
 struct ctx {
@@ -149,13 +268,56 @@ static int set_value(struct ctx *c, const struct scn_key *k, const char *v)
 		else if (!strcmp(v, "any")) c->s->expect = SCN_EXPECT_ANY;
 		else return fail(c, "%s: '%s' is not one of oom, no-oom, any", k->key, v);
 		return 1;
-	case K_SWAP:
-		if (!strcmp(v, "none")) c->s->swap = SCN_SWAP_NONE;
-		/* zram swap in guests is planned (issue 3); until the runners set
-		 * it up, accepting it would run a swapless guest under its name. */
-		else if (!strcmp(v, "zram")) return fail(c, "%s: '%s' is not supported yet: "
-							 "guests run without swap (use none)", k->key, v);
-		else return fail(c, "%s: '%s' is not one of none, zram", k->key, v);
+	case K_SWAP: {
+		char buf[64], *size, *algo;
+		if (!strcmp(v, "none")) {
+			c->s->swap = SCN_SWAP_NONE;
+			return 1;
+		}
+		if (strncmp(v, "zram:", 5) || strlen(v) >= sizeof buf)
+			return fail(c, "%s: '%s' is not none or zram:SIZE[:ALGO]", k->key, v);
+		snprintf(buf, sizeof buf, "%s", v + 5);
+		size = buf;
+		algo = strchr(buf, ':');
+		if (algo)
+			*algo++ = 0;
+		if (parse_psize(size, &c->s->swap_size))
+			return fail(c, "%s: '%s': SIZE must be 1M..1T or 1%%..100%% of memory", k->key, v);
+		c->s->swap_algo[0] = 0;
+		if (algo) {
+			int known = 0;
+			for (int i = 0; zram_algos[i]; i++)
+				known |= !strcmp(algo, zram_algos[i]);
+			if (!known)
+				return fail(c, "%s: '%s': ALGO is not one of lzo, lzo-rle, lz4, lz4hc, zstd, "
+					    "842, deflate", k->key, v);
+			snprintf(c->s->swap_algo, sizeof c->s->swap_algo, "%s", algo);
+		}
+		c->s->swap = SCN_SWAP_ZRAM;
+		return 1;
+	}
+	case K_HIER:
+		if (!strcmp(v, "v1")) c->s->hierarchy = SCN_HIER_V1;
+		else if (!strcmp(v, "v2")) c->s->hierarchy = SCN_HIER_V2;
+		else if (!strcmp(v, "both")) c->s->hierarchy = SCN_HIER_BOTH;
+		else return fail(c, "%s: '%s' is not one of v1, v2, both", k->key, v);
+		return 1;
+	case K_LRU_GEN:
+		if (!strcmp(v, "on")) c->s->lru_gen = SCN_LRU_GEN_ON;
+		else if (!strcmp(v, "off")) c->s->lru_gen = SCN_LRU_GEN_OFF;
+		else if (!strcmp(v, "kernel")) c->s->lru_gen = SCN_LRU_GEN_KERNEL;
+		else return fail(c, "%s: '%s' is not one of on, off, kernel", k->key, v);
+		return 1;
+	case K_PSIZE:
+		if (parse_psize(v, (struct scn_size *)field))
+			return fail(c, "%s: '%s' is not a size 1M..1T or 1%%..100%% of memory", k->key, v);
+		return 1;
+	case K_MSECS:
+		r = pnb_parse_u64(v, &u);
+		if (r || u > k->max)
+			return fail(c, "%s: '%s' is not a whole number of milliseconds 0..3600000",
+				    k->key, v);
+		*(int64_t *)field = (int64_t)u;
 		return 1;
 	case K_TCG:
 		if (!strcmp(v, "single")) c->s->tcg = SCN_TCG_SINGLE;
@@ -278,8 +440,63 @@ static void parse_lines(struct ctx *c, char *text, size_t len)
 static void set_defaults(struct ctx *c)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].dflt && keys[i].type != K_STR)
+		if (keys[i].dflt && *keys[i].dflt && keys[i].type != K_STR)
 			set_value(c, &keys[i], keys[i].dflt);
+	c->s->min_ttl_ms = -1;
+}
+
+/* Knobs that contradict each other: 0, or -EINVAL with why. */
+static int check_machine(const struct scenario *s, const char *name, char *err, size_t errlen)
+{
+	if (s->min_ttl_ms >= 0 && s->lru_gen == SCN_LRU_GEN_OFF) {
+		snprintf(err, errlen, "scenario %s: [machine] min_ttl_ms is MGLRU's, and lru_gen is off",
+			 name);
+		return -EINVAL;
+	}
+	if (s->hierarchy == SCN_HIER_V1 && (s->memory_max.bytes || s->memory_max.pct ||
+					    s->memory_high.bytes || s->memory_high.pct)) {
+		snprintf(err, errlen, "scenario %s: [machine] memory_max/memory_high apply to cgroup2 "
+			 "boots, and hierarchy is v1 (say v2 or both)", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int scenario_set_machine(struct scenario *s, const char *assignment, char *err, size_t errlen)
+{
+	char key[64];
+	const char *eq = strchr(assignment, '=');
+	struct ctx c = { .s = s, .name = s->name, .err = err, .errlen = errlen };
+
+	if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof key) {
+		snprintf(err, errlen, "machine override '%s': not KEY=VALUE", assignment);
+		return -EINVAL;
+	}
+	snprintf(key, sizeof key, "%.*s", (int)(eq - assignment), assignment);
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].section, "machine") || strcmp(keys[i].key, key))
+			continue;
+		/* All or nothing: a refused override leaves s as it was. */
+		struct scenario was = *s;
+		/* Errors name the override, not a line of the file. */
+		set_value(&c, &keys[i], eq + 1);
+		if (c.failed) {
+			char why[400];
+			const char *p = strstr(err, ": ");
+			snprintf(why, sizeof why, "%s", p ? p + 2 : err);
+			snprintf(err, errlen, "machine override '%s': %s", assignment, why);
+			*s = was;
+			return -EINVAL;
+		}
+		if (check_machine(s, s->name, err, errlen)) {
+			*s = was;
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "machine override '%s': no key '%s' in [machine] (pnbench scenario "
+		 "keys)", assignment, key);
+	return -EINVAL;
 }
 
 /* text: len bytes, NUL-terminated at text[len]. */
@@ -319,6 +536,8 @@ static int parse_buffer(const char *name, const char *text, size_t len, struct s
 		snprintf(err, errlen, "scenario %s: [workload] args use {data} but data_size is not set", name);
 		return -EINVAL;
 	}
+	if (check_machine(s, name, err, errlen))
+		return -EINVAL;
 	if (s->maxcpus && s->maxcpus < s->cpus) {
 		snprintf(err, errlen, "scenario %s: [machine] maxcpus %u is below cpus %u", name,
 			 s->maxcpus, s->cpus);

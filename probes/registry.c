@@ -13,6 +13,7 @@ extern const struct probe_ops probe_simplelmk;
 extern const struct probe_ops probe_sampler;
 extern const struct probe_ops probe_oom;
 extern const struct probe_ops probe_reclaim;
+extern const struct probe_ops probe_swapout;
 
 const struct probe_ops *const probe_registry[] = {
 	&probe_psi,
@@ -26,5 +27,6 @@ const struct probe_ops *const probe_registry[] = {
 	&probe_sampler,
 	&probe_oom,
 	&probe_reclaim,
+	&probe_swapout,
 	NULL,
 };

@@ -191,6 +191,41 @@ ATF_TC_BODY(module_closure, tc)
 	free(list);
 }
 
+ATF_TC(optional_modules);
+ATF_TC_HEAD(optional_modules, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "The optional groups on the cloud kernel: zram with zsmalloc, "
+			  "each compressor with its library, dependencies first; a built-in "
+			  "(deflate) or absent (842) compressor has no lines");
+}
+ATF_TC_BODY(optional_modules, tc)
+{
+	char dir[1024], err[1024], *list;
+
+	fixture(tc, "cloud", dir, sizeof dir);
+	ATF_REQUIRE_MSG(!image_optional_modules(dir, &list, err, sizeof err), "%s", err);
+	ATF_CHECK_STREQ(list,
+		"zram kernel/mm/zsmalloc.ko\n"
+		"zram kernel/drivers/block/zram/zram.ko\n"
+		"lzo kernel/crypto/lzo.ko\n"
+		"lzo_rle kernel/crypto/lzo-rle.ko\n"
+		"lz4 kernel/lib/lz4/lz4_compress.ko\n"
+		"lz4 kernel/crypto/lz4.ko\n"
+		"lz4hc kernel/lib/lz4/lz4hc_compress.ko\n"
+		"lz4hc kernel/crypto/lz4hc.ko\n"
+		"zstd kernel/lib/zstd/zstd_compress.ko\n"
+		"zstd kernel/crypto/zstd.ko\n");
+	free(list);
+	/* The generic fixture has no zram lines: nothing optional. */
+	fixture(tc, "generic", dir, sizeof dir);
+	ATF_REQUIRE_MSG(!image_optional_modules(dir, &list, err, sizeof err), "%s", err);
+	ATF_CHECK_STREQ(list, "");
+	free(list);
+	ATF_REQUIRE(!image_optional_modules("", &list, err, sizeof err));
+	ATF_CHECK_STREQ(list, "");
+	free(list);
+}
+
 ATF_TC(module_errors);
 ATF_TC_HEAD(module_errors, tc)
 {
@@ -479,6 +514,7 @@ ATF_TC_BODY(data_disk, tc)
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, module_closure);
+	ATF_TP_ADD_TC(tp, optional_modules);
 	ATF_TP_ADD_TC(tp, module_errors);
 	ATF_TP_ADD_TC(tp, initramfs_listing);
 	ATF_TP_ADD_TC(tp, initramfs_refusals);

@@ -1,6 +1,7 @@
 /* Scenario files: every shipped scenario parses; each kind of bad input is
  * an error naming the file, the line and what is wrong. */
 #include <atf-c.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +87,24 @@ static const struct { const char *text, *msg; } bad[] = {
 	{ "[scenario]\nexpect = maybe\n", "scenario x.ini:2: expect: 'maybe' is not one of oom, no-oom, any" },
 	{ "[machine]\nmemory = 12Q\n", "scenario x.ini:2: memory: '12Q' is not a size (e.g. 256M, 1G)" },
 	{ "[machine]\nmemory = 1M\n", "scenario x.ini:2: memory: '1M' is out of range" },
-	{ "[machine]\nswap = disk\n", "scenario x.ini:2: swap: 'disk' is not one of none, zram" },
-	{ "[machine]\nswap = zram\n", "scenario x.ini:2: swap: 'zram' is not supported yet: guests run without swap (use none)" },
+	{ "[machine]\nswap = disk\n", "scenario x.ini:2: swap: 'disk' is not none or zram:SIZE[:ALGO]" },
+	{ "[machine]\nswap = zram\n", "scenario x.ini:2: swap: 'zram' is not none or zram:SIZE[:ALGO]" },
+	{ "[machine]\nswap = zram:\n", "scenario x.ini:2: swap: 'zram:': SIZE must be 1M..1T or 1%..100% of memory" },
+	{ "[machine]\nswap = zram:0%\n", "scenario x.ini:2: swap: 'zram:0%': SIZE must be 1M..1T or 1%..100% of memory" },
+	{ "[machine]\nswap = zram:101%\n", "scenario x.ini:2: swap: 'zram:101%': SIZE must be 1M..1T or 1%..100% of memory" },
+	{ "[machine]\nswap = zram:4k\n", "scenario x.ini:2: swap: 'zram:4k': SIZE must be 1M..1T or 1%..100% of memory" },
+	{ "[machine]\nswap = zram:64M:lz5\n", "scenario x.ini:2: swap: 'zram:64M:lz5': ALGO is not one of lzo, lzo-rle, lz4, lz4hc, zstd, 842, deflate" },
+	{ "[machine]\nswap = zram:64M:lz4:x\n", "scenario x.ini:2: swap: 'zram:64M:lz4:x': ALGO is not one of lzo, lzo-rle, lz4, lz4hc, zstd, 842, deflate" },
+	{ "[machine]\nlru_gen = yes\n", "scenario x.ini:2: lru_gen: 'yes' is not one of on, off, kernel" },
+	{ "[machine]\nmin_ttl_ms = 1s\n", "scenario x.ini:2: min_ttl_ms: '1s' is not a whole number of milliseconds 0..3600000" },
+	{ "[machine]\nmin_ttl_ms = 3600001\n", "scenario x.ini:2: min_ttl_ms: '3600001' is not a whole number of milliseconds 0..3600000" },
+	{ "[machine]\nhierarchy = v3\n", "scenario x.ini:2: hierarchy: 'v3' is not one of v1, v2, both" },
+	{ "[machine]\nmemory_max = 50\n", "scenario x.ini:2: memory_max: '50' is not a size 1M..1T or 1%..100% of memory" },
+	{ "[machine]\nmemory_high = 150%\n", "scenario x.ini:2: memory_high: '150%' is not a size 1M..1T or 1%..100% of memory" },
+	{ "[workload]\nname = x\n[probes]\nprobe = oom\n[machine]\nlru_gen = off\nmin_ttl_ms = 1000\n",
+	  "scenario x.ini: [machine] min_ttl_ms is MGLRU's, and lru_gen is off" },
+	{ "[workload]\nname = x\n[probes]\nprobe = oom\n[machine]\nmemory_max = 50%\n",
+	  "scenario x.ini: [machine] memory_max/memory_high apply to cgroup2 boots, and hierarchy is v1 (say v2 or both)" },
 	{ "[machine]\ncpus = 2\ncpus = 3\n", "scenario x.ini:3: key 'cpus' given twice in [machine]" },
 	{ "[workload]\nname = x\n", "scenario x.ini: [probes] needs at least one 'probe = SPEC'" },
 	{ "[probes]\nprobe = oom\n", "scenario x.ini: [workload] name is required" },
@@ -114,6 +131,71 @@ ATF_TC_BODY(errors, tc)
 	}
 }
 
+ATF_TC(knobs);
+ATF_TC_HEAD(knobs, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Machine knobs: accepted forms, their defaults, sizes as a share "
+			  "of memory, the shape's run.env lines and overrides");
+}
+ATF_TC_BODY(knobs, tc)
+{
+	struct scenario s;
+	char err[512] = "", env[512], txt[256];
+	const char *base = "[workload]\nname = fixed-rate\n[probes]\nprobe = oom\n[machine]\n";
+	char text[1024];
+
+	/* Defaults: nothing asked, and the shape is only its hierarchy. */
+	ATF_REQUIRE_EQ_MSG(scenario_parse_string("d.ini", base, &s, err, sizeof err), 0, "%s", err);
+	ATF_CHECK_EQ(s.swap, SCN_SWAP_NONE);
+	ATF_CHECK_EQ(s.lru_gen, SCN_LRU_GEN_KERNEL);
+	ATF_CHECK_EQ(s.min_ttl_ms, -1);
+	ATF_CHECK_EQ(s.hierarchy, SCN_HIER_V1);
+	ATF_CHECK_EQ(scenario_size_bytes(&s, &s.memory_max), 0);
+	ATF_REQUIRE_EQ(scenario_shape_env(&s, "v1", env, sizeof env), 0);
+	ATF_CHECK_STREQ(env, "memory_hierarchy=v1\n");
+	scenario_knobs_text(&s, txt, sizeof txt);
+	ATF_CHECK_STREQ(txt, "");
+	scenario_free(&s);
+
+	snprintf(text, sizeof text, "%smemory = 256M\nswap = zram:50%%:lz4\nlru_gen = on\n"
+		 "min_ttl_ms = 1000\nhierarchy = both\nmemory_max = 128M\nmemory_high = 40%%\n", base);
+	ATF_REQUIRE_EQ_MSG(scenario_parse_string("k.ini", text, &s, err, sizeof err), 0, "%s", err);
+	ATF_CHECK_EQ(s.swap, SCN_SWAP_ZRAM);
+	ATF_CHECK_STREQ(s.swap_algo, "lz4");
+	ATF_CHECK_EQ(scenario_size_bytes(&s, &s.swap_size), 128ULL << 20);
+	ATF_CHECK_EQ(s.lru_gen, SCN_LRU_GEN_ON);
+	ATF_CHECK_EQ(s.min_ttl_ms, 1000);
+	ATF_CHECK_EQ(s.hierarchy, SCN_HIER_BOTH);
+	ATF_CHECK_EQ(scenario_size_bytes(&s, &s.memory_max), 128ULL << 20);
+	/* 40% of 256M, in whole pages. */
+	ATF_CHECK_EQ(scenario_size_bytes(&s, &s.memory_high), (256ULL << 20) * 40 / 100 / 4096 * 4096);
+	ATF_REQUIRE_EQ(scenario_shape_env(&s, "v2", env, sizeof env), 0);
+	ATF_CHECK_STREQ(env, "memory_hierarchy=v2\nswap=zram:134217728:lz4\nlru_gen=on\nmin_ttl_ms=1000\n");
+	/* Too small a buffer is refused, not cut. */
+	ATF_CHECK_EQ(scenario_shape_env(&s, "v2", env, 30), -1);
+	scenario_knobs_text(&s, txt, sizeof txt);
+	ATF_CHECK_STREQ(txt, "swap=zram:50%:lz4 lru_gen=on min_ttl_ms=1000 memory_max=128M memory_high=40%");
+	/* A run's override goes through the same table and checks. */
+	ATF_CHECK_EQ(scenario_set_machine(&s, "lru_gen=off", err, sizeof err), -EINVAL);
+	ATF_CHECK_STREQ(err, "scenario k: [machine] min_ttl_ms is MGLRU's, and lru_gen is off");
+	/* ... and leaves the scenario as it was. */
+	ATF_CHECK_EQ(s.lru_gen, SCN_LRU_GEN_ON);
+	ATF_CHECK_EQ(scenario_set_machine(&s, "swap=none", err, sizeof err), 0);
+	ATF_CHECK_EQ(s.swap, SCN_SWAP_NONE);
+	ATF_CHECK_EQ(scenario_set_machine(&s, "swap=zram:2%", err, sizeof err), 0);
+	ATF_CHECK_STREQ(s.swap_algo, "");
+	ATF_REQUIRE_EQ(scenario_shape_env(&s, "v1", env, sizeof env), 0);
+	ATF_CHECK_STREQ(env, "memory_hierarchy=v1\nswap=zram:5365760\nlru_gen=on\nmin_ttl_ms=1000\n");
+	ATF_CHECK_EQ(scenario_set_machine(&s, "lru_gen=maybe", err, sizeof err), -EINVAL);
+	ATF_CHECK_STREQ(err, "machine override 'lru_gen=maybe': lru_gen: 'maybe' is not one of on, off, kernel");
+	ATF_CHECK_EQ(scenario_set_machine(&s, "colour=blue", err, sizeof err), -EINVAL);
+	ATF_CHECK_STREQ(err, "machine override 'colour=blue': no key 'colour' in [machine] "
+			"(pnbench scenario keys)");
+	ATF_CHECK_EQ(scenario_set_machine(&s, "lru_gen", err, sizeof err), -EINVAL);
+	ATF_CHECK_STREQ(err, "machine override 'lru_gen': not KEY=VALUE");
+	scenario_free(&s);
+}
+
 ATF_TC(shipped);
 ATF_TC_HEAD(shipped, tc)
 {
@@ -121,7 +203,9 @@ ATF_TC_HEAD(shipped, tc)
 }
 ATF_TC_BODY(shipped, tc)
 {
-	static const char *names[] = { "fixed-rate", "stream-read", "busy-beaver", "swapless-fill" };
+	static const char *names[] = { "fixed-rate", "stream-read", "busy-beaver", "swapless-fill",
+				       "android/zram-fixed-rate", "android/zram-busy-beaver",
+				       "android/zram-apps-psi" };
 	const char *src = atf_tc_get_config_var(tc, "srcdir");
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -312,6 +396,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, too_big);
 	ATF_TP_ADD_TC(tp, parse_good);
 	ATF_TP_ADD_TC(tp, defaults);
+	ATF_TP_ADD_TC(tp, knobs);
 	ATF_TP_ADD_TC(tp, errors);
 	ATF_TP_ADD_TC(tp, shipped);
 	ATF_TP_ADD_TC(tp, probe_specs);
