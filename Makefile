@@ -204,7 +204,7 @@ SB := build-san
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # Not the programs that boot guests: a guest needs the static, unsanitized
 # programs, and those cases are slow enough once.
-SAN_TESTS ?= $(filter-out guest_test conform_test image_test run_test kmod_guest_test killer_test ci_test knobs_guest_test,$(TEST_SRC:tests/%.c=%))
+SAN_TESTS ?= $(filter-out guest_test conform_test image_test run_test kmod_guest_test killer_test ci_test knobs_guest_test accel_test,$(TEST_SRC:tests/%.c=%))
 # The suite's tree: tests at SS/tests, programs at SS/bin, as in the source.
 SS := $(SB)/suite
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
