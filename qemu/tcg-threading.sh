@@ -6,9 +6,11 @@
 #   qemu/tcg-threading.sh [-r REPS] [-c "1 2 4 8"] OUT KERNEL...
 #
 # Runs bin/pnbench with PNBENCH_ACCEL unset (a host whose KVM works would
-# measure KVM: the script refuses then) and prints one table row per
-# (kernel, vCPUs, mode): cells, ok, panics (before / after the workload
-# started), boot retries, median cell wall time.
+# measure KVM: the script refuses then) and every cell booted cold
+# (PNBENCH_SNAPSHOT=0: a restored cell never meets the boot-time race), and
+# prints one table row per (kernel, vCPUs, mode): cells, ok, panics (before /
+# after the workload started; a boot-time panic is retried, so it shows as a
+# retry unless all three boots panicked), boot retries, median cell wall time.
 set -eu
 reps=6
 cpus="1 2 4 8"
@@ -25,13 +27,14 @@ out=$1
 shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 unset PNBENCH_ACCEL
+export PNBENCH_SNAPSHOT=0
 mkdir -p "$out/scenarios"
 
 for c in $cpus; do
 	for mode in single multi; do
 		# busy-beaver as in harness/scenarios, with the shape under test.
 		sed -e "s/^cpus = .*/cpus = $c/" -e "s/^reps = .*/reps = $reps/" \
-		    -e "s/^swap = none/swap = none\ntcg = $mode/" \
+		    -e "s/^swap = none/swap = none\ntcg = $mode/" -e "s/^hierarchy = .*/hierarchy = v1/" \
 		    "$top/harness/scenarios/busy-beaver.ini" > "$out/scenarios/bb-c$c-$mode.ini"
 	done
 done
