@@ -529,6 +529,10 @@ static double med(int k, int c, const char *key)
 	return NAN;
 }
 
+/* The -accel values the cells ran under, each once: a read-cost curve over
+ * CPU counts means something else under single-threaded TCG. */
+static char accels_seen[256];
+
 static int rep_complete(const char *dir)
 {
 	char path[1400];
@@ -538,6 +542,12 @@ static int rep_complete(const char *dir)
 	snprintf(path, sizeof path, "%s/meta.json", dir);
 	if ((m = json_load_file(path, 0, NULL))) {
 		ok = json_is_true(json_object_get(json_object_get(m, "result"), "complete"));
+		const char *a = json_string_value(json_object_get(json_object_get(m, "guest"), "accel"));
+		if (!a && !json_object_get(m, "guest"))
+			a = "native";
+		size_t l = strlen(accels_seen);
+		if (a && !strstr(accels_seen, a) && l + strlen(a) + 3 < sizeof accels_seen)
+			snprintf(accels_seen + l, sizeof accels_seen - l, "%s%s", l ? ", " : "", a);
 		json_decref(m);
 	}
 	return ok;
@@ -1148,8 +1158,11 @@ static int report(const char *out)
 		return PNB_EXIT_FAIL;
 	}
 	fprintf(t, "pnbench vmstat-cost: %s\n", out);
+	fprintf(t, "accelerator: %s (meta.json guest.accel of each cell)\n",
+		accels_seen[0] ? accels_seen : "unknown (no meta.json read yet)");
 	fprintf(t, "Under TCG every timing is emulated: compare shapes across CPU counts, not\n"
-		   "absolute numbers (docs/vmstat-cost.md).\n");
+		   "absolute numbers (docs/vmstat-cost.md); only thread=multi runs vCPUs in\n"
+		   "parallel, which the SMP sweep needs.\n");
 	for (int k = 0; k < nkern; k++) {
 		int reps = 0, inc = 0;
 		for (int c = 0; c < ncells; c++) {

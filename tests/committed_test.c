@@ -190,9 +190,49 @@ ATF_TC_BODY(comparisons_reproduce, tc)
 	ATF_CHECK_MSG(seen > 0, "no comparison under %s", dir);
 }
 
+ATF_TC(silenced_mechanism_regresses);
+ATF_TC_HEAD(silenced_mechanism_regresses, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "The committed baseline with every vmpressure notification "
+			  "removed compares as a regression (exit 1) naming vmpressure's rows: the "
+			  "gate can fire with the repetitions make bench runs");
+	atf_tc_set_md_var(tc, "timeout", "600");
+}
+ATF_TC_BODY(silenced_mechanism_regresses, tc)
+{
+	static struct cmd_result r;
+	char cmd[PATH_MAX * 2];
+
+	setup(tc);
+	snprintf(cmd, sizeof cmd, "cp -a '%s/results/baselines/debian-cloud' base && cp -a base new && "
+		 "find base new -name summary.json -o -name cell.json -o -name set-summary.json | "
+		 "xargs rm -f && for f in new/*/*/*/events.jsonl; do "
+		 "grep -v '\"type\":\"notify\",\"probe\":\"vmpressure:' \"$f\" > t && mv t \"$f\"; done",
+		 top);
+	ATF_REQUIRE_EQ_MSG(system(cmd), 0, "%s", cmd);
+	char *a1[] = { bin, "analyze", "-q", "base", NULL }, *a2[] = { bin, "analyze", "-q", "new", NULL };
+	ATF_REQUIRE_EQ(run_cmd(a1, 300, &r), 0);
+	ATF_REQUIRE_EQ_MSG(r.status, 0, "%s", r.err);
+	ATF_REQUIRE_EQ(run_cmd(a2, 300, &r), 0);
+	ATF_REQUIRE_EQ_MSG(r.status, 0, "%s", r.err);
+	char *c[] = { bin, "compare", "base", "new", NULL };
+	ATF_REQUIRE_EQ(run_cmd(c, 300, &r), 0);
+	ATF_CHECK_EQ_MSG(r.status, 1, "compare exit %d, want 1 (regression): %s%s", r.status, r.err,
+			 r.out);
+	const char *v = strstr(r.out, "\nverdict: ");
+	ATF_REQUIRE_MSG(v, "no verdict line: %s", r.out);
+	ATF_CHECK_MSG(strstr(v, "regression") && strstr(v, "vmpressure:") &&
+		      strstr(v, "fired before OOM"), "verdict does not name vmpressure's rows: %s", v);
+	/* And the untouched copy is no regression against itself. */
+	char *c2[] = { bin, "compare", "base", "base", NULL };
+	ATF_REQUIRE_EQ(run_cmd(c2, 300, &r), 0);
+	ATF_CHECK_EQ_MSG(r.status, 0, "base against itself: exit %d: %s", r.status, r.out);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, analysis_is_byte_stable);
 	ATF_TP_ADD_TC(tp, comparisons_reproduce);
+	ATF_TP_ADD_TC(tp, silenced_mechanism_regresses);
 	return atf_no_error();
 }
