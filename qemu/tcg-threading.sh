@@ -34,7 +34,7 @@ for c in $cpus; do
 	for mode in single multi; do
 		# busy-beaver as in harness/scenarios, with the shape under test.
 		sed -e "s/^cpus = .*/cpus = $c/" -e "s/^reps = .*/reps = $reps/" \
-		    -e "s/^swap = none/swap = none\ntcg = $mode/" -e "s/^hierarchy = .*/hierarchy = v1/" \
+		    -e "s/^swap = none/swap = none\ntcg = $mode/" -e "s/^hierarchy = .*/hierarchy = v1/" -e "/^memory_max/d" -e "/^memory_high/d" \
 		    "$top/harness/scenarios/busy-beaver.ini" > "$out/scenarios/bb-c$c-$mode.ini"
 	done
 done

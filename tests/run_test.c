@@ -367,14 +367,16 @@ ATF_TC_BODY(newest_kernel_no_panics, tc)
 	char *argv[] = { bin, "run", "--kernel", spec, "--scenario", scn, "--reps", "6", "--out", out,
 			 NULL };
 	run_cmd(argv, 850, &r);
-	char cmd[PATH_MAX + 128];
-	snprintf(cmd, sizeof cmd, "grep -l '\"status\": \"ok\"' %s/*/busy-beaver/*/meta.json | wc -l",
-		 out);
+	/* Six repetitions; busy-beaver runs each on v1 and on cgroup2. */
+	char cmd[2 * PATH_MAX + 160];
+	snprintf(cmd, sizeof cmd, "ls %s/*/busy-beaver/*/meta.json | wc -l; grep -l "
+		 "'\"status\": \"ok\"' %s/*/busy-beaver/*/meta.json | wc -l", out, out);
 	FILE *p = popen(cmd, "r");
-	int ok = -1;
-	ATF_REQUIRE(p && fscanf(p, "%d", &ok) == 1);
+	int cells = -1, ok = -1;
+	ATF_REQUIRE(p && fscanf(p, "%d %d", &cells, &ok) == 2);
 	pclose(p);
-	ATF_CHECK_EQ_MSG(ok, 6, "%d of 6 cells ok on %s (exit %d): %s", ok, spec, r.status, r.out);
+	ATF_CHECK_MSG(cells >= 6 && ok == cells, "%d of %d cells ok on %s (exit %d): %s", ok, cells,
+		      spec, r.status, r.out);
 	ATF_CHECK_MSG(!strstr(r.out, ": panic"), "a cell panicked: %s", r.out);
 }
 
