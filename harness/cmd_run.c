@@ -426,12 +426,22 @@ static int run_cell(const struct kernel_image *k, const struct scenario *s, stru
 }
 
 static void report_cell(const struct cell *c, const struct kernel_image *k,
-			const struct scenario *s, int idx, int total)
+			const struct scenario *s, int idx, int total, int wstatus)
 {
 	char path[1400], line[1024];
 	struct events_summary sum;
 	json_t *m;
 	const char *status = "broken", *reason = "no meta.json";
+	/* No meta.json: say how the cell's worker ended, or nobody can tell
+	 * a crash from a kill from outside. */
+	char how[160];
+	if (WIFSIGNALED(wstatus))
+		snprintf(how, sizeof how, "no meta.json: the cell's worker was killed by signal %d (%s)",
+			 WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
+	else
+		snprintf(how, sizeof how, "no meta.json: the cell's worker exited %d before writing it",
+			 WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+	reason = how;
 	double wall = 0, boot = -1, poweroff = -1;
 	char cost[96] = "";
 
@@ -760,7 +770,7 @@ int cmd_run(int argc, char **argv)
 				failed++;
 			if (tty)
 				printf("\r\033[K");
-			report_cell(cl, &kimg[cl->ki], &scn[cl->si], finished, n);
+			report_cell(cl, &kimg[cl->ki], &scn[cl->si], finished, n, st);
 			if (finished - skipped > 0 && finished < n)
 				printf("        elapsed %.0fs, about %.0fs left\n", (pnb_mono_ns() - t0) / 1e9,
 				       busy_ns / 1e9 / (finished - skipped) * (n - finished) / (double)jobs);
