@@ -1790,12 +1790,14 @@ int kernel_lock_file(const char *path)
  * keeps. */
 int kernel_tree_build_dir(const struct kernel_image *k, char *out, size_t len)
 {
-	char info[PNB_PATH + 64], *text, *rev, hex[65];
+	char info[PNB_PATH + 64], dir[PNB_PATH], *text, *rev, hex[65];
 
 	if (strcmp(k->kind, "tree"))
 		return -EINVAL;
-	snprintf(info, sizeof info, "%s", k->bzimage);
-	snprintf(info, sizeof info, "%s/" INFO_FILE, dirname(info));
+	/* dirname() works in place: a buffer of its own, never the one
+	 * snprintf writes (overlapping copies are undefined). */
+	snprintf(dir, sizeof dir, "%s", k->bzimage);
+	snprintf(info, sizeof info, "%s/" INFO_FILE, dirname(dir));
 	if (!(text = slurp(info, 1 << 16)))
 		return -errno;
 	rev = strstr(text, "\nrevision=");
