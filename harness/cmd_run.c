@@ -730,6 +730,9 @@ int cmd_run(int argc, char **argv)
 				 * SIGKILL): its QEMU or recorder follow the same way. */
 				if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
 					_exit(1);
+				/* A peer that went away (QEMU's sockets) is an error
+				 * to report in meta.json, not a silent death. */
+				signal(SIGPIPE, SIG_IGN);
 				_exit(run_cell(&kimg[cl->ki], &scn[cl->si], cl, out, fault, argc, argv));
 			}
 			cl->pid = pid;

@@ -114,7 +114,10 @@ static json_t *qmp_cmd(struct qmp *q, const char *cmd, json_t *args, char *why, 
 	char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	size_t tl = strlen(text);
-	int ok = write(q->fd, text, tl) == (ssize_t)tl && write(q->fd, "\n", 1) == 1;
+	/* MSG_NOSIGNAL: a QEMU that died must be an error here, not a SIGPIPE
+	 * that kills the cell's worker without a word. */
+	int ok = send(q->fd, text, tl, MSG_NOSIGNAL) == (ssize_t)tl &&
+		 send(q->fd, "\n", 1, MSG_NOSIGNAL) == 1;
 	free(text);
 	if (!ok) {
 		snprintf(why, wl, "QMP %s: %s", cmd, strerror(errno));
@@ -572,7 +575,7 @@ int snapshot_feed(const char *sock, const char *block, uint64_t deadline_ns, cha
 		snprintf(why, wl, "run port %s: %s", sock, strerror(errno));
 		return -1;
 	}
-	if (n <= 0 || write(fd, buf, (size_t)n) != n) {
+	if (n <= 0 || send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n) {
 		snprintf(why, wl, "writing the run to %s: %s", sock, n <= 0 ? "empty block" :
 			 strerror(errno));
 		close(fd);
