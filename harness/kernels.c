@@ -1608,8 +1608,8 @@ static int tree_build(const char *spec, const char *src, const char *fragment, c
 	for (char *s = k->name; *s; s++)
 		if (!isalnum((unsigned char)*s) && !strchr(".+-_", *s))
 			*s = '_';
-	snprintf(extra, sizeof extra, "source=%s\nrevision=%s\nfragment_sha256=%s\nbuild_seconds=%.0f\njobs=%u\n",
-		 src, rev, fdigest, now_s() - t0, jobs);
+	snprintf(extra, sizeof extra, "source=%s\nrevision=%s\nfragment_sha256=%s\nbuild_seconds=%.0f\njobs=%u\n"
+		 "objdir=%s\n", src, rev, fdigest, now_s() - t0, jobs, obj);
 	if ((rc = info_write(tmp, k, extra)) || rename(tmp, kdir)) {
 		rc = rc ? rc : -errno;
 		pnb_rm_rf(tmp);
@@ -1674,8 +1674,18 @@ static int resolve_tree(const char *spec, const char *arg, int allow, unsigned j
 		goto done;
 	if (!allow)
 		return fail(err, errlen, -1, spec, "not built: run pnbench kernels build --tree %s", arg);
-	sha256_str(rev, rhex);
-	snprintf(obj, sizeof obj, "%s/build/tree-%.12s", pnb_cache_dir(), rhex);
+	/* A git work tree keeps one object tree for all its revisions, named
+	 * after the tree's path: checking out another commit rewrites only the
+	 * files that differ, so make rebuilds only what they touch (a bisect
+	 * pays for one full build, not one per step).  Other trees change
+	 * wholesale (a new tarball, a new directory) and key it by revision. */
+	if (!strncmp(rev, "git ", 4)) {
+		sha256_str(src, rhex);
+		snprintf(obj, sizeof obj, "%s/build/git-%.12s", pnb_cache_dir(), rhex);
+	} else {
+		sha256_str(rev, rhex);
+		snprintf(obj, sizeof obj, "%s/build/tree-%.12s", pnb_cache_dir(), rhex);
+	}
 	snprintf(lock, sizeof lock, "%s/kernels", pnb_cache_dir());
 	if ((rc = pnb_mkdir_all(lock, 0755)) || (rc = pnb_mkdir_all(obj, 0755)))
 		return fail(err, errlen, -1, spec, "cannot create %s: %s", lock, strerror(-rc));
@@ -1798,6 +1808,14 @@ int kernel_tree_build_dir(const struct kernel_image *k, char *out, size_t len)
 	snprintf(info, sizeof info, "%s/" INFO_FILE, dirname(info));
 	if (!(text = slurp(info, 1 << 16)))
 		return -errno;
+	/* Builds since git trees share one object tree say where it is. */
+	if ((rev = strstr(text, "\nobjdir="))) {
+		rev += strlen("\nobjdir=");
+		rev[strcspn(rev, "\n")] = 0;
+		snprintf(out, len, "%s", rev);
+		free(text);
+		return is_dir(out) ? 0 : -ENOENT;
+	}
 	rev = strstr(text, "\nrevision=");
 	if (!rev) {
 		free(text);
