@@ -424,12 +424,18 @@ static void on_row(void *arg, const struct cmp_row *r)
 
 /* --- one step ------------------------------------------------------------- */
 
+/* This program's path, for git bisect run and the runs.  A bisect takes
+ * hours: when make replaces bin/pnbench meanwhile, the link reads
+ * "PATH (deleted)", and the steps run the new binary at PATH. */
 static const char *self_exe(char *buf, size_t len)
 {
+	static const char gone[] = " (deleted)";
 	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
 	if (n <= 0)
 		return "pnbench";
 	buf[n] = 0;
+	if ((size_t)n > sizeof gone - 1 && !strcmp(buf + n - (sizeof gone - 1), gone))
+		buf[n - (sizeof gone - 1)] = 0;
 	return buf;
 }
 
