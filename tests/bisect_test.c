@@ -123,18 +123,24 @@ static void bisect(struct cmd_result *r, const char *bad, const char *out, const
 	ATF_REQUIRE_EQ(run_cmd(argv, 120, r), 0);
 }
 
-static int lines_with(const char *path, const char *what)
+/* Lines of path holding what, and also what2 when given. */
+static int lines_with2(const char *path, const char *what, const char *what2)
 {
-	char line[512];
+	char line[1024];
 	int n = 0;
 	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof line, f))
-		n += strstr(line, what) != NULL;
+		n += strstr(line, what) && (!what2 || strstr(line, what2));
 	fclose(f);
 	return n;
+}
+
+static int lines_with(const char *path, const char *what)
+{
+	return lines_with2(path, what, NULL);
 }
 
 /* The tree is back on master, clean, not bisecting. */
@@ -420,8 +426,14 @@ ATF_TC_BODY(real_kernel, tc)
 	snprintf(want, sizeof want, "first bad commit: %s\n", bad);
 	ATF_CHECK_EQ_MSG(r->status, 0, "exit %d: %s", r->status, r->err);
 	ATF_CHECK_MSG(strstr(r->out, want), "stdout lacks '%s': %s", want, r->out);
+	/* The harmless commit was judged, and the planted one regressed to
+	 * 0 runs firing before the kill (a run lost to a TCG oops may make
+	 * it 0/4). */
 	ATF_CHECK(lines_with("out/bisect.log", "vmpressure:low:hierarchy fired before OOM: ") >= 2);
-	ATF_CHECK(lines_with("out/bisect.log", "fired before OOM: 5/5 -> 0/5, p 0.008, REGRESSION") == 1);
+	ATF_CHECK(lines_with2("out/bisect.log", "vmpressure:low:hierarchy fired before OOM: ",
+			      "-> 0/") >= 1);
+	ATF_CHECK(lines_with2("out/bisect.log", "-> 0/", ", REGRESSION") >= 1);
+	ATF_CHECK(lines_with("out/bisect.log", "is good by vmpressure:low:hierarchy fired before OOM") >= 1);
 	free(r);
 }
 
