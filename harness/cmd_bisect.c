@@ -372,6 +372,7 @@ static int row_matches(const char *sel, const struct cmp_row *r)
 struct rows {
 	const char *sel;
 	int matched, regressed;
+	unsigned rules;		/* the rules that watch the matched rows */
 	char lines[16][200];
 	int nlines;
 	char all[4096];		/* every row's name, for "no such row" */
@@ -393,7 +394,7 @@ static void on_row(void *arg, const struct cmp_row *r)
 {
 	struct rows *w = arg;
 	const char *rule, *label;
-	char name[300], b[32], n[32], p[32];
+	char name[300], b[32], n[32], p[32], e[128];
 
 	if (cmp_row_names(r, &rule, &label))
 		return;
@@ -407,6 +408,11 @@ static void on_row(void *arg, const struct cmp_row *r)
 		return;
 	w->matched++;
 	w->regressed += r->regression;
+	if (rule) {
+		unsigned bit;
+		if (!cmp_parse_rules(rule, &bit, e, sizeof e))
+			w->rules |= bit;
+	}
 	fmt_val(b, sizeof b, r->base, r->test);
 	fmt_val(n, sizeof n, r->new, r->test);
 	if (r->test && !strcmp(r->test, "fisher-exact")) {
@@ -528,14 +534,12 @@ static void cmp_setup(const struct bisect_conf *c, struct cmp_opts *o)
 	cmp_opts_default(o);
 	o->alpha = c->alpha;
 	o->threshold_pct = c->threshold;
-	/* A named rule is judged alone; a named row needs every rule on, so
-	 * whichever rule watches it judges it. */
+	/* A named rule is judged alone.  A named row keeps compare's own
+	 * rules, plus the one watching it (step_judge finds which), so the
+	 * verdict line the log shows is the one compare would print. */
 	if (c->metric[0] && selector_is_rule(c->metric)) {
 		char e[256];
 		cmp_parse_rules(c->metric, &o->rules, e, sizeof e);
-	} else if (c->metric[0]) {
-		cmp_parse_rules("lead,headroom,latency,fp,storm,overhead,fired,oom,storm-seen", &o->rules,
-				NULL, 0);
 	}
 }
 
@@ -568,6 +572,21 @@ static int step_judge(const struct bisect_conf *c, const char *sha, const char *
 		return STEP_ABORT;
 	}
 	cmp_setup(c, &o);
+	if (c->metric[0] && !selector_is_rule(c->metric)) {
+		/* Which rule watches the row: a first pass with every rule on. */
+		struct rows probe = { .sel = c->metric };
+		struct cmp_opts all = o;
+		FILE *null = fopen("/dev/null", "we");
+		cmp_parse_rules("lead,headroom,latency,fp,storm,overhead,fired,oom,storm-seen", &all.rules,
+				err, sizeof err);
+		all.on_row = on_row;
+		all.on_row_arg = &probe;
+		if (null) {
+			pnb_compare(&g, &s, &all, null, err, sizeof err);
+			fclose(null);
+		}
+		o.rules |= probe.rules;
+	}
 	o.on_row = on_row;
 	o.on_row_arg = &w;
 	rc = pnb_compare(&g, &s, &o, f, err, sizeof err);
