@@ -370,7 +370,6 @@ ATF_TC_BODY(build_and_record, tc)
 	json_t *j;
 	int calls;
 
-	(void)tc;
 	setup();
 	fake_make();
 	put("s.mbox", good_mbox);
@@ -409,6 +408,22 @@ ATF_TC_BODY(build_and_record, tc)
 	ATF_CHECK_EQ(make_calls(), calls);
 	ATF_REQUIRE_MSG(kernel_resolve("tree:fake+s.mbox", 0, &k2, err, sizeof err) == 0, "%s", err);
 	ATF_CHECK_STREQ(k2.name, k.name);
+
+	/* kernels build prints what the kernel carries. */
+	{
+		char pnbench[1024];
+		struct cmd_result *r = malloc(sizeof *r);
+		ATF_REQUIRE(r);
+		bin_path(atf_tc_get_config_var(tc, "srcdir"), "pnbench", pnbench, sizeof pnbench);
+		char *const argv[] = { pnbench, "kernels", "build", "--tree", "fake+s.mbox", NULL };
+		ATF_REQUIRE_EQ(run_cmd(argv, 60, r), 0);
+		ATF_CHECK_EQ_MSG(r->status, 0, "%s", r->err);
+		ATF_CHECK_MSG(strstr(r->out, "s.mbox (2 patches)\n") &&
+			      strstr(r->out, "  1 mm: vmpressure: widen the window\n") &&
+			      strstr(r->out, "  2 mm: vmscan: add b\n"), "%s", r->out);
+		ATF_CHECK_EQ(make_calls(), calls);
+		free(r);
+	}
 
 	/* The unpatched tree is another kernel, without a series. */
 	ATF_REQUIRE_MSG(kernel_build("fake", 1, &plain, err, sizeof err) == 0, "%s", err);
