@@ -33,7 +33,7 @@ TEST_BIN   := $(TEST_SRC:tests/%.c=tests/%)
 PROGS := bin/pnbench bin/pnbench-record bin/pnbench-workload bin/pnbench-init bin/pnbench-conform \
 	 bin/pnbench-killer
 
-.PHONY: all deps check bench bench-killers clean FORCE
+.PHONY: all deps check check-bisect bench bench-killers clean FORCE
 
 # The default matrix: the four workloads, 5 repetitions each (the fewest
 # with which a k/n row can reach p < 0.05: 2/252), two cells at a time
@@ -114,6 +114,15 @@ check: deps all
 	  kyua report --results-file=../$(KYUA_RESULTS) --verbose --results-filter=broken,failed,xfail,skipped; \
 	  kyua report-junit --results-file=../$(KYUA_RESULTS) --output=../$(B)/junit.xml; \
 	  kyua report --results-file=../$(KYUA_RESULTS); exit $$rc
+
+# The bisect test over a real kernel history (tests/bisect_test:real_kernel):
+# kernel builds and guest runs take an hour or more here, so `make check`
+# only runs the bisect cases that need neither.
+check-bisect: deps all
+	rm -f $(B)/kyua-bisect.db
+	cd tests && kyua -v test_suites.pnbench.bisect=1 test --results-file=../$(B)/kyua-bisect.db \
+	  bisect_test:real_kernel; rc=$$?; \
+	  kyua report --results-file=../$(B)/kyua-bisect.db --verbose; exit $$rc
 
 bench: deps all
 	@rc=0; bin/pnbench run --kernel $(BENCH_KERNEL) $(BENCH_SCENARIOS:%=--scenario %) \

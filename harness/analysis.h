@@ -366,6 +366,10 @@ struct cmp_opts {
 void cmp_opts_default(struct cmp_opts *o);
 /* "lead,fp" into rules: 0, or -EINVAL with the bad name in err. */
 int cmp_parse_rules(const char *s, unsigned *rules, char *err, size_t errlen);
+/* The --rules name (NULL for a row no rule watches) and the table label of
+ * a row, for callers that pick rows by name (pnbench bisect --metric).
+ * 0, or -ENOENT for a metric compare does not know. */
+int cmp_row_names(const struct cmp_row *r, const char **rule, const char **label);
 /* Print the comparison table (<= 80 columns).  0: no regression,
  * 1: regression, -1: refused or nothing to compare (reason in err). */
 int pnb_compare(const struct an_set *base, const struct an_set *new,

@@ -16,6 +16,7 @@ int cmd_report(int argc, char **argv);
 int cmd_conform(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_bisect(int argc, char **argv);
 
 /* The git revision this pnbench was built from (git describe --dirty). */
 const char *pnb_git_rev(void);

@@ -1,6 +1,7 @@
 /* pnbench kernels: what is cached, fetch Debian kernels, build trees. */
 #include "cli.h"
 #include "guest.h"
+#include "patches.h"
 #include "kmod.h"
 #include "log.h"
 #include "parse.h"
@@ -95,6 +96,16 @@ static void print_kernel(const struct kernel_image *k)
 	printf("  config    %s\n", k->config[0] ? k->config : "(none)");
 	if (k->config_digest[0])
 		printf("  sha256    %s\n", k->config_digest);
+	/* A patched tree says which patches it carries. */
+	json_t *sr = kernel_series_json(k), *ps = sr ? json_object_get(sr, "patches") : NULL;
+	if (sr) {
+		printf("  series    %s (%zu patch%s)\n", json_string_value(json_object_get(sr, "path")),
+		       json_array_size(ps), json_array_size(ps) == 1 ? "" : "es");
+		for (size_t i = 0; i < json_array_size(ps); i++)
+			printf("            %zu %s\n", i + 1,
+			       json_string_value(json_object_get(json_array_get(ps, i), "subject")));
+		json_decref(sr);
+	}
 	print_mechanisms(k);
 }
 

@@ -10,6 +10,7 @@
 #include "guest.h"
 #include "scenario.h"
 #include "fsutil.h"
+#include "patches.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -284,6 +285,10 @@ static json_t *kernel_json(const struct kernel_image *k)
 	json_object_set_new(o, "config", c ? c : json_null());
 	free(cfg);
 	kernel_origin(k, o);
+	/* A tree built with a patch series: which patches, by subject. */
+	json_t *series = kernel_series_json(k);
+	if (series)
+		json_object_set_new(o, "series", series);
 	return o;
 }
 

@@ -85,6 +85,37 @@ static unsigned rule_of(enum an_metric m)
 	return 0;
 }
 
+int cmp_row_names(const struct cmp_row *r, const char **rule, const char **label)
+{
+	static const struct { const char *metric, *rule, *label; } counts[] = {
+		{ "oom_runs", "oom", "runs with a kernel OOM kill" },
+		{ "fired_before_oom", "fired", "fired before OOM" },
+		{ "storm_runs", "storm-seen", "runs with a storm" },
+	};
+
+	*rule = NULL;
+	*label = NULL;
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+		if (!strcmp(r->metric, counts[i].metric)) {
+			*rule = counts[i].rule;
+			*label = counts[i].label;
+			return 0;
+		}
+	/* Two metrics share a key (lead_s: the plain and the ranked lead
+	 * time); the one a rule watches is the row compare prints. */
+	for (int m = 0; m < AN_NMETRICS; m++)
+		if (!strcmp(r->metric, an_metrics[m].key)) {
+			unsigned bit = rule_of((enum an_metric)m);
+			*label = an_metrics[m].label;
+			for (size_t i = 0; i < NRULES && bit; i++)
+				if (rules[i].bit == bit)
+					*rule = rules[i].name;
+			if (*rule)
+				return 0;
+		}
+	return *label ? 0 : -ENOENT;
+}
+
 /* The one kernel of a side, or the one asked for. */
 static const char *pick_kernel(const struct an_set *s, const char *want, const char *side,
 			       char *err, size_t errlen)

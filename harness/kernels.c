@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "guest.h"
 #include "hostrun.h"
+#include "patches.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1608,8 +1609,8 @@ static int tree_build(const char *spec, const char *src, const char *fragment, c
 	for (char *s = k->name; *s; s++)
 		if (!isalnum((unsigned char)*s) && !strchr(".+-_", *s))
 			*s = '_';
-	snprintf(extra, sizeof extra, "source=%s\nrevision=%s\nfragment_sha256=%s\nbuild_seconds=%.0f\njobs=%u\n",
-		 src, rev, fdigest, now_s() - t0, jobs);
+	snprintf(extra, sizeof extra, "source=%s\nrevision=%s\nfragment_sha256=%s\nbuild_seconds=%.0f\njobs=%u\n"
+		 "objdir=%s\n", src, rev, fdigest, now_s() - t0, jobs, obj);
 	if ((rc = info_write(tmp, k, extra)) || rename(tmp, kdir)) {
 		rc = rc ? rc : -errno;
 		pnb_rm_rf(tmp);
@@ -1621,11 +1622,12 @@ static int tree_build(const char *spec, const char *src, const char *fragment, c
 	return 0;
 }
 
-static int resolve_tree(const char *spec, const char *arg, int allow, unsigned jobs,
-			struct kernel_image *k, char *err, size_t errlen)
+static int resolve_tree_series(const char *spec, const char *arg, const struct pnb_series *ps,
+			       int allow, unsigned jobs, struct kernel_image *k, char *err, size_t errlen)
 {
 	char src[PNB_PATH], fragment[PNB_PATH], fdig[65], rev[512], keytext[700], hex[65];
 	char kdir[PNB_PATH + 64], lock[PNB_PATH + 64], p[PNB_PATH + 64], obj[PNB_PATH + 64], rhex[65];
+	char why[PNB_PATH + 512], patched[PNB_PATH + 64];
 	int rc, lfd;
 
 	/* tree:linux-source-6.12 names Debian's source package. */
@@ -1666,6 +1668,9 @@ static int resolve_tree(const char *spec, const char *arg, int allow, unsigned j
 		return fail(err, errlen, -1, spec, "%s: %s", fragment, strerror(-rc));
 	if ((rc = tree_revision(spec, src, rev, sizeof rev, err, errlen)))
 		return rc;
+	/* A series is part of the revision: the tree plus these patches. */
+	if (ps)
+		snprintf(rev + strlen(rev), sizeof rev - strlen(rev), " series %.64s", ps->digest);
 	snprintf(keytext, sizeof keytext, "%s\nfragment %s\n", rev, fdig);
 	sha256_str(keytext, hex);
 	hex[12] = 0;
@@ -1673,9 +1678,27 @@ static int resolve_tree(const char *spec, const char *arg, int allow, unsigned j
 	if (info_load(kdir, k) == 0)
 		goto done;
 	if (!allow)
-		return fail(err, errlen, -1, spec, "not built: run pnbench kernels build --tree %s", arg);
-	sha256_str(rev, rhex);
-	snprintf(obj, sizeof obj, "%s/build/tree-%.12s", pnb_cache_dir(), rhex);
+		return fail(err, errlen, -1, spec, "not built: run pnbench kernels build --tree %s",
+			    strncmp(spec, "tree:", 5) ? arg : spec + 5);
+	/* A git work tree keeps one object tree for all its revisions, named
+	 * after the tree's path: checking out another commit rewrites only the
+	 * files that differ, so make rebuilds only what they touch (a bisect
+	 * pays for one full build, not one per step).  Other trees change
+	 * wholesale (a new tarball, a new directory) and key it by revision. */
+	if (ps) {
+		/* Every series on one tree shares one patched copy and one
+		 * object tree: a new version of a series rebuilds what it and
+		 * its predecessor touch (series_apply). */
+		sha256_str(src, rhex);
+		snprintf(obj, sizeof obj, "%s/build/patched-%.12s", pnb_cache_dir(), rhex);
+		snprintf(patched, sizeof patched, "%s/src/patched-%.12s", pnb_cache_dir(), rhex);
+	} else if (!strncmp(rev, "git ", 4)) {
+		sha256_str(src, rhex);
+		snprintf(obj, sizeof obj, "%s/build/git-%.12s", pnb_cache_dir(), rhex);
+	} else {
+		sha256_str(rev, rhex);
+		snprintf(obj, sizeof obj, "%s/build/tree-%.12s", pnb_cache_dir(), rhex);
+	}
 	snprintf(lock, sizeof lock, "%s/kernels", pnb_cache_dir());
 	if ((rc = pnb_mkdir_all(lock, 0755)) || (rc = pnb_mkdir_all(obj, 0755)))
 		return fail(err, errlen, -1, spec, "cannot create %s: %s", lock, strerror(-rc));
@@ -1683,16 +1706,52 @@ static int resolve_tree(const char *spec, const char *arg, int allow, unsigned j
 	snprintf(lock, sizeof lock, "%s.lock", obj);
 	if ((lfd = lock_file(lock)) < 0)
 		return fail(err, errlen, -1, spec, "cannot lock %s: %s", lock, strerror(-lfd));
-	rc = info_load(kdir, k) == 0 ? 0 :
-		tree_build(spec, src, fragment, hex, obj, rev, fdig, jobs, kdir, k, err, errlen);
+	if (info_load(kdir, k) == 0) {
+		rc = 0;
+	} else if (ps) {
+		snprintf(p, sizeof p, "%s/src", pnb_cache_dir());
+		pnb_mkdir_all(p, 0755);
+		progress("%s: applying %d patch%s of %s to a copy of %s", spec, ps->n, ps->n == 1 ? "" : "es",
+			 ps->path, src);
+		if (series_apply(ps, src, patched, why, sizeof why))
+			rc = fail(err, errlen, -1, spec, "%s", why);
+		else
+			rc = tree_build(spec, patched, fragment, hex, obj, rev, fdig, jobs, kdir, k, err, errlen);
+	} else {
+		rc = tree_build(spec, src, fragment, hex, obj, rev, fdig, jobs, kdir, k, err, errlen);
+	}
 	close(lfd);
 	if (rc)
 		return rc;
 	if (info_load(kdir, k))
 		return fail(err, errlen, -1, spec, "%s is incomplete after building", kdir);
 done:
+	/* The series' record beside the kernel, for meta.json. */
+	snprintf(p, sizeof p, "%s/series.json", kdir);
+	if (ps && !is_file(p) && (rc = series_write(ps, kdir)))
+		return fail(err, errlen, -1, spec, "cannot write %s: %s", p, strerror(-rc));
 	snprintf(k->spec, sizeof k->spec, "%s", spec);
 	return 0;
+}
+
+static int resolve_tree(const char *spec, const char *arg, int allow, unsigned jobs,
+			struct kernel_image *k, char *err, size_t errlen)
+{
+	char treearg[PNB_PATH], why[PNB_PATH + 512];
+	const char *series = NULL;
+	struct pnb_series ps;
+	int rc;
+
+	/* tree:TREE+SERIES: TREE with a patch series applied (patches.h). */
+	if (series_split(arg, treearg, sizeof treearg, &series, why, sizeof why))
+		return fail(err, errlen, -2, spec, "%s", why);
+	if (!series)
+		return resolve_tree_series(spec, arg, NULL, allow, jobs, k, err, errlen);
+	if (series_load(series, &ps, why, sizeof why))
+		return fail(err, errlen, -2, spec, "%s", why);
+	rc = resolve_tree_series(spec, treearg, &ps, allow, jobs, k, err, errlen);
+	series_free(&ps);
+	return rc;
 }
 
 int kernel_build(const char *tree, unsigned jobs, struct kernel_image *k, char *err, size_t errlen)
@@ -1800,6 +1859,14 @@ int kernel_tree_build_dir(const struct kernel_image *k, char *out, size_t len)
 	snprintf(info, sizeof info, "%s/" INFO_FILE, dirname(dir));
 	if (!(text = slurp(info, 1 << 16)))
 		return -errno;
+	/* Builds since git trees share one object tree say where it is. */
+	if ((rev = strstr(text, "\nobjdir="))) {
+		rev += strlen("\nobjdir=");
+		rev[strcspn(rev, "\n")] = 0;
+		snprintf(out, len, "%s", rev);
+		free(text);
+		return is_dir(out) ? 0 : -ENOENT;
+	}
 	rev = strstr(text, "\nrevision=");
 	if (!rev) {
 		free(text);

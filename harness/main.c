@@ -28,6 +28,7 @@ static const struct {
 	{ "conform", cmd_conform, "conformance suite per kernel in guests: matrix text and JUnit" },
 	{ "merge", cmd_merge, "join cell directories from several machines into one result set" },
 	{ "export", cmd_export, "a result set as KCIDB JSON, JUnit XML, or a cell as a LAVA job" },
+	{ "bisect", cmd_bisect, "git bisect run over a kernel tree, judged by compare" },
 };
 
 static void usage(FILE *f)
