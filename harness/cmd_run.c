@@ -407,7 +407,17 @@ static int run_cell(const struct kernel_image *k, const struct scenario *s, stru
 	struct scenario one = *s;
 	char knobs[256];
 	one.hierarchy = c->hier;
-	scenario_knobs_text(s, knobs, sizeof knobs);
+	if (!strcmp(k->kind, "native")) {
+		/* memory.max/high size the cgroup2 boot's workload cgroup; a
+		 * native run is confined by the scenario's memory in the host's
+		 * own hierarchy, so only real machine knobs count here. */
+		struct scenario host = *s;
+		memset(&host.memory_max, 0, sizeof host.memory_max);
+		memset(&host.memory_high, 0, sizeof host.memory_high);
+		scenario_knobs_text(&host, knobs, sizeof knobs);
+	} else {
+		scenario_knobs_text(s, knobs, sizeof knobs);
+	}
 	if (!strcmp(k->kind, "native") && knobs[0]) {
 		/* Natively the host's swap and MGLRU are what they are: never a
 		 * silent default under the scenario's name. */
