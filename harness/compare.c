@@ -370,7 +370,10 @@ static struct row_result print_count_row(FILE *out, const char *label, int by, i
 		rr.regression ? " REGRESSION" : "");
 	if (o->on_row)
 		o->on_row(o->on_row_arg, &(struct cmp_row){
-			.scenario = cur_scn, .row = rule == CMP_RULE_OOM ? NULL : cur_row,
+			/* The OOM row is a run row, one per hierarchy when a
+			 * scenario boots both: its label tells them apart. */
+			.scenario = cur_scn,
+			.row = rule == CMP_RULE_OOM ? (strstr(label, "(v") ? label : NULL) : cur_row,
 			.metric = rule == CMP_RULE_OOM ? "oom_runs" : rule == CMP_RULE_FIRED ?
 				  "fired_before_oom" : "storm_runs",
 			.test = "fisher-exact", .base = by, .new = ny, .base_n = bn, .new_n = nn,

@@ -242,7 +242,8 @@ static const char *rel_dir(const struct kx *x, const struct an_run *r, char *buf
 	size_t n = strlen(x->set->path);
 	if (!strncmp(r->dir, x->set->path, n) && r->dir[n] == '/')
 		return r->dir + n + 1;
-	snprintf(buf, len, "%s/%s/%d", r->kernel, r->scenario, r->rep);
+	snprintf(buf, len, "%s/%s/%d%s", r->kernel, r->scenario, r->rep,
+		 !strcmp(r->hierarchy, "v2") ? "-v2" : "");
 	return buf;
 }
 
@@ -406,7 +407,10 @@ static void run_test(struct kx *x, const struct an_run *r)
 	const char *status = run_status(r);
 
 	kx_path_part(spart, sizeof spart, r->scenario);
-	json_object_set_new(t, "id", json_sprintf("%s:%s/%s/%d", x->origin, r->kernel, r->scenario, r->rep));
+	/* The cell's name: a cgroup2 boot of repetition N is N-v2, and ids
+	 * must be unique in a KCIDB report. */
+	json_object_set_new(t, "id", json_sprintf("%s:%s/%s/%d%s", x->origin, r->kernel, r->scenario,
+						  r->rep, !strcmp(r->hierarchy, "v2") ? "-v2" : ""));
 	json_object_set_new(t, "origin", json_string(x->origin));
 	json_object_set_new(t, "build_id", json_string(build_of(x, r->kernel)));
 	json_object_set_new(t, "path", json_sprintf("pnbench.%s.run_status", spart));
