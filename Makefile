@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 # Messages are built with snprintf into bounded buffers on purpose: a cut
 # diagnostic is better than an overflow, so truncation warnings are off.
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -Wno-format-truncation -D_GNU_SOURCE
-CPPFLAGS += -Ilib -Iprobes -Iworkloads -Iharness
+CPPFLAGS += -I. -Ilib -Iprobes -Iworkloads -Iworkloads/bench -Iharness
 # tracefs.h includes <event-parse.h> from libtraceevent's own include dir.
 CPPFLAGS += $(shell pkg-config --cflags libtracefs 2>/dev/null || echo -I/usr/include/tracefs -I/usr/include/traceevent)
 GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -18,8 +18,8 @@ LDLIBS_HOST = -lnettle -lgsl -lgslcblas -lhwloc -lm
 B := build
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
-PROBE_SRC  := $(sort $(filter-out probes/recorder.c probes/killer.c,$(wildcard probes/*.c)))
-WL_SRC     := $(sort $(filter-out workloads/main.c,$(wildcard workloads/*.c)))
+PROBE_SRC  := $(sort $(wildcard probes/*.c))
+WL_SRC     := $(sort $(filter-out workloads/main.c,$(wildcard workloads/*.c workloads/bench/*.c)))
 HARNESS_SRC:= $(sort $(wildcard harness/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*_test.c))
 TEST_UTIL  := $(B)/tests/testutil.o $(B)/tests/probetest.o
@@ -76,12 +76,12 @@ $(B)/libharness.a: $(filter-out $(B)/harness/main.o,$(HARNESS_OBJ))
 	rm -f $@ && ar rcs $@ $^
 
 # Guest programs are static: they go into an initramfs with no libc.
-bin/pnbench-record: $(B)/probes/recorder.o $(B)/libprobes.a $(B)/libpnb.a
+bin/pnbench-record: $(B)/probes/recorder/recorder.o $(B)/libprobes.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 
 # The closed loop's killer (issue 11): started by the recorder in the guest.
-bin/pnbench-killer: $(B)/probes/killer.o $(B)/libprobes.a $(B)/libpnb.a
+bin/pnbench-killer: $(B)/probes/killer/killer.o $(B)/libprobes.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 
@@ -98,8 +98,8 @@ bin/pnbench-init: $(B)/qemu/init.o $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ -lm
 
-# The conformance suite's guest program (tests/conform/, docs/conformance.md).
-bin/pnbench-conform: $(patsubst %.c,$(B)/%.o,$(wildcard tests/conform/*.c)) $(B)/libprobes.a $(B)/libpnb.a
+# The conformance suite's guest program (conform/, docs/conformance.md).
+bin/pnbench-conform: $(patsubst %.c,$(B)/%.o,$(wildcard conform/*.c)) $(B)/libprobes.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 
@@ -240,7 +240,7 @@ SAN_LD = $(CC) $(CFLAGS) $(SAN_FLAGS) -pthread -o $@ $^
 $(SS)/bin/pnbench: $(SB)/harness/main.o $(SAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(SAN_LD) $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
-$(SS)/bin/pnbench-record: $(SB)/probes/recorder.o $(SB)/libprobes.a $(SB)/libpnb.a
+$(SS)/bin/pnbench-record: $(SB)/probes/recorder/recorder.o $(SB)/libprobes.a $(SB)/libpnb.a
 	@mkdir -p $(dir $@)
 	$(SAN_LD) $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 $(SS)/bin/pnbench-workload: $(SB)/workloads/main.o $(SB)/libworkloads.a $(SB)/libpnb.a

@@ -21,7 +21,7 @@
 
 const char *const conform_case_names[CONFORM_NCASES] = {
 #define CF_CASE(name, doc, xr, xw) #name,
-#include "../tests/conform/cases.h"
+#include "conform/cases.h"
 #undef CF_CASE
 };
 

@@ -16,7 +16,8 @@ int cmd_workloads(int argc, char **argv)
 		const struct workload *w = workload_registry[i];
 		if (argc > 1 && strcmp(argv[1], w->name))
 			continue;
-		printf("%-14s %s\n", w->name, w->summary);
+		printf("%-17s %-9s %s\n", w->name,
+		       w->class == WL_BENCHMARK ? "benchmark" : "pressure", w->summary);
 		if (argc > 1)
 			printf("%s", w->usage);
 		if (argc > 1)

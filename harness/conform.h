@@ -1,6 +1,6 @@
 /* The conformance suite, host side: boot a kernel once with
  * bin/pnbench-conform as the guest's only job and read its case lines
- * (tests/conform/cases.h lists the cases; docs/conformance.md explains them). */
+ * (conform/cases.h lists the cases; docs/conformance.md explains them). */
 #ifndef PNB_CONFORM_H
 #define PNB_CONFORM_H
 
@@ -10,7 +10,7 @@ struct run_result;
 
 enum {
 #define CF_CASE(name, doc, xr, xw) CONFORM_##name,
-#include "../tests/conform/cases.h"
+#include "conform/cases.h"
 #undef CF_CASE
 	CONFORM_NCASES
 };

@@ -1,5 +1,5 @@
 /* The conformance suite under kyua: one ATF case per conformance case
- * (tests/conform/cases.h).  The kernel is the kyua configuration variable
+ * (conform/cases.h).  The kernel is the kyua configuration variable
  * "kernel" (default debian:cloud).  The first case to run boots the guest
  * through `pnbench conform` (harness/cmd_conform.c); its case lines are
  * cached under $PNBENCH_CACHE/conform/<resolved kernel>-<config

@@ -9,8 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A scenario workload makes memory pressure for the probes to notice; a
+ * benchmark program measures the kernel interfaces themselves (vmstat-cost)
+ * and is not meant as a scenario's pressure source. */
+enum workload_class { WL_PRESSURE = 0, WL_BENCHMARK };
+
 struct workload {
 	const char *name;	/* "fixed-rate" */
+	enum workload_class class;
 	const char *summary;	/* one line */
 	const char *usage;	/* option help, lines of "  --opt ARG  text\n" */
 	int (*main)(int argc, char **argv);

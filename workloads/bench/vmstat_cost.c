@@ -371,6 +371,7 @@ static int vmstat_cost_main(int argc, char **argv)
 
 const struct workload workload_vmstat_cost = {
 	.name = "vmstat-cost",
+	.class = WL_BENCHMARK,
 	.summary = "latency of whole reads of /proc/vmstat, meminfo, pressure, zoneinfo, memory.stat",
 	.usage =
 	"  --duration D      how long to read (default 2s unless --iterations)\n"

@@ -486,6 +486,7 @@ static int staleness_main(int argc, char **argv)
 
 const struct workload workload_vmstat_staleness = {
 	.name = "vmstat-staleness",
+	.class = WL_BENCHMARK,
 	.summary = "per-cpu drift of /proc/vmstat counters: read, write vm.stat_refresh, read (root)",
 	.usage =
 	"  --rate RATE|max|0 total allocation rate of the load threads (default max:\n"
