@@ -70,6 +70,131 @@ static void junit_usage(FILE *f)
 		"  was unsupported in every run is skipped with the probe's reason.\n");
 }
 
+/* Probe p of run r is unsupported in every run of the cell and is its first
+ * mention there (so each such probe is counted and reported once). */
+static int unsupported_first(const struct an_cell *cl, int r, int p)
+{
+	const char *probe = cl->runs[r]->probes[p].probe;
+	int armed = 0, seen = 0;
+
+	for (int q = 0; q < cl->nruns; q++)
+		for (int j = 0; j < cl->runs[q]->nprobes; j++)
+			if (!strcmp(cl->runs[q]->probes[j].probe, probe)) {
+				armed |= cl->runs[q]->probes[j].armed;
+				seen |= q < r || (q == r && j < p);
+			}
+	return !armed && !seen;
+}
+
+/* The case "run": the cell's run metrics, failed when a repetition is
+ * incomplete.  Returns how many are. */
+static int junit_run_case(FILE *f, const struct an_cell *cl, const char *suite)
+{
+	char msg[2048] = "", val[64], detail[2100];
+	const char **pv = NULL;
+	int np = 0, bad = 0;
+
+	for (int r = 0; r < cl->nruns; r++)
+		if (cl->runs[r]->incomplete) {
+			size_t l = strlen(msg);
+			snprintf(msg + l, sizeof msg - l, "%srep %d %s", bad ? "; " : "",
+				 cl->runs[r]->rep, cl->runs[r]->meta_status[0] ?
+				 cl->runs[r]->meta_status : "incomplete");
+			bad++;
+		}
+	snprintf(val, sizeof val, "%d", cl->nruns);
+	add_prop(&pv, &np, "runs", val);
+	snprintf(val, sizeof val, "%d", cl->nruns - bad);
+	add_prop(&pv, &np, "complete", val);
+	for (int m = AN_NGROUP_METRICS; m < AN_NMETRICS; m++)
+		metric_props(cl, NULL, m, &pv, &np);
+	snprintf(detail, sizeof detail, "%d of %d runs incomplete: %s", bad, cl->nruns, msg);
+	junit_case(f, &(struct junit_case){ .classname = suite, .name = "run",
+		.result = bad ? JUNIT_FAILURE : JUNIT_PASS, .message = bad ? detail : NULL,
+		.nprops = np, .props = (const char *const (*)[2])pv });
+	free_props(pv, np);
+	return bad;
+}
+
+/* One case per probe row: its counts and metrics, skipped with the probe's
+ * reason when it was unsupported in every run. */
+static void junit_row_case(FILE *f, const struct an_cell *cl, const struct an_key *key,
+			   const char *suite)
+{
+	char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2], why[512] = "unsupported in every run", val[64];
+	struct an_key_counts cnt;
+	const char **pv = NULL;
+	int np = 0;
+
+	an_key_label(key, label, sizeof label);
+	an_key_counts(cl, key, &cnt);
+	add_prop(&pv, &np, "mechanism", key->mech);
+	add_prop(&pv, &np, "level", key->level);
+	add_prop(&pv, &np, "claim", an_claim_name(key->claim));
+#define COUNT(f) snprintf(val, sizeof val, "%d", cnt.f), add_prop(&pv, &np, #f, val)
+	COUNT(runs); COUNT(armed); COUNT(fired); COUNT(fired_before_oom); COUNT(missed);
+	COUNT(oom_runs); COUNT(storms);
+#undef COUNT
+	for (int m = 0; m < AN_NGROUP_METRICS; m++)
+		if (m != AN_M_LEAD_RANKED)
+			metric_props(cl, key, m, &pv, &np);
+	if (!cnt.armed)
+		for (int r = 0; r < cl->nruns; r++)
+			for (int p = 0; p < cl->runs[r]->nprobes; p++)
+				if (!strcmp(cl->runs[r]->probes[p].probe, key->probe) &&
+				    cl->runs[r]->probes[p].reason[0])
+					snprintf(why, sizeof why, "unsupported: %s",
+						 cl->runs[r]->probes[p].reason);
+	junit_case(f, &(struct junit_case){ .classname = suite, .name = label,
+		.result = cnt.armed ? JUNIT_PASS : JUNIT_SKIPPED,
+		.message = cnt.armed ? NULL : why,
+		.nprops = np, .props = (const char *const (*)[2])pv });
+	free_props(pv, np);
+}
+
+/* One test suite per kernel x scenario cell.  -1 when out of memory. */
+static int junit_cell(FILE *f, const struct an_cell *cl)
+{
+	struct an_key *keys = NULL;
+	int nk = an_cell_keys(cl, &keys), skipped = 0, unsupported = 0, bad = 0;
+	char suite[2 * AN_NAME_LEN + 16];
+
+	if (nk < 0)
+		return -1;
+	for (int r = 0; r < cl->nruns; r++)
+		bad += cl->runs[r]->incomplete;
+	for (int k = 0; k < nk; k++) {
+		struct an_key_counts cnt;
+		an_key_counts(cl, &keys[k], &cnt);
+		skipped += !cnt.armed;
+	}
+	for (int r = 0; r < cl->nruns; r++)
+		for (int p = 0; p < cl->runs[r]->nprobes; p++)
+			unsupported += unsupported_first(cl, r, p);
+	skipped += unsupported;
+	snprintf(suite, sizeof suite, "bench.%s.%s", cl->kernel, cl->scenario);
+	junit_suite_open(f, suite, nk + 1 + unsupported, bad > 0, skipped, 0);
+	junit_run_case(f, cl, suite);
+	for (int k = 0; k < nk; k++)
+		junit_row_case(f, cl, &keys[k], suite);
+	/* A probe unsupported in every run has no row: it gets a case of its
+	 * own, skipped with the kernel's reason. */
+	for (int r = 0; r < cl->nruns; r++)
+		for (int p = 0; p < cl->runs[r]->nprobes; p++) {
+			const struct an_probe_status *ps = &cl->runs[r]->probes[p];
+			char why[512];
+
+			if (!unsupported_first(cl, r, p))
+				continue;
+			snprintf(why, sizeof why, "unsupported: %s", ps->reason[0] ? ps->reason : ps->status);
+			junit_case(f, &(struct junit_case){ .classname = suite, .name = ps->probe,
+				.result = JUNIT_SKIPPED, .message = why });
+		}
+	junit_suite_close(f);
+	free(keys);
+	return 0;
+}
+
 int export_junit(int argc, char **argv)
 {
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
@@ -101,115 +226,12 @@ int export_junit(int argc, char **argv)
 	}
 	FILE *f = stdout;
 	junit_open(f);
-	for (int i = 0; i < set.ncells; i++) {
-		const struct an_cell *cl = &set.cells[i];
-		struct an_key *keys = NULL;
-		int nk = an_cell_keys(cl, &keys), failures = 0, skipped = 0, bad = 0;
-		char suite[2 * AN_NAME_LEN + 16], msg[2048] = "";
-
-		if (nk < 0) {
+	for (int i = 0; i < set.ncells; i++)
+		if (junit_cell(f, &set.cells[i])) {
 			pnb_err("export junit: out of memory");
 			an_set_free(&set);
 			return PNB_EXIT_FAIL;
 		}
-		for (int r = 0; r < cl->nruns; r++)
-			if (cl->runs[r]->incomplete) {
-				size_t l = strlen(msg);
-				snprintf(msg + l, sizeof msg - l, "%srep %d %s", bad ? "; " : "",
-					 cl->runs[r]->rep, cl->runs[r]->meta_status[0] ?
-					 cl->runs[r]->meta_status : "incomplete");
-				bad++;
-			}
-		failures = bad > 0;
-		for (int k = 0; k < nk; k++) {
-			struct an_key_counts cnt;
-			an_key_counts(cl, &keys[k], &cnt);
-			skipped += !cnt.armed;
-		}
-		int unsupported = 0;
-		for (int r = 0; r < cl->nruns; r++)
-			for (int p = 0; p < cl->runs[r]->nprobes; p++) {
-				int armed = 0, seen = 0;
-				for (int q = 0; q < cl->nruns; q++)
-					for (int j = 0; j < cl->runs[q]->nprobes; j++)
-						if (!strcmp(cl->runs[q]->probes[j].probe, cl->runs[r]->probes[p].probe)) {
-							armed |= cl->runs[q]->probes[j].armed;
-							seen |= q < r || (q == r && j < p);
-						}
-				unsupported += !armed && !seen;
-			}
-		skipped += unsupported;
-		snprintf(suite, sizeof suite, "bench.%s.%s", cl->kernel, cl->scenario);
-		junit_suite_open(f, suite, nk + 1 + unsupported, failures, skipped, 0);
-
-		const char **pv = NULL;
-		int np = 0;
-		char val[64];
-		snprintf(val, sizeof val, "%d", cl->nruns);
-		add_prop(&pv, &np, "runs", val);
-		snprintf(val, sizeof val, "%d", cl->nruns - bad);
-		add_prop(&pv, &np, "complete", val);
-		for (int m = AN_NGROUP_METRICS; m < AN_NMETRICS; m++)
-			metric_props(cl, NULL, m, &pv, &np);
-		char detail[2100];
-		snprintf(detail, sizeof detail, "%d of %d runs incomplete: %s", bad, cl->nruns, msg);
-		junit_case(f, &(struct junit_case){ .classname = suite, .name = "run",
-			.result = bad ? JUNIT_FAILURE : JUNIT_PASS, .message = bad ? detail : NULL,
-			.nprops = np, .props = (const char *const (*)[2])pv });
-		free_props(pv, np);
-
-		for (int k = 0; k < nk; k++) {
-			char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2], why[512] = "unsupported in every run";
-			struct an_key_counts cnt;
-			an_key_label(&keys[k], label, sizeof label);
-			an_key_counts(cl, &keys[k], &cnt);
-			pv = NULL;
-			np = 0;
-			add_prop(&pv, &np, "mechanism", keys[k].mech);
-			add_prop(&pv, &np, "level", keys[k].level);
-			add_prop(&pv, &np, "claim", an_claim_name(keys[k].claim));
-#define COUNT(f) snprintf(val, sizeof val, "%d", cnt.f), add_prop(&pv, &np, #f, val)
-			COUNT(runs); COUNT(armed); COUNT(fired); COUNT(fired_before_oom); COUNT(missed);
-			COUNT(oom_runs); COUNT(storms);
-#undef COUNT
-			for (int m = 0; m < AN_NGROUP_METRICS; m++)
-				if (m != AN_M_LEAD_RANKED)
-					metric_props(cl, &keys[k], m, &pv, &np);
-			if (!cnt.armed)
-				for (int r = 0; r < cl->nruns; r++)
-					for (int p = 0; p < cl->runs[r]->nprobes; p++)
-						if (!strcmp(cl->runs[r]->probes[p].probe, keys[k].probe) &&
-						    cl->runs[r]->probes[p].reason[0])
-							snprintf(why, sizeof why, "unsupported: %s",
-								 cl->runs[r]->probes[p].reason);
-			junit_case(f, &(struct junit_case){ .classname = suite, .name = label,
-				.result = cnt.armed ? JUNIT_PASS : JUNIT_SKIPPED,
-				.message = cnt.armed ? NULL : why,
-				.nprops = np, .props = (const char *const (*)[2])pv });
-			free_props(pv, np);
-		}
-		/* A probe unsupported in every run has no row: it gets a case of
-		 * its own, skipped with the kernel's reason. */
-		for (int r = 0; r < cl->nruns; r++)
-			for (int p = 0; p < cl->runs[r]->nprobes; p++) {
-				const struct an_probe_status *ps = &cl->runs[r]->probes[p];
-				int armed = 0, seen = 0;
-				for (int q = 0; q < cl->nruns; q++)
-					for (int j = 0; j < cl->runs[q]->nprobes; j++)
-						if (!strcmp(cl->runs[q]->probes[j].probe, ps->probe)) {
-							armed |= cl->runs[q]->probes[j].armed;
-							seen |= q < r || (q == r && j < p);
-						}
-				if (armed || seen)
-					continue;
-				char why[512];
-				snprintf(why, sizeof why, "unsupported: %s", ps->reason[0] ? ps->reason : ps->status);
-				junit_case(f, &(struct junit_case){ .classname = suite, .name = ps->probe,
-					.result = JUNIT_SKIPPED, .message = why });
-			}
-		junit_suite_close(f);
-		free(keys);
-	}
 	junit_close(f);
 	an_set_free(&set);
 	if (fflush(f)) {
