@@ -72,6 +72,62 @@ static int valid_url(const char *u)
 	return !strncmp(u, "http://", 7) || !strncmp(u, "https://", 8) || !strncmp(u, "file://", 7);
 }
 
+struct lava_job {
+	const char *cell, *kurl, *rurl, *durl;
+	const char *prio;
+	unsigned long long rep;
+};
+
+/* The job itself: deploy kernel and ramdisk (and the data disk), boot to
+ * the shell prompt, one inline test whose step is the recorder's command. */
+static void write_job(FILE *f, const struct lava_job *j, const struct scenario *s,
+		      const char *append, const char *step)
+{
+	/* Boot and set-up are seconds; the run is the scenario's duration. */
+	unsigned run_min = (unsigned)((s->duration_ns / 1000000000ULL + 59) / 60) + 5;
+	char buf[1400];
+
+	fprintf(f, "# pnbench export lava --cell %s (docs/ci.md)\n", j->cell);
+	fprintf(f, "device_type: qemu\njob_name: ");
+	snprintf(buf, sizeof buf, "pnbench %s", j->cell);
+	yq(f, buf);
+	fprintf(f, "\nvisibility: public\npriority: %s\n", j->prio);
+	fprintf(f, "timeouts:\n  job:\n    minutes: %u\n  action:\n    minutes: %u\n", run_min + 15, run_min);
+	fprintf(f, "context:\n  arch: amd64\n  memory: %llu\n  extra_options:\n  - ",
+		(unsigned long long)(s->memory >> 20));
+	snprintf(buf, sizeof buf, "-smp %u", s->cpus);
+	yq(f, buf);
+	fprintf(f, "\nactions:\n- deploy:\n    to: tmpfs\n    os: oe\n    timeout:\n      minutes: 10\n"
+		   "    images:\n      kernel:\n        url: ");
+	yq(f, j->kurl);
+	fprintf(f, "\n        image_arg: ");
+	snprintf(buf, sizeof buf, "-kernel {kernel} -append \"%s\"", append);
+	yq(f, buf);
+	fprintf(f, "\n      ramdisk:\n        url: ");
+	yq(f, j->rurl);
+	fprintf(f, "\n        image_arg: '-initrd {ramdisk}'\n");
+	if (j->durl) {
+		fprintf(f, "      data:\n        url: ");
+		yq(f, j->durl);
+		fprintf(f, "\n        image_arg: '-drive file={data},if=virtio,format=raw,readonly=on'\n");
+	}
+	fprintf(f, "- boot:\n    method: qemu\n    media: tmpfs\n    timeout:\n      minutes: 5\n"
+		   "    prompts:\n    - 'pnbench-lava# '\n");
+	fprintf(f, "- test:\n    timeout:\n      minutes: %u\n    definitions:\n    - from: inline\n"
+		   "      name: ", run_min);
+	kx_path_part(buf, sizeof buf, s->name);
+	fprintf(f, "pnbench-%s\n      path: inline/pnbench.yaml\n      repository:\n        metadata:\n"
+		   "          format: Lava-Test Test Definition 1.0\n          name: ", buf);
+	yq(f, j->cell);
+	fprintf(f, "\n          description: ");
+	snprintf(buf, sizeof buf, "pnbench scenario %s, repetition %llu: the recorder prints LAVA "
+		 "signal lines (first notification, lead before the OOM kill) at its end", s->name, j->rep);
+	yq(f, buf);
+	fprintf(f, "\n        run:\n          steps:\n          - ");
+	yq(f, step);
+	fputc('\n', f);
+}
+
 int export_lava(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -179,50 +235,10 @@ int export_lava(int argc, char **argv)
 		scenario_free(&s);
 		return PNB_EXIT_USAGE;
 	}
-	/* Boot and set-up are seconds; the run is the scenario's duration. */
-	unsigned run_min = (unsigned)((s.duration_ns / 1000000000ULL + 59) / 60) + 5;
-
+	struct lava_job j = { .cell = cell, .kurl = kurl, .rurl = rurl, .durl = durl,
+			       .prio = prio, .rep = rep };
+	write_job(stdout, &j, &s, append, step);
 	FILE *f = stdout;
-	char buf[1400];
-	fprintf(f, "# pnbench export lava --cell %s (docs/ci.md)\n", cell);
-	fprintf(f, "device_type: qemu\njob_name: ");
-	snprintf(buf, sizeof buf, "pnbench %s", cell);
-	yq(f, buf);
-	fprintf(f, "\nvisibility: public\npriority: %s\n", prio);
-	fprintf(f, "timeouts:\n  job:\n    minutes: %u\n  action:\n    minutes: %u\n", run_min + 15, run_min);
-	fprintf(f, "context:\n  arch: amd64\n  memory: %llu\n  extra_options:\n  - ",
-		(unsigned long long)(s.memory >> 20));
-	snprintf(buf, sizeof buf, "-smp %u", s.cpus);
-	yq(f, buf);
-	fprintf(f, "\nactions:\n- deploy:\n    to: tmpfs\n    os: oe\n    timeout:\n      minutes: 10\n"
-		   "    images:\n      kernel:\n        url: ");
-	yq(f, kurl);
-	fprintf(f, "\n        image_arg: ");
-	snprintf(buf, sizeof buf, "-kernel {kernel} -append \"%s\"", append);
-	yq(f, buf);
-	fprintf(f, "\n      ramdisk:\n        url: ");
-	yq(f, rurl);
-	fprintf(f, "\n        image_arg: '-initrd {ramdisk}'\n");
-	if (durl) {
-		fprintf(f, "      data:\n        url: ");
-		yq(f, durl);
-		fprintf(f, "\n        image_arg: '-drive file={data},if=virtio,format=raw,readonly=on'\n");
-	}
-	fprintf(f, "- boot:\n    method: qemu\n    media: tmpfs\n    timeout:\n      minutes: 5\n"
-		   "    prompts:\n    - 'pnbench-lava# '\n");
-	fprintf(f, "- test:\n    timeout:\n      minutes: %u\n    definitions:\n    - from: inline\n"
-		   "      name: ", run_min);
-	kx_path_part(buf, sizeof buf, s.name);
-	fprintf(f, "pnbench-%s\n      path: inline/pnbench.yaml\n      repository:\n        metadata:\n"
-		   "          format: Lava-Test Test Definition 1.0\n          name: ", buf);
-	yq(f, cell);
-	fprintf(f, "\n          description: ");
-	snprintf(buf, sizeof buf, "pnbench scenario %s, repetition %llu: the recorder prints LAVA "
-		 "signal lines (first notification, lead before the OOM kill) at its end", s.name, rep);
-	yq(f, buf);
-	fprintf(f, "\n        run:\n          steps:\n          - ");
-	yq(f, step);
-	fputc('\n', f);
 	scenario_free(&s);
 	if (fflush(f)) {
 		pnb_err("export lava: cannot write standard output");
