@@ -604,6 +604,65 @@ static int compare_tests(struct kx *x, const char *base_path, char *err, size_t 
 	return 0;
 }
 
+/* Origin and URL checked; ids are ORIGIN:anything, so a bare id gets the
+ * origin in front (into idc/idb).  -1 after a one-line error. */
+static int kx_check_ids(struct kx *x, char *idc, size_t lc, char *idb, size_t lb)
+{
+	if (!x->origin || !*x->origin || strspn(x->origin, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+	    strlen(x->origin)) {
+		pnb_err("export kcidb: --origin '%s': KCIDB wants [a-z0-9_]+", x->origin ? x->origin : "");
+		return -1;
+	}
+	if (x->url_base && (strncmp(x->url_base, "https://", 8) && strncmp(x->url_base, "http://", 7))) {
+		pnb_err("export kcidb: --artifact-url-base '%s': want an http(s):// URL", x->url_base);
+		return -1;
+	}
+	/* Ids are ORIGIN:anything; a bare id gets the origin in front. */
+	if (x->checkout_id) {
+		if (strncmp(x->checkout_id, x->origin, strlen(x->origin)) || x->checkout_id[strlen(x->origin)] != ':')
+			snprintf(idc, lc, "%s:%s", x->origin, x->checkout_id), x->checkout_id = idc;
+	}
+	if (x->build_id) {
+		if (strncmp(x->build_id, x->origin, strlen(x->origin)) || x->build_id[strlen(x->origin)] != ':')
+			snprintf(idb, lb, "%s:%s", x->origin, x->build_id), x->build_id = idb;
+	}
+	return 0;
+}
+
+/* A checkout and build per kernel, then each cell's run and metric tests. */
+static void kx_cells(struct kx *x)
+{
+	const struct an_set *set = x->set;
+
+	for (int i = 0; i < set->ncells; i++) {
+		const struct an_cell *cl = &set->cells[i];
+		long long first = 0;
+		json_t *meta = NULL;
+		for (int r = 0; r < cl->nruns; r++) {
+			long long s = run_start(x, cl->runs[r]);
+			if (s && (!first || s < first))
+				first = s;
+			if (!meta)
+				meta = meta_of(x, cl->runs[r]);
+		}
+		kernel_objects(x, cl->kernel, meta, first);
+	}
+	for (int i = 0; i < set->ncells; i++) {
+		const struct an_cell *cl = &set->cells[i];
+		struct an_key *keys = NULL;
+		int nk = an_cell_keys(cl, &keys);
+		for (int r = 0; r < cl->nruns; r++)
+			run_test(x, cl->runs[r]);
+		for (int m = AN_NGROUP_METRICS; m < AN_NMETRICS; m++)
+			metric_test(x, cl, NULL, m);
+		for (int k = 0; k < nk; k++)
+			for (int m = 0; m < AN_NGROUP_METRICS; m++)
+				if (m != AN_M_LEAD_RANKED)
+					metric_test(x, cl, &keys[k], m);
+		free(keys);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -648,24 +707,8 @@ int export_kcidb(int argc, char **argv)
 		pnb_err("export kcidb: need one SET (see 'pnbench export kcidb --help')");
 		return PNB_EXIT_USAGE;
 	}
-	if (!x.origin || !*x.origin || strspn(x.origin, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-	    strlen(x.origin)) {
-		pnb_err("export kcidb: --origin '%s': KCIDB wants [a-z0-9_]+", x.origin ? x.origin : "");
+	if (kx_check_ids(&x, idc, sizeof idc, idb, sizeof idb))
 		return PNB_EXIT_USAGE;
-	}
-	if (x.url_base && (strncmp(x.url_base, "https://", 8) && strncmp(x.url_base, "http://", 7))) {
-		pnb_err("export kcidb: --artifact-url-base '%s': want an http(s):// URL", x.url_base);
-		return PNB_EXIT_USAGE;
-	}
-	/* Ids are ORIGIN:anything; a bare id gets the origin in front. */
-	if (x.checkout_id) {
-		if (strncmp(x.checkout_id, x.origin, strlen(x.origin)) || x.checkout_id[strlen(x.origin)] != ':')
-			snprintf(idc, sizeof idc, "%s:%s", x.origin, x.checkout_id), x.checkout_id = idc;
-	}
-	if (x.build_id) {
-		if (strncmp(x.build_id, x.origin, strlen(x.origin)) || x.build_id[strlen(x.origin)] != ':')
-			snprintf(idb, sizeof idb, "%s:%s", x.origin, x.build_id), x.build_id = idb;
-	}
 	if (an_set_load(argv[optind], &set, err, sizeof err)) {
 		pnb_err("export kcidb: %s: %s", argv[optind], err);
 		return PNB_EXIT_FAIL;
@@ -693,33 +736,7 @@ int export_kcidb(int argc, char **argv)
 		snprintf(p, sizeof p, "%s/meta.json", set.runs[i].dir);
 		x.meta[i] = json_load_file(p, 0, NULL);
 	}
-	for (int i = 0; i < set.ncells; i++) {
-		const struct an_cell *cl = &set.cells[i];
-		long long first = 0;
-		json_t *meta = NULL;
-		for (int r = 0; r < cl->nruns; r++) {
-			long long s = run_start(&x, cl->runs[r]);
-			if (s && (!first || s < first))
-				first = s;
-			if (!meta)
-				meta = meta_of(&x, cl->runs[r]);
-		}
-		kernel_objects(&x, cl->kernel, meta, first);
-	}
-	for (int i = 0; i < set.ncells; i++) {
-		const struct an_cell *cl = &set.cells[i];
-		struct an_key *keys = NULL;
-		int nk = an_cell_keys(cl, &keys);
-		for (int r = 0; r < cl->nruns; r++)
-			run_test(&x, cl->runs[r]);
-		for (int m = AN_NGROUP_METRICS; m < AN_NMETRICS; m++)
-			metric_test(&x, cl, NULL, m);
-		for (int k = 0; k < nk; k++)
-			for (int m = 0; m < AN_NGROUP_METRICS; m++)
-				if (m != AN_M_LEAD_RANKED)
-					metric_test(&x, cl, &keys[k], m);
-		free(keys);
-	}
+	kx_cells(&x);
 	if (conform && conform_tests(&x, conform, err, sizeof err)) {
 		pnb_err("export kcidb: %s", err);
 		rc = PNB_EXIT_USAGE;
