@@ -388,6 +388,32 @@ static void usage(FILE *f)
 "  summary.json files are not carried: run pnbench analyze OUT.\n");
 }
 
+/* One cell twice (st->c sorted by name): the same files are one cell,
+ * others a refusal (-1, the reason in st->why). */
+static int drop_twins(struct mstate *st)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < st->n; i++) {
+		if (kept && !strcmp(st->c[kept - 1].name, st->c[i].name)) {
+			char what[PATH_MAX + 64];
+			if (!same_content(st->c[kept - 1].dir, st->c[i].dir, what, sizeof what)) {
+				snprintf(st->why, sizeof st->why, "cell %s is in %s and in %s with different "
+					 "content (%s)", st->c[i].name, st->c[kept - 1].dir, st->c[i].dir, what);
+				return -1;
+			}
+			free(st->c[i].name), free(st->c[i].dir), free(st->c[i].rev);
+			st->c[i] = (struct mcell){ 0 };
+			continue;
+		}
+		st->c[kept++] = st->c[i];
+		if (kept - 1 != i)
+			st->c[i] = (struct mcell){ 0 };
+	}
+	st->n = kept;
+	return 0;
+}
+
 int cmd_merge(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -438,25 +464,8 @@ int cmd_merge(int argc, char **argv)
 	}
 	qsort(st.c, st.n, sizeof *st.c, name_cmp);
 
-	/* One cell twice: the same files are one cell, others a refusal. */
-	size_t kept = 0;
-	for (size_t i = 0; i < st.n; i++) {
-		if (kept && !strcmp(st.c[kept - 1].name, st.c[i].name)) {
-			char what[PATH_MAX + 64];
-			if (!same_content(st.c[kept - 1].dir, st.c[i].dir, what, sizeof what)) {
-				snprintf(st.why, sizeof st.why, "cell %s is in %s and in %s with different "
-					 "content (%s)", st.c[i].name, st.c[kept - 1].dir, st.c[i].dir, what);
-				goto refuse;
-			}
-			free(st.c[i].name), free(st.c[i].dir), free(st.c[i].rev);
-			st.c[i] = (struct mcell){ 0 };
-			continue;
-		}
-		st.c[kept++] = st.c[i];
-		if (kept - 1 != i)
-			st.c[i] = (struct mcell){ 0 };
-	}
-	st.n = kept;
+	if (drop_twins(&st))
+		goto refuse;
 
 	/* One revision per set: numbers from two builds of the harness are not
 	 * one measurement. */
