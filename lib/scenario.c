@@ -228,6 +228,55 @@ static int fail(struct ctx *c, const char *fmt, const char *a, const char *b)
 	return 0;
 }
 
+/* swap = none | zram:SIZE[:ALGO] */
+static int set_swap(struct ctx *c, const struct scn_key *k, const char *v)
+{
+	char buf[64], *size, *algo;
+
+	if (!strcmp(v, "none")) {
+		c->s->swap = SCN_SWAP_NONE;
+		return 1;
+	}
+	if (strncmp(v, "zram:", 5) || strlen(v) >= sizeof buf)
+		return fail(c, "%s: '%s' is not none or zram:SIZE[:ALGO]", k->key, v);
+	snprintf(buf, sizeof buf, "%s", v + 5);
+	size = buf;
+	algo = strchr(buf, ':');
+	if (algo)
+		*algo++ = 0;
+	if (parse_psize(size, &c->s->swap_size))
+		return fail(c, "%s: '%s': SIZE must be 1M..1T or 1%%..100%% of memory", k->key, v);
+	c->s->swap_algo[0] = 0;
+	if (algo) {
+		int known = 0;
+		for (int i = 0; zram_algos[i]; i++)
+			known |= !strcmp(algo, zram_algos[i]);
+		if (!known)
+			return fail(c, "%s: '%s': ALGO is not one of lzo, lzo-rle, lz4, lz4hc, zstd, "
+				    "842, deflate", k->key, v);
+		snprintf(c->s->swap_algo, sizeof c->s->swap_algo, "%s", algo);
+	}
+	c->s->swap = SCN_SWAP_ZRAM;
+	return 1;
+}
+
+static int add_probe(struct ctx *c, const struct scn_key *k, const char *v)
+{
+	if (!*v)
+		return fail(c, "%s: empty probe spec%s", k->key, "");
+	if (c->s->nprobes >= SCN_MAX_PROBES)
+		return fail(c, "%s: more than 64 probes%s", k->key, "");
+	if (strlen(v) >= sizeof c->s->probes[0])
+		return fail(c, "%s: spec too long ('%.40s...')", k->key, v);
+	/* Twice the same spec would arm it twice and merge both into
+	 * one group of the analysis, doubling its counts. */
+	for (int i = 0; i < c->s->nprobes; i++)
+		if (!strcmp(c->s->probes[i], v))
+			return fail(c, "probe '%s' given twice%s", v, "");
+	strcpy(c->s->probes[c->s->nprobes++], v);
+	return 1;
+}
+
 static int set_value(struct ctx *c, const struct scn_key *k, const char *v)
 {
 	char *field = (char *)c->s + k->off;
@@ -268,34 +317,8 @@ static int set_value(struct ctx *c, const struct scn_key *k, const char *v)
 		else if (!strcmp(v, "any")) c->s->expect = SCN_EXPECT_ANY;
 		else return fail(c, "%s: '%s' is not one of oom, no-oom, any", k->key, v);
 		return 1;
-	case K_SWAP: {
-		char buf[64], *size, *algo;
-		if (!strcmp(v, "none")) {
-			c->s->swap = SCN_SWAP_NONE;
-			return 1;
-		}
-		if (strncmp(v, "zram:", 5) || strlen(v) >= sizeof buf)
-			return fail(c, "%s: '%s' is not none or zram:SIZE[:ALGO]", k->key, v);
-		snprintf(buf, sizeof buf, "%s", v + 5);
-		size = buf;
-		algo = strchr(buf, ':');
-		if (algo)
-			*algo++ = 0;
-		if (parse_psize(size, &c->s->swap_size))
-			return fail(c, "%s: '%s': SIZE must be 1M..1T or 1%%..100%% of memory", k->key, v);
-		c->s->swap_algo[0] = 0;
-		if (algo) {
-			int known = 0;
-			for (int i = 0; zram_algos[i]; i++)
-				known |= !strcmp(algo, zram_algos[i]);
-			if (!known)
-				return fail(c, "%s: '%s': ALGO is not one of lzo, lzo-rle, lz4, lz4hc, zstd, "
-					    "842, deflate", k->key, v);
-			snprintf(c->s->swap_algo, sizeof c->s->swap_algo, "%s", algo);
-		}
-		c->s->swap = SCN_SWAP_ZRAM;
-		return 1;
-	}
+	case K_SWAP:
+		return set_swap(c, k, v);
 	case K_HIER:
 		if (!strcmp(v, "v1")) c->s->hierarchy = SCN_HIER_V1;
 		else if (!strcmp(v, "v2")) c->s->hierarchy = SCN_HIER_V2;
@@ -350,19 +373,7 @@ static int set_value(struct ctx *c, const struct scn_key *k, const char *v)
 		*(uint64_t *)field = u;
 		return 1;
 	case K_PROBE:
-		if (!*v)
-			return fail(c, "%s: empty probe spec%s", k->key, "");
-		if (c->s->nprobes >= SCN_MAX_PROBES)
-			return fail(c, "%s: more than 64 probes%s", k->key, "");
-		if (strlen(v) >= sizeof c->s->probes[0])
-			return fail(c, "%s: spec too long ('%.40s...')", k->key, v);
-		/* Twice the same spec would arm it twice and merge both into
-		 * one group of the analysis, doubling its counts. */
-		for (int i = 0; i < c->s->nprobes; i++)
-			if (!strcmp(c->s->probes[i], v))
-				return fail(c, "probe '%s' given twice%s", v, "");
-		strcpy(c->s->probes[c->s->nprobes++], v);
-		return 1;
+		return add_probe(c, k, v);
 	}
 	return fail(c, "%s%s: internal error", k->key, "");
 }
