@@ -300,10 +300,126 @@ static int check(int argc, char **argv)
 	return parse(argc, argv, &o);
 }
 
+/* Root first: without it there is nothing to measure.  The fd, or -1
+ * after saying why. */
+static int open_refresh(void)
+{
+	int rfd = open(REFRESH, O_WRONLY | O_CLOEXEC);
+
+	if (rfd < 0) {
+		int e = errno;
+		if (e == EACCES || e == EPERM)
+			pnb_err("unsupported: needs root to write vm.stat_refresh (%s: %s)", REFRESH,
+				strerror(e));
+		else if (e == ENOENT)
+			pnb_err("unsupported: %s does not exist (kernel before 4.4?)", REFRESH);
+		else
+			pnb_err("unsupported: cannot open %s for writing: %s", REFRESH, strerror(e));
+	}
+	return rfd;
+}
+
+/* Which counters this kernel has (kv_a holds a read of /proc/vmstat): a
+ * named one that is missing is an error, a default one is skipped. */
+static int find_counters(struct counter *ctr, int nctr)
+{
+	int npresent = 0;
+
+	for (int i = 0; i < nctr; i++) {
+		uint64_t v;
+		ctr[i].present = pnb_kv_get(&kv_a, ctr[i].name, &v) == 0;
+		if (!ctr[i].present) {
+			pnb_err("%s%s: not in /proc/vmstat on this kernel", ctr[i].named ? "" : "skipping ",
+				ctr[i].name);
+			if (ctr[i].named)
+				return PNB_EXIT_FAIL;
+		}
+		npresent += ctr[i].present;
+	}
+	if (!npresent) {
+		pnb_err("none of the counters is in /proc/vmstat");
+		return PNB_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* The samples: per sample the fold's time, the per-cpu pages and each
+ * counter's drift and control (in struct counter). */
+struct samples {
+	size_t cap, n;
+	uint64_t *refresh_ns, *pcp;
+};
+
+static int samples_grow(struct samples *sm, struct counter *ctr, int nctr, size_t cap)
+{
+	int bad = grow(&sm->refresh_ns, cap) || grow(&sm->pcp, cap);
+
+	for (int i = 0; i < nctr && !bad; i++)
+		bad = grow(&ctr[i].drift, cap) || grow(&ctr[i].control, cap);
+	if (bad)
+		return -ENOMEM;
+	sm->cap = cap;
+	return 0;
+}
+
+/* Sample every interval until duration or iterations.  0 or -errno. */
+static int measure(struct vs_opts *o, struct samples *sm, int vfd, int rfd, int zfd,
+		   uint64_t *einval)
+{
+	uint64_t duration = o->b.duration_ns, iterations = o->b.iterations;
+	uint64_t t_start = pnb_mono_ns(), t_end = duration ? t_start + duration : UINT64_MAX;
+	uint64_t next = t_start;
+	int r;
+
+	while ((!iterations || sm->n < iterations) && pnb_mono_ns() < t_end) {
+		uint64_t t_refresh;
+		struct zonestat z;
+
+		if (sm->n == sm->cap && (r = samples_grow(sm, o->ctr, o->nctr, sm->cap * 2)))
+			return r;
+		if ((r = sample_pair(vfd, rfd, o->ctr, o->nctr, sm->n, einval, &t_refresh)))
+			return r;
+		sm->refresh_ns[sm->n] = t_refresh;
+		if ((r = read_zonestat(zfd, &z)))
+			return r;
+		sm->pcp[sm->n++] = z.pcp_pages;
+		next += o->interval;
+		uint64_t now = pnb_mono_ns();
+		if (next > now)
+			pnb_sleep_until_ns(next < t_end ? next : t_end);
+		else
+			next = now;
+	}
+	return 0;
+}
+
+static void report_counter(const struct counter *c, size_t n, uint64_t memtotal_pages)
+{
+	char key[128];
+	uint64_t sum = 0;
+
+	for (size_t k = 0; k < n; k++)
+		sum += c->drift[k];
+	snprintf(key, sizeof key, "drift_pages_mean:%s", c->name);
+	wl_result(key, (double)sum / (double)n);
+	snprintf(key, sizeof key, "drift_signed_pages_mean:%s", c->name);
+	wl_result(key, (double)c->signed_sum / (double)n);
+	emit3("drift_pages", c->name, c->drift, n, 1);
+	emit3("drift_pct", c->name, c->drift, n, 100.0 / (double)memtotal_pages);
+	emit3("control_pages", c->name, c->control, n, 1);
+	pnb_err("%-22s |drift| p50 %llu p99 %llu max %llu pages (control p50 %llu max %llu)",
+		c->name, (unsigned long long)pct_exact(c->drift, n, 50),
+		(unsigned long long)pct_exact(c->drift, n, 99),
+		(unsigned long long)pct_exact(c->drift, n, 100),
+		(unsigned long long)pct_exact(c->control, n, 50),
+		(unsigned long long)pct_exact(c->control, n, 100));
+}
+
 static int staleness_main(int argc, char **argv)
 {
 	static struct vs_opts o;
 	static struct loadgen g;
+	struct samples sm = { 0 };
 	uint64_t einval = 0;
 	int r = parse(argc, argv, &o);
 
@@ -314,32 +430,18 @@ static int staleness_main(int argc, char **argv)
 	if (r)
 		return PNB_EXIT_USAGE;
 	struct counter *ctr = o.ctr;
-	uint64_t interval = o.interval, rate = o.rate;
-	int nctr = o.nctr, no_load = o.no_load;
 	if (!o.b.duration_ns && !o.b.iterations)
 		o.b.duration_ns = 5 * NS_PER_S;
-	uint64_t duration = o.b.duration_ns, iterations = o.b.iterations;
-	if (!nctr)
+	if (!o.nctr)
 		for (size_t i = 0; i < sizeof default_counters / sizeof *default_counters; i++)
-			snprintf(ctr[nctr++].name, sizeof ctr[0].name, "%s", default_counters[i]);
-
-	if (no_load) {
+			snprintf(ctr[o.nctr++].name, sizeof ctr[0].name, "%s", default_counters[i]);
+	if (o.no_load) {
 		o.b.load_others = 0;
 		o.b.load = 0;
 	}
-	/* Root first: without it there is nothing to measure. */
-	int rfd = open(REFRESH, O_WRONLY | O_CLOEXEC);
-	if (rfd < 0) {
-		int e = errno;
-		if (e == EACCES || e == EPERM)
-			pnb_err("unsupported: needs root to write vm.stat_refresh (%s: %s)", REFRESH,
-				strerror(e));
-		else if (e == ENOENT)
-			pnb_err("unsupported: %s does not exist (kernel before 4.4?)", REFRESH);
-		else
-			pnb_err("unsupported: cannot open %s for writing: %s", REFRESH, strerror(e));
+	int rfd = open_refresh();
+	if (rfd < 0)
 		return PNB_EXIT_FAIL;
-	}
 	if ((r = bench_place_apply(&o.b))) {
 		close(rfd);
 		return r;
@@ -358,76 +460,21 @@ static int staleness_main(int argc, char **argv)
 		pnb_err("cannot parse /proc/vmstat");
 		return PNB_EXIT_FAIL;
 	}
-	int npresent = 0;
-	for (int i = 0; i < nctr; i++) {
-		uint64_t v;
-		ctr[i].present = pnb_kv_get(&kv_a, ctr[i].name, &v) == 0;
-		if (!ctr[i].present) {
-			pnb_err("%s%s: not in /proc/vmstat on this kernel", ctr[i].named ? "" : "skipping ",
-				ctr[i].name);
-			if (ctr[i].named)
-				return PNB_EXIT_FAIL;
-		}
-		npresent += ctr[i].present;
-	}
-	if (!npresent) {
-		pnb_err("none of the counters is in /proc/vmstat");
-		return PNB_EXIT_FAIL;
-	}
-
-	size_t cap = 1024, n = 0;
-	uint64_t *refresh_ns = NULL, *pcp = NULL;
-	if (grow(&refresh_ns, cap) || grow(&pcp, cap)) {
+	if ((r = find_counters(ctr, o.nctr)))
+		return r;
+	if (samples_grow(&sm, ctr, o.nctr, 1024)) {
 		pnb_err("out of memory");
 		return PNB_EXIT_FAIL;
 	}
-	for (int i = 0; i < nctr; i++)
-		if (grow(&ctr[i].drift, cap) || grow(&ctr[i].control, cap)) {
-			pnb_err("out of memory");
-			return PNB_EXIT_FAIL;
-		}
 
-	if ((r = bench_load_start(&o.b, &g, rate)))
+	if ((r = bench_load_start(&o.b, &g, o.rate)))
 		return r;
 	wl_phase("measure");
-	uint64_t t_start = pnb_mono_ns(), t_end = duration ? t_start + duration : UINT64_MAX;
-	uint64_t next = t_start;
-	int err = 0;
-	while ((!iterations || n < iterations) && pnb_mono_ns() < t_end) {
-		if (n == cap) {
-			int bad = grow(&refresh_ns, cap * 2) || grow(&pcp, cap * 2);
-			for (int i = 0; i < nctr && !bad; i++)
-				bad = grow(&ctr[i].drift, cap * 2) || grow(&ctr[i].control, cap * 2);
-			if (bad) {
-				r = -ENOMEM;
-				err = 1;
-				break;
-			}
-			cap *= 2;
-		}
-		uint64_t t_refresh;
-		if ((r = sample_pair(vfd, rfd, ctr, nctr, n, &einval, &t_refresh))) {
-			err = 1;
-			break;
-		}
-		refresh_ns[n] = t_refresh;
-		struct zonestat z;
-		if ((r = read_zonestat(zfd, &z))) {
-			err = 1;
-			break;
-		}
-		pcp[n] = z.pcp_pages;
-		n++;
-		next += interval;
-		uint64_t now = pnb_mono_ns();
-		if (next > now)
-			pnb_sleep_until_ns(next < t_end ? next : t_end);
-		else
-			next = now;
-	}
+	int err = measure(&o, &sm, vfd, rfd, zfd, &einval);
 	int lerr = bench_load_stop(&o.b, &g);
+	size_t n = sm.n;
 	if (err) {
-		pnb_err("sampling failed after %zu samples: %s", n, strerror(r < 0 ? -r : EINVAL));
+		pnb_err("sampling failed after %zu samples: %s", n, strerror(err < 0 ? -err : EINVAL));
 		return PNB_EXIT_FAIL;
 	}
 	if (lerr)
@@ -438,46 +485,28 @@ static int staleness_main(int argc, char **argv)
 	}
 
 	bench_place_results(&o.b, &g);
-	if (o.b.load && rate)
-		wl_result("load_target_MBps", (double)rate / (1 << 20));
+	if (o.b.load && o.rate)
+		wl_result("load_target_MBps", (double)o.rate / (1 << 20));
 	wl_result("memtotal_pages", (double)memtotal_pages);
 	wl_result("zone_bound_pages", (double)z0.zone_bound);
 	wl_result("node_bound_pages", (double)z0.node_bound);
 	wl_result("sample_count", (double)n);
 	wl_result("refresh_einval_count", (double)einval);
-	emit3("refresh_ns", NULL, refresh_ns, n, 1);
-	emit3("pcp_pages", NULL, pcp, n, 1);
-	for (int i = 0; i < nctr; i++) {
-		char key[128];
-		if (!ctr[i].present)
-			continue;
-		uint64_t sum = 0;
-		for (size_t k = 0; k < n; k++)
-			sum += ctr[i].drift[k];
-		snprintf(key, sizeof key, "drift_pages_mean:%s", ctr[i].name);
-		wl_result(key, (double)sum / (double)n);
-		snprintf(key, sizeof key, "drift_signed_pages_mean:%s", ctr[i].name);
-		wl_result(key, (double)ctr[i].signed_sum / (double)n);
-		emit3("drift_pages", ctr[i].name, ctr[i].drift, n, 1);
-		emit3("drift_pct", ctr[i].name, ctr[i].drift, n, 100.0 / (double)memtotal_pages);
-		emit3("control_pages", ctr[i].name, ctr[i].control, n, 1);
-		pnb_err("%-22s |drift| p50 %llu p99 %llu max %llu pages (control p50 %llu max %llu)",
-			ctr[i].name, (unsigned long long)pct_exact(ctr[i].drift, n, 50),
-			(unsigned long long)pct_exact(ctr[i].drift, n, 99),
-			(unsigned long long)pct_exact(ctr[i].drift, n, 100),
-			(unsigned long long)pct_exact(ctr[i].control, n, 50),
-			(unsigned long long)pct_exact(ctr[i].control, n, 100));
-	}
+	emit3("refresh_ns", NULL, sm.refresh_ns, n, 1);
+	emit3("pcp_pages", NULL, sm.pcp, n, 1);
+	for (int i = 0; i < o.nctr; i++)
+		if (ctr[i].present)
+			report_counter(&ctr[i], n, memtotal_pages);
 	pnb_err("%zu samples, refresh p50 %llu ns, bound %llu (zone) / %llu (node) pages, "
-		"load %.0f MiB/s", n, (unsigned long long)pct_exact(refresh_ns, n, 50),
+		"load %.0f MiB/s", n, (unsigned long long)pct_exact(sm.refresh_ns, n, 50),
 		(unsigned long long)z0.zone_bound, (unsigned long long)z0.node_bound,
 		o.b.load ? loadgen_MBps(&g) : 0.0);
-	for (int i = 0; i < nctr; i++) {
+	for (int i = 0; i < o.nctr; i++) {
 		free(ctr[i].drift);
 		free(ctr[i].control);
 	}
-	free(refresh_ns);
-	free(pcp);
+	free(sm.refresh_ns);
+	free(sm.pcp);
 	close(vfd);
 	close(zfd);
 	close(rfd);
