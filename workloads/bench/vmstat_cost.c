@@ -239,31 +239,11 @@ static int check(int argc, char **argv)
 	return parse(argc, argv, &o);
 }
 
-static int vmstat_cost_main(int argc, char **argv)
+/* Open every wanted file and read it once (its size).  A file named by
+ * --files that cannot be read fails the run; a default one is skipped. */
+static int open_targets(struct target *t, const struct vc_opts *o)
 {
-	static struct target t[NFILES];
-	static struct loadgen g;
-	static struct vc_opts o;
 	char why[512];
-	int r = parse(argc, argv, &o);
-
-	if (r == WL_PARSE_HELP) {
-		wl_help(&workload_vmstat_cost);
-		return PNB_EXIT_OK;
-	}
-	if (r)
-		return PNB_EXIT_USAGE;
-	uint64_t rate = o.rate;
-	int mode_pread = o.mode_pread, mode_open = o.mode_open;
-	for (int i = 0; i < NFILES; i++)
-		t[i] = (struct target){ .wanted = o.wanted[i], .fd = -1 };
-	if (!o.b.duration_ns && !o.b.iterations)
-		o.b.duration_ns = 2 * NS_PER_S;
-	uint64_t duration = o.b.duration_ns, iterations = o.b.iterations;
-
-	/* The reader's CPU, then the load's: by default every other CPU we may use. */
-	if ((r = bench_place_apply(&o.b)))
-		return r;
 
 	/* The files: the memcg ones from the options or our own cgroups. */
 	snprintf(t[F_VMSTAT].path, PATH_MAX, "/proc/vmstat");
@@ -275,8 +255,8 @@ static int vmstat_cost_main(int argc, char **argv)
 		char dir[PATH_MAX - 16];
 		if (!m->wanted)
 			continue;
-		if (o.memcg[k][0])
-			snprintf(dir, sizeof dir, "%s", o.memcg[k]);
+		if (o->memcg[k][0])
+			snprintf(dir, sizeof dir, "%s", o->memcg[k]);
 		else if (own_memcg(k, dir, sizeof dir, why, sizeof why)) {
 			if (m->wanted == 2) {
 				pnb_err("%s: %s", file_names[F_MEMCG_V1 + k], why);
@@ -318,6 +298,36 @@ static int vmstat_cost_main(int argc, char **argv)
 		pnb_err("none of the files can be read");
 		return PNB_EXIT_FAIL;
 	}
+	return 0;
+}
+
+static int vmstat_cost_main(int argc, char **argv)
+{
+	static struct target t[NFILES];
+	static struct loadgen g;
+	static struct vc_opts o;
+	int r = parse(argc, argv, &o);
+
+	if (r == WL_PARSE_HELP) {
+		wl_help(&workload_vmstat_cost);
+		return PNB_EXIT_OK;
+	}
+	if (r)
+		return PNB_EXIT_USAGE;
+	uint64_t rate = o.rate;
+	int mode_pread = o.mode_pread, mode_open = o.mode_open;
+	for (int i = 0; i < NFILES; i++)
+		t[i] = (struct target){ .wanted = o.wanted[i], .fd = -1 };
+	if (!o.b.duration_ns && !o.b.iterations)
+		o.b.duration_ns = 2 * NS_PER_S;
+	uint64_t duration = o.b.duration_ns, iterations = o.b.iterations;
+
+	/* The reader's CPU, then the load's: by default every other CPU we may use. */
+	if ((r = bench_place_apply(&o.b)))
+		return r;
+
+	if ((r = open_targets(t, &o)))
+		return r;
 
 	if ((r = bench_load_start(&o.b, &g, rate)))
 		return r;
