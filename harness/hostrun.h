@@ -1,27 +1,17 @@
-/* Running host tools for the harness's builders (kernels.c, kmod.c):
- * argv exec'd directly, never through a shell (specs reach these argv). */
+/* Host-side helpers the kernel builders share (kernel_*.c, kmod.c,
+ * patches.c): installing Debian packages, build tools, locks, progress
+ * ticks.  Programs themselves run through lib/spawn.h. */
 #ifndef PNB_HOSTRUN_H
 #define PNB_HOSTRUN_H
 
 #include <stddef.h>
 
 #include "guest.h"
+#include "spawn.h"
 
-/* out captures stdout; log receives stdout and stderr (appended); tick
- * prints a progress line every tick seconds while the child runs. */
-struct xrun {
-	const char *cwd;
-	const char *log;
-	char *out;
-	size_t outlen;
-	unsigned tick_s;
-	const char *what;
-};
-
-/* Exit status, 128 + signal, or -errno when it could not be started. */
-int kernel_xrun(char *const argv[], const struct xrun *o);
-/* The line of a tool's log that says what went wrong. */
-void kernel_log_reason(const char *log, char *out, size_t len);
+/* A pnb_spawn tick: "pnbench: kernels: <what>: 1m30s so far" on stderr;
+ * what is the tick_arg (a label string). */
+void kernel_tick(void *what, double elapsed_s);
 /* apt-get install (space-separated pkgs) as root; 0 or -1 with err. */
 int kernel_apt_install(const char *spec, const char *pkgs, char *err, size_t errlen);
 /* make, gcc and the rest a kernel (or module) build needs: installed as

@@ -61,18 +61,6 @@ static void progress(const char *fmt, ...)
 	fprintf(stderr, "pnbench: kmod: %s\n", line);
 }
 
-static int is_file(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int is_dir(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* ---- pure pieces (tests/kmod_test.c) ------------------------------------ */
 
 int kmod_debian_packages(const char *release, char pkgs[3][KMOD_PKG_LEN], char *err, size_t errlen)
@@ -202,10 +190,10 @@ int kmod_source_dir(char *src, size_t slen, char *table, size_t tlen, char *err,
 	snprintf(table, tlen, "%s/../../lib/lmk_table.h", src);
 	char kb[PNB_PATH + 16];
 	snprintf(kb, sizeof kb, "%s/Kbuild", src);
-	if (!is_file(kb))
+	if (!pnb_is_file(kb))
 		return failf(err, errlen, "module sources not found: %s has no Kbuild (set "
 			     "PNBENCH_KMOD_SRC)", src);
-	if (!is_file(table))
+	if (!pnb_is_file(table))
 		return failf(err, errlen, "lib/lmk_table.h not found beside %s", src);
 	return 0;
 }
@@ -255,32 +243,6 @@ int kmod_source_key(const char *src, const char *table, char key[17])
 	return e;
 }
 
-static int copy_file(const char *from, const char *to)
-{
-	char buf[1 << 14];
-	ssize_t n;
-	int in = open(from, O_RDONLY | O_CLOEXEC), out, e = 0;
-
-	if (in < 0)
-		return -errno;
-	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		e = -errno;
-		close(in);
-		return e;
-	}
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			e = -EIO;
-			break;
-		}
-	if (n < 0)
-		e = -errno;
-	close(in);
-	if (close(out) && !e)
-		e = -errno;
-	return e;
-}
-
 static int copy_sources(const char *src, const char *table, const char *dst)
 {
 	struct dirent **d;
@@ -293,13 +255,13 @@ static int copy_sources(const char *src, const char *table, const char *dst)
 		if (!e && src_wanted(d[i]->d_name)) {
 			snprintf(a, sizeof a, "%s/%s", src, d[i]->d_name);
 			snprintf(b, sizeof b, "%s/%s", dst, d[i]->d_name);
-			e = copy_file(a, b);
+			e = pnb_copy_file(a, b);
 		}
 		free(d[i]);
 	}
 	free(d);
 	snprintf(b, sizeof b, "%s/lmk_table.h", dst);
-	return e ? e : copy_file(table, b);
+	return e ? e : pnb_copy_file(table, b);
 }
 
 /* ---- build directories -------------------------------------------------- */
@@ -345,14 +307,14 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 	snprintf(final, sizeof final, "%s/%s", base, k->release);
 	snprintf(hdir, hlen, "%s/usr/src/linux-headers-%s", final, k->release);
 	snprintf(mk, sizeof mk, "%s/Makefile", hdir);
-	if (is_file(mk))
+	if (pnb_is_file(mk))
 		return 0;
 	if ((rc = pnb_mkdir_all(base, 0755)))
 		return failf(why, whylen, "cannot create %s: %s", base, strerror(-rc));
 	snprintf(lock, sizeof lock, "%s/.%s.lock", base, k->release);
 	if ((lfd = kernel_lock_file(lock)) < 0)
 		return failf(why, whylen, "cannot lock %s: %s", lock, strerror(-lfd));
-	if (is_file(mk)) {
+	if (pnb_is_file(mk)) {
 		close(lfd);
 		return 0;
 	}
@@ -371,10 +333,10 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 		char *const argv_root[] = { "apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
 					    pkgs[0], pkgs[1], pkgs[2], NULL };
 		char *const argv_user[] = { "apt-get", "download", "-q", pkgs[0], pkgs[1], pkgs[2], NULL };
-		struct xrun o = { .cwd = debs, .log = log, .tick_s = 30, .what = "kmod: apt-get download" };
-		rc = kernel_xrun(geteuid() == 0 ? argv_root : argv_user, &o);
+		struct pnb_spawn o = { .cwd = debs, .log = log, .tick_s = 30, .tick = kernel_tick, .tick_arg = (void *)"kmod: apt-get download" };
+		rc = pnb_spawn(geteuid() == 0 ? argv_root : argv_user, &o);
 		if (rc) {
-			kernel_log_reason(log, reason, sizeof reason);
+			pnb_log_reason(log, reason, sizeof reason);
 			pnb_rm_rf(tmp);
 			close(lfd);
 			return failf(why, whylen, "apt-get download %s %s %s failed (exit %d): %s",
@@ -394,9 +356,9 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 		}
 		for (size_t i = 0; i < g.gl_pathc; i++) {
 			char *const argv[] = { "dpkg-deb", "-x", g.gl_pathv[i], tmp, NULL };
-			struct xrun o = { .log = log };
-			if ((rc = kernel_xrun(argv, &o))) {
-				kernel_log_reason(log, reason, sizeof reason);
+			struct pnb_spawn o = { .log = log };
+			if ((rc = pnb_spawn(argv, &o))) {
+				pnb_log_reason(log, reason, sizeof reason);
 				failf(why, whylen, "dpkg-deb -x %s failed (exit %d): %s", g.gl_pathv[i], rc,
 				      reason);
 				globfree(&g);
@@ -469,7 +431,7 @@ static int tree_headers(const struct kernel_image *k, char *hdir, size_t hlen, c
 		return failf(why, whylen, "object tree %s has another .config than kernel %s (a "
 			     "fragment changed since it was built)", hdir, k->name);
 	snprintf(p, sizeof p, "%s/Module.symvers", hdir);
-	if (!is_file(p))
+	if (!pnb_is_file(p))
 		return failf(why, whylen, "object tree %s has no Module.symvers (the kernel build "
 			     "did not finish there)", hdir);
 	return 0;
@@ -500,7 +462,7 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 		return failf(why, whylen, "cache path too long");
 	for (int i = 0; i < KMOD_NMODULES; i++) {
 		snprintf(p, sizeof p, "%s/%s.ko", dir, kmod_modules[i]);
-		have += is_file(p);
+		have += pnb_is_file(p);
 	}
 	if (have == KMOD_NMODULES)
 		return 0;
@@ -514,7 +476,7 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 	} else {
 		snprintf(hdir, sizeof hdir, "%s/build", k->modules_dir);
 		snprintf(p, sizeof p, "%s/Makefile", hdir);
-		if (!k->modules_dir[0] || !is_file(p))
+		if (!k->modules_dir[0] || !pnb_is_file(p))
 			return failf(why, whylen, "kernel %s has no build directory (%s/build) to build "
 				     "pnbench's modules against", k->spec,
 				     k->modules_dir[0] ? k->modules_dir : "no modules directory");
@@ -536,16 +498,16 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 	snprintf(marg, sizeof marg, "M=%s", tmp);
 	{
 		char *const argv[] = { "make", "-C", hdir, marg, "modules", NULL };
-		struct xrun o = { .log = log, .tick_s = 30, .what = "kmod: make modules" };
-		rc = kernel_xrun(argv, &o);
+		struct pnb_spawn o = { .log = log, .tick_s = 30, .tick = kernel_tick, .tick_arg = (void *)"kmod: make modules" };
+		rc = pnb_spawn(argv, &o);
 	}
 	for (int i = 0; !rc && i < KMOD_NMODULES; i++) {
 		snprintf(p, sizeof p, "%s/%s.ko", tmp, kmod_modules[i]);
-		if (!is_file(p))
+		if (!pnb_is_file(p))
 			rc = -ENOENT;
 	}
 	if (rc) {
-		kernel_log_reason(log, reason, sizeof reason);
+		pnb_log_reason(log, reason, sizeof reason);
 		/* Keep the log where the reason can point: the failed tree goes. */
 		snprintf(p, sizeof p, "%s/kmod/%s-%s.build.log", pnb_cache_dir(), k->name, key);
 		rename(log, p);
@@ -557,7 +519,7 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 		rc = errno;
 		pnb_rm_rf(tmp);
 		/* Another pnbench finished the same build first. */
-		if (!is_dir(dir))
+		if (!pnb_is_dir(dir))
 			return failf(why, whylen, "cannot put %s in place: %s", dir, strerror(rc));
 	}
 	return 0;
