@@ -12,6 +12,9 @@
 /* A pnb_spawn tick: "pnbench: kernels: <what>: 1m30s so far" on stderr;
  * what is the tick_arg (a label string). */
 void kernel_tick(void *what, double elapsed_s);
+/* CLOCK_MONOTONIC seconds, and a duration as "1m05s" or "4.2s". */
+double kernel_now_s(void);
+const char *kernel_fmt_elapsed(double s, char *buf, size_t len);
 /* apt-get install (space-separated pkgs) as root; 0 or -1 with err. */
 int kernel_apt_install(const char *spec, const char *pkgs, char *err, size_t errlen);
 /* make, gcc and the rest a kernel (or module) build needs: installed as

@@ -31,9 +31,6 @@ int kernel_fail(char *err, size_t len, int rc, const char *spec, const char *fmt
 	__attribute__((format(printf, 5, 6)));
 /* "pnbench: kernels: ..." on stderr (stdout stays data). */
 void kernel_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-double kernel_now_s(void);
-/* "1m05s" or "4.2s". */
-const char *kernel_fmt_elapsed(double s, char *buf, size_t len);
 /* Whole file (at most max bytes) into a malloc'd NUL-terminated buffer. */
 char *kernel_slurp(const char *path, size_t max);
 /* s onto buf, after sep when buf is not empty; cut at len. */

@@ -327,38 +327,19 @@ static int patch_paths(const struct pnb_patch *p, FILE *list)
 	return 0;
 }
 
-/* Copy a file to a fresh inode with the current time as its mtime. */
+/* Copy a file to a fresh inode (a hard link to base must not be written
+ * through) with the current time as its mtime and base's mode. */
 static int fresh_copy(const char *from, const char *to)
 {
-	char buf[1 << 16];
 	struct stat st;
-	ssize_t n;
-	int in, out, rc = 0;
+	int rc;
 
-	if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0)
+	if (stat(from, &st))
 		return -errno;
-	if (fstat(in, &st)) {
-		rc = -errno;
-		close(in);
-		return rc;
-	}
 	unlink(to);
-	if ((out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777)) < 0) {
-		rc = -errno;
-		close(in);
+	if ((rc = pnb_copy_file(from, to)))
 		return rc;
-	}
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			rc = -EIO;
-			break;
-		}
-	if (n < 0)
-		rc = -errno;
-	close(in);
-	if (close(out) && !rc)
-		rc = -errno;
-	return rc;
+	return chmod(to, st.st_mode & 07777) ? -errno : 0;
 }
 
 int series_apply(const struct pnb_series *s, const char *base, const char *patched,
