@@ -175,18 +175,6 @@ static void debian_known_line(const char *v, char *out, size_t len)
 	kernel_append(out, len, "", f);
 }
 
-static const char *find_tool(const char *name, char *buf, size_t len)
-{
-	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin", NULL };
-	for (int i = 0; dirs[i]; i++) {
-		snprintf(buf, len, "%s/%s", dirs[i], name);
-		if (access(buf, X_OK) == 0)
-			return buf;
-	}
-	snprintf(buf, len, "%s", name);
-	return buf;
-}
-
 static int debian_fetch(const char *spec, const char *v, const char *kdir, struct kernel_image *k,
 			char *err, size_t errlen)
 {
@@ -283,7 +271,7 @@ static int debian_fetch(const char *spec, const char *v, const char *kdir, struc
 	/* The package ships no modules.dep (its postinst makes it); the image
 	 * builder computes module closures from it. */
 	{
-		char *const argv[] = { (char *)find_tool("depmod", depmod, sizeof depmod), "-b", tmp,
+		char *const argv[] = { (char *)kernel_find_tool("depmod", depmod, sizeof depmod), "-b", tmp,
 				       (char *)v, NULL };
 		struct pnb_spawn o = { .log = log };
 		if ((rc = pnb_spawn(argv, &o))) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,15 @@ int kernel_fail(char *err, size_t len, int rc, const char *spec, const char *fmt
 	vsnprintf(err + n, len - n, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+int kernel_failf(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 /* Fetch and build progress: plain lines on stderr, so stdout stays data.
@@ -191,4 +201,57 @@ void kernel_tick(void *what, double elapsed_s)
 {
 	char e[32];
 	kernel_progress("%s: %s so far", (const char *)what, kernel_fmt_elapsed(elapsed_s, e, sizeof e));
+}
+
+/* A whole file in memory (binaries and modules are a few MB at most). */
+int kernel_read_all(const char *path, char **data, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+	size_t got = 0;
+
+	*data = NULL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		e = -errno;
+		goto fail;
+	}
+	*data = malloc((size_t)st.st_size + 1);
+	if (!*data) {
+		e = -ENOMEM;
+		goto fail;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? -errno : -EIO;
+			goto fail;
+		}
+		got += (size_t)n;
+	}
+	(*data)[got] = 0;
+	*len = got;
+	close(fd);
+	return 0;
+fail:
+	free(*data);
+	*data = NULL;
+	close(fd);
+	return e;
+}
+
+/* Not root, so /sbin may not be on PATH: the usual directories first. */
+const char *kernel_find_tool(const char *name, char *buf, size_t len)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin", NULL };
+	for (int i = 0; dirs[i]; i++) {
+		snprintf(buf, len, "%s/%s", dirs[i], name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	snprintf(buf, len, "%s", name);
+	return buf;
 }

@@ -39,16 +39,6 @@
 
 const char *const kmod_modules[KMOD_NMODULES] = { "pnb_klmk", "pnb_memnotify", "pnb_simplelmk" };
 
-static int failf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *fmt, ...)
 {
@@ -71,12 +61,12 @@ int kmod_debian_packages(const char *release, char pkgs[3][KMOD_PKG_LEN], char *
 
 	if (sscanf(release, "%u.%u.%u-%u-%n", &a, &b, &c, &abi, &used) != 4 || !used ||
 	    !release[used])
-		return failf(err, errlen, "'%s' is not a Debian kernel release "
+		return kernel_failf(err, errlen, "'%s' is not a Debian kernel release "
 			     "(VERSION-ABI-FLAVOUR, e.g. 6.1.0-57-cloud-amd64)", release);
 	flavour = release + used;
 	for (const char *s = release; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || strchr(".-+~", *s)))
-			return failf(err, errlen, "'%s': bad character '%c' in a Debian kernel release",
+			return kernel_failf(err, errlen, "'%s': bad character '%c' in a Debian kernel release",
 				     release, *s);
 	snprintf(pkgs[0], KMOD_PKG_LEN, "linux-headers-%s", release);
 	/* The rt flavour has its own common headers (PREEMPT_RT changes them). */
@@ -104,17 +94,17 @@ int kmod_fix_makefile(const char *makefile, const char *root, char *err, size_t 
 	int fixed = 0, e = 0;
 
 	if (!f)
-		return failf(err, errlen, "%s: %s", makefile, strerror(errno));
+		return kernel_failf(err, errlen, "%s: %s", makefile, strerror(errno));
 	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
 	    !(text = calloc(1, (size_t)n + 1)) || fread(text, 1, (size_t)n, f) != (size_t)n) {
 		fclose(f);
 		free(text);
-		return failf(err, errlen, "%s: cannot read it", makefile);
+		return kernel_failf(err, errlen, "%s: cannot read it", makefile);
 	}
 	fclose(f);
 	if (!(o = open_memstream(&out, &olen))) {
 		free(text);
-		return failf(err, errlen, "out of memory");
+		return kernel_failf(err, errlen, "out of memory");
 	}
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -131,7 +121,7 @@ int kmod_fix_makefile(const char *makefile, const char *root, char *err, size_t 
 	free(text);
 	if (!fixed) {
 		free(out);
-		return failf(err, errlen, "%s has no 'include /usr/src/...' line to point into %s "
+		return kernel_failf(err, errlen, "%s has no 'include /usr/src/...' line to point into %s "
 			     "(not a Debian linux-headers Makefile?)", makefile, root);
 	}
 	snprintf(tmp, sizeof tmp, "%s.tmp", makefile);
@@ -144,7 +134,7 @@ int kmod_fix_makefile(const char *makefile, const char *root, char *err, size_t 
 	free(out);
 	if (e) {
 		unlink(tmp);
-		return failf(err, errlen, "rewriting %s: %s", makefile, strerror(e));
+		return kernel_failf(err, errlen, "rewriting %s: %s", makefile, strerror(e));
 	}
 	return 0;
 }
@@ -182,7 +172,7 @@ int kmod_source_dir(char *src, size_t slen, char *table, size_t tlen, char *err,
 		 * top of the tree (as kernels.c finds qemu/pnbench.config). */
 		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 		if (n <= 0)
-			return failf(err, errlen, "cannot find this program (/proc/self/exe): %s",
+			return kernel_failf(err, errlen, "cannot find this program (/proc/self/exe): %s",
 				     strerror(errno));
 		exe[n] = 0;
 		snprintf(src, slen, "%s/../probes/kmod", dirname(exe));
@@ -191,10 +181,10 @@ int kmod_source_dir(char *src, size_t slen, char *table, size_t tlen, char *err,
 	char kb[PNB_PATH + 16];
 	snprintf(kb, sizeof kb, "%s/Kbuild", src);
 	if (!pnb_is_file(kb))
-		return failf(err, errlen, "module sources not found: %s has no Kbuild (set "
+		return kernel_failf(err, errlen, "module sources not found: %s has no Kbuild (set "
 			     "PNBENCH_KMOD_SRC)", src);
 	if (!pnb_is_file(table))
-		return failf(err, errlen, "lib/lmk_table.h not found beside %s", src);
+		return kernel_failf(err, errlen, "lib/lmk_table.h not found beside %s", src);
 	return 0;
 }
 
@@ -288,7 +278,7 @@ static int tools(const char *spec, char *why, size_t whylen)
 	if (!miss[0])
 		return 0;
 	if (geteuid() != 0)
-		return failf(why, whylen, "building pnbench's modules needs %s (apt-get install %s)",
+		return kernel_failf(why, whylen, "building pnbench's modules needs %s (apt-get install %s)",
 			     miss, miss);
 	return kernel_apt_install(spec, miss, why, whylen);
 }
@@ -310,10 +300,10 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 	if (pnb_is_file(mk))
 		return 0;
 	if ((rc = pnb_mkdir_all(base, 0755)))
-		return failf(why, whylen, "cannot create %s: %s", base, strerror(-rc));
+		return kernel_failf(why, whylen, "cannot create %s: %s", base, strerror(-rc));
 	snprintf(lock, sizeof lock, "%s/.%s.lock", base, k->release);
 	if ((lfd = kernel_lock_file(lock)) < 0)
-		return failf(why, whylen, "cannot lock %s: %s", lock, strerror(-lfd));
+		return kernel_failf(why, whylen, "cannot lock %s: %s", lock, strerror(-lfd));
 	if (pnb_is_file(mk)) {
 		close(lfd);
 		return 0;
@@ -324,7 +314,7 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 	pnb_rm_rf(tmp);
 	if ((rc = pnb_mkdir_all(debs, 0755))) {
 		close(lfd);
-		return failf(why, whylen, "cannot create %s: %s", debs, strerror(-rc));
+		return kernel_failf(why, whylen, "cannot create %s: %s", debs, strerror(-rc));
 	}
 	progress("%s: downloading %s %s %s", k->spec, pkgs[0], pkgs[1], pkgs[2]);
 	{
@@ -339,7 +329,7 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 			pnb_log_reason(log, reason, sizeof reason);
 			pnb_rm_rf(tmp);
 			close(lfd);
-			return failf(why, whylen, "apt-get download %s %s %s failed (exit %d): %s",
+			return kernel_failf(why, whylen, "apt-get download %s %s %s failed (exit %d): %s",
 				     pkgs[0], pkgs[1], pkgs[2], rc, reason);
 		}
 	}
@@ -352,14 +342,14 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 			globfree(&g);
 			pnb_rm_rf(tmp);
 			close(lfd);
-			return failf(why, whylen, "apt-get download left %zu .deb files in %s, not 3", got, debs);
+			return kernel_failf(why, whylen, "apt-get download left %zu .deb files in %s, not 3", got, debs);
 		}
 		for (size_t i = 0; i < g.gl_pathc; i++) {
 			char *const argv[] = { "dpkg-deb", "-x", g.gl_pathv[i], tmp, NULL };
 			struct pnb_spawn o = { .log = log };
 			if ((rc = pnb_spawn(argv, &o))) {
 				pnb_log_reason(log, reason, sizeof reason);
-				failf(why, whylen, "dpkg-deb -x %s failed (exit %d): %s", g.gl_pathv[i], rc,
+				kernel_failf(why, whylen, "dpkg-deb -x %s failed (exit %d): %s", g.gl_pathv[i], rc,
 				      reason);
 				globfree(&g);
 				pnb_rm_rf(tmp);
@@ -378,7 +368,7 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 		return -1;
 	}
 	if (rename(tmp, final)) {
-		failf(why, whylen, "cannot put %s in place: %s", final, strerror(errno));
+		kernel_failf(why, whylen, "cannot put %s in place: %s", final, strerror(errno));
 		pnb_rm_rf(tmp);
 		close(lfd);
 		return -1;
@@ -414,7 +404,7 @@ static int tree_headers(const struct kernel_image *k, char *hdir, size_t hlen, c
 	int rc = kernel_tree_build_dir(k, hdir, hlen);
 
 	if (rc)
-		return failf(why, whylen, "the object tree of %s is gone (%s): rebuild it with "
+		return kernel_failf(why, whylen, "the object tree of %s is gone (%s): rebuild it with "
 			     "pnbench kernels build", k->spec, strerror(-rc));
 	snprintf(p, sizeof p, "%s/include/config/kernel.release", hdir);
 	if ((f = fopen(p, "re"))) {
@@ -424,15 +414,15 @@ static int tree_headers(const struct kernel_image *k, char *hdir, size_t hlen, c
 	}
 	rel[strcspn(rel, "\n")] = 0;
 	if (strcmp(rel, k->release))
-		return failf(why, whylen, "object tree %s holds release '%s', not %s's %s (rebuilt "
+		return kernel_failf(why, whylen, "object tree %s holds release '%s', not %s's %s (rebuilt "
 			     "since?)", hdir, rel, k->spec, k->release);
 	snprintf(p, sizeof p, "%s/.config", hdir);
 	if (k->config[0] && !same_file(p, k->config))
-		return failf(why, whylen, "object tree %s has another .config than kernel %s (a "
+		return kernel_failf(why, whylen, "object tree %s has another .config than kernel %s (a "
 			     "fragment changed since it was built)", hdir, k->name);
 	snprintf(p, sizeof p, "%s/Module.symvers", hdir);
 	if (!pnb_is_file(p))
-		return failf(why, whylen, "object tree %s has no Module.symvers (the kernel build "
+		return kernel_failf(why, whylen, "object tree %s has no Module.symvers (the kernel build "
 			     "did not finish there)", hdir);
 	return 0;
 }
@@ -446,20 +436,20 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 
 	why[0] = 0;
 	if (e && !strcmp(e, "0"))
-		return failf(why, whylen, "pnbench's modules disabled by PNBENCH_KMOD=0");
+		return kernel_failf(why, whylen, "pnbench's modules disabled by PNBENCH_KMOD=0");
 	if (!strcmp(k->kind, "native"))
-		return failf(why, whylen, "native runs never load modules into the host's kernel");
+		return kernel_failf(why, whylen, "native runs never load modules into the host's kernel");
 	if (strcmp(k->kind, "debian") && strcmp(k->kind, "tree") && strcmp(k->kind, "path"))
-		return failf(why, whylen, "kernel %s (kind '%s') has no build files to build "
+		return kernel_failf(why, whylen, "kernel %s (kind '%s') has no build files to build "
 			     "pnbench's modules against", k->spec, k->kind);
 	if (!k->release[0])
-		return failf(why, whylen, "kernel %s has no release", k->spec);
+		return kernel_failf(why, whylen, "kernel %s has no release", k->spec);
 	if (kmod_source_dir(src, sizeof src, table, sizeof table, why, whylen))
 		return -1;
 	if ((rc = kmod_source_key(src, table, key)))
-		return failf(why, whylen, "reading the module sources in %s: %s", src, strerror(-rc));
+		return kernel_failf(why, whylen, "reading the module sources in %s: %s", src, strerror(-rc));
 	if ((size_t)snprintf(dir, len, "%s/kmod/%s-%s", pnb_cache_dir(), k->name, key) >= len)
-		return failf(why, whylen, "cache path too long");
+		return kernel_failf(why, whylen, "cache path too long");
 	for (int i = 0; i < KMOD_NMODULES; i++) {
 		snprintf(p, sizeof p, "%s/%s.ko", dir, kmod_modules[i]);
 		have += pnb_is_file(p);
@@ -477,7 +467,7 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 		snprintf(hdir, sizeof hdir, "%s/build", k->modules_dir);
 		snprintf(p, sizeof p, "%s/Makefile", hdir);
 		if (!k->modules_dir[0] || !pnb_is_file(p))
-			return failf(why, whylen, "kernel %s has no build directory (%s/build) to build "
+			return kernel_failf(why, whylen, "kernel %s has no build directory (%s/build) to build "
 				     "pnbench's modules against", k->spec,
 				     k->modules_dir[0] ? k->modules_dir : "no modules directory");
 	}
@@ -488,10 +478,10 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 	snprintf(log, sizeof log, "%s/build.log", tmp);
 	pnb_rm_rf(tmp);
 	if ((rc = pnb_mkdir_all(tmp, 0755)))
-		return failf(why, whylen, "cannot create %s: %s", tmp, strerror(-rc));
+		return kernel_failf(why, whylen, "cannot create %s: %s", tmp, strerror(-rc));
 	if ((rc = copy_sources(src, table, tmp))) {
 		pnb_rm_rf(tmp);
-		return failf(why, whylen, "copying %s to %s: %s", src, tmp, strerror(-rc));
+		return kernel_failf(why, whylen, "copying %s to %s: %s", src, tmp, strerror(-rc));
 	}
 	progress("%s: building %s, %s, %s against %s (%s API)", k->spec, kmod_modules[0],
 		 kmod_modules[1], kmod_modules[2], hdir, kmod_shrinker_api(k->release));
@@ -512,7 +502,7 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 		snprintf(p, sizeof p, "%s/kmod/%s-%s.build.log", pnb_cache_dir(), k->name, key);
 		rename(log, p);
 		pnb_rm_rf(tmp);
-		return failf(why, whylen, "building pnbench's modules for %s failed (%s; log %s): %s",
+		return kernel_failf(why, whylen, "building pnbench's modules for %s failed (%s; log %s): %s",
 			     k->release, rc < 0 ? "no .ko produced" : "make failed", p, reason);
 	}
 	if (rename(tmp, dir)) {
@@ -520,7 +510,7 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 		pnb_rm_rf(tmp);
 		/* Another pnbench finished the same build first. */
 		if (!pnb_is_dir(dir))
-			return failf(why, whylen, "cannot put %s in place: %s", dir, strerror(rc));
+			return kernel_failf(why, whylen, "cannot put %s in place: %s", dir, strerror(rc));
 	}
 	return 0;
 }
