@@ -8,6 +8,7 @@
 #include "guest.h"
 #include "cli.h"
 #include "common.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "hostrun.h"
 #include "kmod.h"
@@ -202,16 +203,6 @@ static int check_static(const char *path, char *err, size_t len)
 
 /* FNV-1a, 64 bits: a cache key over local build outputs, not a defence
  * against anyone, so no crypto library is needed for it. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ULL
 
 /* The module closures are kernel_modules.c's (libkmod). */
 
@@ -379,7 +370,7 @@ static int hash_file(uint64_t *key, const char *what, const char *p, char *err, 
 
 	if (e)
 		return kernel_failf(err, errlen, "guest image: %s%s: %s", what, p, strerror(-e));
-	*key = fnv1a(*key, data, n);
+	*key = pnb_fnv1a(*key, data, n);
 	free(data);
 	return 0;
 }
@@ -391,19 +382,19 @@ static int image_key(const struct kernel_image *k, const struct image_parts *ip,
 {
 	char mpath[PNB_PATH * 2];
 
-	*key = FNV_INIT;
+	*key = PNB_FNV1A_INIT;
 	for (int i = 0; i <= NPROGS; i++)
 		if (hash_file(key, "", i < NPROGS ? ip->src[i] : BUSYBOX, err, errlen))
 			return -1;
-	*key = fnv1a(*key, ip->modlist, strlen(ip->modlist) + 1);
+	*key = pnb_fnv1a(*key, ip->modlist, strlen(ip->modlist) + 1);
 	for (int i = 0; i < ip->next; i++) {
 		char *data;
 		size_t n;
 		if (kernel_read_all(ip->ext[i].src, &data, &n) == 0) {
-			*key = fnv1a(*key, data, n);
+			*key = pnb_fnv1a(*key, data, n);
 			free(data);
 		}
-		*key = fnv1a(*key, ip->ext[i].dst, strlen(ip->ext[i].dst) + 1);
+		*key = pnb_fnv1a(*key, ip->ext[i].dst, strlen(ip->ext[i].dst) + 1);
 	}
 	for (char *s = ip->modlist; *s;) {
 		char *nl = strchr(s, '\n');
@@ -416,7 +407,7 @@ static int image_key(const struct kernel_image *k, const struct image_parts *ip,
 		s = nl + 1;
 	}
 	if (!ip->kmok) {
-		*key = fnv1a(*key, ip->kmwhy, strlen(ip->kmwhy) + 1);
+		*key = pnb_fnv1a(*key, ip->kmwhy, strlen(ip->kmwhy) + 1);
 		return 0;
 	}
 	for (int i = 0; i < KMOD_NMODULES; i++) {

@@ -22,6 +22,7 @@
  * the image instead, and the probes report "unsupported: <reason>". */
 #include "guest.h"
 #include "hostrun.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "kmod.h"
 
@@ -141,15 +142,6 @@ int kmod_fix_makefile(const char *makefile, const char *root, char *err, size_t 
 
 /* ---- sources ------------------------------------------------------------ */
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 static int src_wanted(const char *name)
 {
@@ -203,9 +195,9 @@ static int file_hash(const char *path, const char *name, uint64_t *h)
 
 	if (fd < 0)
 		return -errno;
-	*h = fnv1a(*h, name, strlen(name) + 1);
+	*h = pnb_fnv1a(*h, name, strlen(name) + 1);
 	while ((r = read(fd, buf, sizeof buf)) > 0)
-		*h = fnv1a(*h, buf, (size_t)r);
+		*h = pnb_fnv1a(*h, buf, (size_t)r);
 	close(fd);
 	return r < 0 ? -errno : 0;
 }
@@ -213,7 +205,7 @@ static int file_hash(const char *path, const char *name, uint64_t *h)
 int kmod_source_key(const char *src, const char *table, char key[17])
 {
 	struct dirent **d;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = PNB_FNV1A_INIT;
 	char p[PNB_PATH * 2];
 	int n = src_list(src, &d), e = 0;
 

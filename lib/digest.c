@@ -1,4 +1,4 @@
-/* SHA-256 helpers over nettle (digest.h). */
+/* Digest helpers (digest.h): SHA-256 over nettle, and FNV-1a. */
 #include "digest.h"
 
 #include <errno.h>
@@ -50,4 +50,14 @@ int pnb_sha256_file(const char *path, char hex[65])
 	sha256_digest(&c, sizeof d, d);
 	pnb_hex(d, sizeof d, hex);
 	return 0;
+}
+
+uint64_t pnb_fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
 }
