@@ -1,6 +1,7 @@
 /* pnbench kernels: what is cached, fetch Debian kernels, build trees. */
 #include "cli.h"
 #include "guest.h"
+#include "kernel_source.h"
 #include "patches.h"
 #include "kmod.h"
 #include "log.h"
@@ -20,23 +21,14 @@ static const char usage_text[] =
 "       pnbench kernels kmod SPEC...   build pnbench's own modules (probes/kmod) for\n"
 "                               cached kernels; guest images do this by themselves\n"
 "\n"
-"Kernel specs (also for pnbench run --kernel):\n"
-"  debian:6.1.0-56-cloud-amd64  Debian's linux-image-<v>-unsigned (apt-get download,\n"
-"                               no root needed); flavours amd64, cloud-amd64, rt-amd64\n"
-"  debian:cloud|amd64|rt        the newest 6.1.0-N of that flavour: cached or, when\n"
-"                               fetching is allowed, the newest apt-cache knows\n"
-"  path:FILE[,modules=DIR][,config=FILE]\n"
-"                               a bzImage; modules and config found beside it when\n"
-"                               not given (boot/ + lib/modules/, /boot, O= trees)\n"
-"  tree:DIR                     a kernel tree built with qemu/pnbench.config over\n"
-"                               x86_64 defconfig; also tree:FILE.tar.xz and\n"
-"                               tree:linux-source-6.12 (/usr/src, installed as root)\n"
-"  native                       the running kernel\n"
-"Everything lands in %s (PNBENCH_CACHE overrides).\n";
+"Kernel specs (also for pnbench run --kernel):\n";
 
+/* Each kernel source describes its own spec (kernel_source.h). */
 static void usage(FILE *f)
 {
-	fprintf(f, usage_text, pnb_cache_dir());
+	fputs(usage_text, f);
+	kernel_specs_help(f);
+	fprintf(f, "Everything lands in %s (PNBENCH_CACHE overrides).\n", pnb_cache_dir());
 }
 
 static double mib(const char *path)

@@ -349,4 +349,14 @@ done:
 	return 0;
 }
 
-const struct kernel_source kernel_source_debian = { .kind = "debian", .takes_arg = 1, .resolve = resolve_debian };
+const struct kernel_source kernel_source_debian = {
+	.kind = "debian",
+	.takes_arg = 1,
+	.forms = "debian:VERSION-FLAVOUR, debian:cloud|amd64|rt",
+	.help =
+	"  debian:6.1.0-56-cloud-amd64  Debian's linux-image-<v>-unsigned (apt-get download,\n"
+	"                               no root needed); flavours amd64, cloud-amd64, rt-amd64\n"
+	"  debian:cloud|amd64|rt        the newest 6.1.0-N of that flavour: cached or, when\n"
+	"                               fetching is allowed, the newest apt-cache knows\n",
+	.resolve = resolve_debian,
+};

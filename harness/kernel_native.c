@@ -27,4 +27,11 @@ static int resolve_native(const char *spec, const char *arg, int allow_fetch, un
 	return 0;
 }
 
-const struct kernel_source kernel_source_native = { .kind = "native", .takes_arg = 0, .resolve = resolve_native };
+const struct kernel_source kernel_source_native = {
+	.kind = "native",
+	.takes_arg = 0,
+	.forms = "native",
+	.help =
+	"  native                       the running kernel\n",
+	.resolve = resolve_native,
+};

@@ -103,4 +103,13 @@ static int resolve_path(const char *spec, const char *arg, int allow_fetch, unsi
 	return 0;
 }
 
-const struct kernel_source kernel_source_path = { .kind = "path", .takes_arg = 1, .resolve = resolve_path };
+const struct kernel_source kernel_source_path = {
+	.kind = "path",
+	.takes_arg = 1,
+	.forms = "path:BZIMAGE",
+	.help =
+	"  path:FILE[,modules=DIR][,config=FILE]\n"
+	"                               a bzImage; modules and config found beside it when\n"
+	"                               not given (boot/ + lib/modules/, /boot, O= trees)\n",
+	.resolve = resolve_path,
+};

@@ -5,6 +5,7 @@
 #define PNB_KERNEL_SOURCE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "guest.h"
 #include "hostrun.h"
@@ -16,12 +17,19 @@
 struct kernel_source {
 	const char *kind;
 	int takes_arg;
+	/* The spec's forms for "want ..." errors ("path:BZIMAGE"), and its
+	 * lines of `pnbench kernels --help`. */
+	const char *forms;
+	const char *help;
 	int (*resolve)(const char *spec, const char *arg, int allow_fetch, unsigned jobs,
 		       struct kernel_image *k, char *err, size_t errlen);
 };
 
 extern const struct kernel_source kernel_source_debian, kernel_source_path, kernel_source_tree,
 	kernel_source_native;
+
+/* Every source's help lines, in dispatch order. */
+void kernel_specs_help(FILE *f);
 
 /* Cache layout: kernels/<name>/ holds this file, written last. */
 #define KERNEL_INFO_FILE "pnbench-kernel.info"

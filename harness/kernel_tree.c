@@ -485,4 +485,13 @@ int kernel_tree_build_dir(const struct kernel_image *k, char *out, size_t len)
 	return pnb_is_dir(out) ? 0 : -ENOENT;
 }
 
-const struct kernel_source kernel_source_tree = { .kind = "tree", .takes_arg = 1, .resolve = resolve_tree };
+const struct kernel_source kernel_source_tree = {
+	.kind = "tree",
+	.takes_arg = 1,
+	.forms = "tree:DIR",
+	.help =
+	"  tree:DIR                     a kernel tree built with qemu/pnbench.config over\n"
+	"                               x86_64 defconfig; also tree:FILE.tar.xz and\n"
+	"                               tree:linux-source-6.12 (/usr/src, installed as root)\n",
+	.resolve = resolve_tree,
+};

@@ -36,8 +36,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KINDS "want debian:VERSION-FLAVOUR, debian:cloud|amd64|rt, path:BZIMAGE, tree:DIR or native"
-
 const char *pnb_cache_dir(void)
 {
 	static char dir[PNB_PATH];
@@ -234,6 +232,26 @@ static const struct kernel_source *const sources[] = {
 	&kernel_source_debian, &kernel_source_path, &kernel_source_tree, &kernel_source_native, NULL
 };
 
+/* "want debian:VERSION-FLAVOUR, ..., tree:DIR or native", from the sources. */
+static const char *kinds(void)
+{
+	static char buf[512];
+	char list[480] = "";
+
+	if (buf[0])
+		return buf;
+	for (int i = 0; sources[i]; i++)
+		kernel_append(list, sizeof list, sources[i + 1] ? ", " : " or ", sources[i]->forms);
+	snprintf(buf, sizeof buf, "want %s", list);
+	return buf;
+}
+
+void kernel_specs_help(FILE *f)
+{
+	for (int i = 0; sources[i]; i++)
+		fputs(sources[i]->help, f);
+}
+
 static int resolve(const char *spec, int allow_fetch, unsigned jobs, struct kernel_image *k,
 		   char *err, size_t errlen)
 {
@@ -245,7 +263,7 @@ static int resolve(const char *spec, int allow_fetch, unsigned jobs, struct kern
 		if (!sources[i]->takes_arg && !strcmp(spec, sources[i]->kind))
 			return sources[i]->resolve(spec, "", allow_fetch, jobs, k, err, errlen);
 	if (!colon || !kl || kl >= 16)
-		return kernel_fail(err, errlen, -2, spec, "unknown kernel kind (" KINDS ")");
+		return kernel_fail(err, errlen, -2, spec, "unknown kernel kind (%s)", kinds());
 	for (int i = 0; sources[i]; i++) {
 		const struct kernel_source *s = sources[i];
 		if (!s->takes_arg || strlen(s->kind) != kl || strncmp(spec, s->kind, kl))
@@ -254,14 +272,14 @@ static int resolve(const char *spec, int allow_fetch, unsigned jobs, struct kern
 			return kernel_fail(err, errlen, -2, spec, "nothing after '%s:'", s->kind);
 		return s->resolve(spec, colon + 1, allow_fetch, jobs, k, err, errlen);
 	}
-	return kernel_fail(err, errlen, -2, spec, "unknown kernel kind '%.*s' (" KINDS ")", (int)kl, spec);
+	return kernel_fail(err, errlen, -2, spec, "unknown kernel kind '%.*s' (%s)", (int)kl, spec, kinds());
 }
 
 int kernel_resolve(const char *spec, int allow_fetch, struct kernel_image *k, char *err, size_t errlen)
 {
 	memset(k, 0, sizeof *k);
 	if (!spec || !*spec)
-		return kernel_fail(err, errlen, -2, "", "empty kernel spec (" KINDS ")");
+		return kernel_fail(err, errlen, -2, "", "empty kernel spec (%s)", kinds());
 	if (strlen(spec) >= sizeof k->spec)
 		return kernel_fail(err, errlen, -2, spec, "spec longer than %zu bytes", sizeof k->spec - 1);
 	snprintf(k->spec, sizeof k->spec, "%s", spec);

@@ -84,7 +84,8 @@ ATF_TC_BODY(spec_errors, tc)
 {
 	private_cache();
 	expect_error("", 1, -2, "empty kernel spec");
-	expect_error("bogus:1", 1, -2, "kernel 'bogus:1': unknown kernel kind 'bogus'");
+	expect_error("bogus:1", 1, -2, "kernel 'bogus:1': unknown kernel kind 'bogus' (want "
+		     "debian:VERSION-FLAVOUR, debian:cloud|amd64|rt, path:BZIMAGE, tree:DIR or native)");
 	expect_error("vmlinuz", 1, -2, "kernel 'vmlinuz': unknown kernel kind");
 	expect_error(":x", 1, -2, "unknown kernel kind");
 	expect_error("debian:", 1, -2, "nothing after 'debian:'");
