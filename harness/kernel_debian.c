@@ -175,14 +175,61 @@ static void debian_known_line(const char *v, char *out, size_t len)
 	kernel_append(out, len, "", f);
 }
 
+/* apt-get download pkg into debs: 0 with deb its file, or -1 with err. */
+static int debian_download(const char *spec, const char *pkg, const char *debs, const char *log,
+			   char *deb, size_t dlen, char *err, size_t errlen)
+{
+	char why[400];
+	struct dirent *de;
+	DIR *d;
+	int rc;
+
+	deb[0] = 0;
+	/* A download interrupted earlier must not be mistaken for this one. */
+	{
+		char pat[PNB_PATH + 200];
+		glob_t g;
+		snprintf(pat, sizeof pat, "%s/%s_*.deb", debs, pkg);
+		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0)
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				unlink(g.gl_pathv[i]);
+		globfree(&g);
+	}
+	kernel_progress("%s: downloading %s", spec, pkg);
+	{
+		/* As root apt drops to _apt for downloads and warns that the cache
+		 * directory is not writable by it; root can fetch as itself. */
+		char *const argv_root[] = { "apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
+					    (char *)pkg, NULL };
+		char *const argv_user[] = { "apt-get", "download", "-q", (char *)pkg, NULL };
+		char label[300];
+		snprintf(label, sizeof label, "%s: downloading", spec);
+		struct pnb_spawn o = { .cwd = debs, .log = log, .tick_s = 30, .tick = kernel_tick, .tick_arg = label };
+		rc = pnb_spawn(geteuid() == 0 ? argv_root : argv_user, &o);
+		if (rc) {
+			pnb_log_reason(log, why, sizeof why);
+			return kernel_fail(err, errlen, -1, spec, "apt-get download %s failed (exit %d): %s", pkg, rc, why);
+		}
+	}
+	if ((d = opendir(debs))) {
+		size_t pl = strlen(pkg);
+		while ((de = readdir(d)))
+			if (!strncmp(de->d_name, pkg, pl) && de->d_name[pl] == '_' &&
+			    strstr(de->d_name, ".deb"))
+				snprintf(deb, dlen, "%s/%s", debs, de->d_name);
+		closedir(d);
+	}
+	if (!deb[0])
+		return kernel_fail(err, errlen, -1, spec, "apt-get download left no %s_*.deb in %s", pkg, debs);
+	return 0;
+}
+
 static int debian_fetch(const char *spec, const char *v, const char *kdir, struct kernel_image *k,
 			char *err, size_t errlen)
 {
 	char cache[PNB_PATH], debs[PNB_PATH + 16], log[PNB_PATH + 32], pkg[160], deb[PNB_PATH * 2] = "";
 	char tmp[PNB_PATH + 64], why[400], depmod[64], e1[32], out[4096], rel[128] = "";
 	double t0 = kernel_now_s();
-	struct dirent *de;
-	DIR *d;
 	int rc;
 
 	snprintf(cache, sizeof cache, "%s", pnb_cache_dir());
@@ -203,42 +250,8 @@ static int debian_fetch(const char *spec, const char *v, const char *kdir, struc
 		return kernel_fail(err, errlen, -1, spec, "cannot create %s: %s", debs, strerror(-rc));
 	snprintf(log, sizeof log, "%s/%s.log", debs, pkg);
 	unlink(log);
-	/* A download interrupted earlier must not be mistaken for this one. */
-	{
-		char pat[PNB_PATH + 200];
-		glob_t g;
-		snprintf(pat, sizeof pat, "%s/%s_*.deb", debs, pkg);
-		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0)
-			for (size_t i = 0; i < g.gl_pathc; i++)
-				unlink(g.gl_pathv[i]);
-		globfree(&g);
-	}
-	kernel_progress("%s: downloading %s", spec, pkg);
-	{
-		/* As root apt drops to _apt for downloads and warns that the cache
-		 * directory is not writable by it; root can fetch as itself. */
-		char *const argv_root[] = { "apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
-					    pkg, NULL };
-		char *const argv_user[] = { "apt-get", "download", "-q", pkg, NULL };
-		char label[300];
-		snprintf(label, sizeof label, "%s: downloading", spec);
-		struct pnb_spawn o = { .cwd = debs, .log = log, .tick_s = 30, .tick = kernel_tick, .tick_arg = label };
-		rc = pnb_spawn(geteuid() == 0 ? argv_root : argv_user, &o);
-		if (rc) {
-			pnb_log_reason(log, why, sizeof why);
-			return kernel_fail(err, errlen, -1, spec, "apt-get download %s failed (exit %d): %s", pkg, rc, why);
-		}
-	}
-	if ((d = opendir(debs))) {
-		size_t pl = strlen(pkg);
-		while ((de = readdir(d)))
-			if (!strncmp(de->d_name, pkg, pl) && de->d_name[pl] == '_' &&
-			    strstr(de->d_name, ".deb"))
-				snprintf(deb, sizeof deb, "%s/%s", debs, de->d_name);
-		closedir(d);
-	}
-	if (!deb[0])
-		return kernel_fail(err, errlen, -1, spec, "apt-get download left no %s_*.deb in %s", pkg, debs);
+	if ((rc = debian_download(spec, pkg, debs, log, deb, sizeof deb, err, errlen)))
+		return rc;
 	snprintf(tmp, sizeof tmp, "debian-%s", v);
 	kernel_remove_stale(tmp);
 	snprintf(tmp, sizeof tmp, "%s/kernels/.tmp-debian-%s-%d", cache, v, (int)getpid());
