@@ -1,6 +1,7 @@
 /* pnbench kernels: what is cached, fetch Debian kernels, build trees. */
 #include "cli.h"
 #include "guest.h"
+#include "kernel_source.h"
 #include "patches.h"
 #include "kmod.h"
 #include "log.h"
@@ -20,23 +21,14 @@ static const char usage_text[] =
 "       pnbench kernels kmod SPEC...   build pnbench's own modules (probes/kmod) for\n"
 "                               cached kernels; guest images do this by themselves\n"
 "\n"
-"Kernel specs (also for pnbench run --kernel):\n"
-"  debian:6.1.0-56-cloud-amd64  Debian's linux-image-<v>-unsigned (apt-get download,\n"
-"                               no root needed); flavours amd64, cloud-amd64, rt-amd64\n"
-"  debian:cloud|amd64|rt        the newest 6.1.0-N of that flavour: cached or, when\n"
-"                               fetching is allowed, the newest apt-cache knows\n"
-"  path:FILE[,modules=DIR][,config=FILE]\n"
-"                               a bzImage; modules and config found beside it when\n"
-"                               not given (boot/ + lib/modules/, /boot, O= trees)\n"
-"  tree:DIR                     a kernel tree built with qemu/pnbench.config over\n"
-"                               x86_64 defconfig; also tree:FILE.tar.xz and\n"
-"                               tree:linux-source-6.12 (/usr/src, installed as root)\n"
-"  native                       the running kernel\n"
-"Everything lands in %s (PNBENCH_CACHE overrides).\n";
+"Kernel specs (also for pnbench run --kernel):\n";
 
+/* Each kernel source describes its own spec (kernel_source.h). */
 static void usage(FILE *f)
 {
-	fprintf(f, usage_text, pnb_cache_dir());
+	fputs(usage_text, f);
+	kernel_specs_help(f);
+	fprintf(f, "Everything lands in %s (PNBENCH_CACHE overrides).\n", pnb_cache_dir());
 }
 
 static double mib(const char *path)
@@ -159,18 +151,21 @@ static int do_list(void)
 	return 0;
 }
 
-static int do_fetch(int argc, char **argv)
+/* Resolve each SPEC (fetching when allowed) and act on it: a bad spec
+ * stops at once with the usage status, a failure goes on to the next. */
+static int each_spec(const char *sub, int argc, char **argv, int allow,
+		     int (*act)(const char *spec, const struct kernel_image *k))
 {
 	int rc = 0;
 
 	if (argc < 1) {
-		pnb_err("kernels: fetch needs at least one SPEC (see 'pnbench kernels --help')");
+		pnb_err("kernels: %s needs at least one SPEC (see 'pnbench kernels --help')", sub);
 		return PNB_EXIT_USAGE;
 	}
 	for (int i = 0; i < argc; i++) {
 		struct kernel_image k;
 		char err[2048];
-		int r = kernel_resolve(argv[i], 1, &k, err, sizeof err);
+		int r = kernel_resolve(argv[i], allow, &k, err, sizeof err);
 
 		if (r) {
 			pnb_err("%s", err);
@@ -179,9 +174,17 @@ static int do_fetch(int argc, char **argv)
 			rc = PNB_EXIT_FAIL;
 			continue;
 		}
-		print_kernel(&k);
+		if (act(argv[i], &k))
+			rc = PNB_EXIT_FAIL;
 	}
 	return rc;
+}
+
+static int fetched(const char *spec, const struct kernel_image *k)
+{
+	(void)spec;
+	print_kernel(k);
+	return 0;
 }
 
 static int do_build(int argc, char **argv)
@@ -229,36 +232,18 @@ static int do_build(int argc, char **argv)
 
 /* The module build a guest image does, on its own: for CI, and to see a
  * build failure's log without booting anything. */
-static int do_kmod(int argc, char **argv)
+static int kmod_one(const char *spec, const struct kernel_image *k)
 {
-	int rc = 0;
+	char err[2048], dir[1024];
 
-	if (argc < 1) {
-		pnb_err("kernels: kmod needs at least one SPEC (see 'pnbench kernels --help')");
-		return PNB_EXIT_USAGE;
+	if (kmod_build(k, dir, sizeof dir, err, sizeof err)) {
+		pnb_err("kernels: kmod %s: %s", spec, err);
+		return -1;
 	}
-	for (int i = 0; i < argc; i++) {
-		struct kernel_image k;
-		char err[2048], dir[1024];
-		int r = kernel_resolve(argv[i], 0, &k, err, sizeof err);
-
-		if (r) {
-			pnb_err("%s", err);
-			if (r == -2)
-				return PNB_EXIT_USAGE;
-			rc = PNB_EXIT_FAIL;
-			continue;
-		}
-		if (kmod_build(&k, dir, sizeof dir, err, sizeof err)) {
-			pnb_err("kernels: kmod %s: %s", argv[i], err);
-			rc = PNB_EXIT_FAIL;
-			continue;
-		}
-		printf("%s\n  release   %s\n  modules   %s/{%s,%s,%s}.ko\n  shrinker  %s\n", k.spec,
-		       k.release, dir, kmod_modules[0], kmod_modules[1], kmod_modules[2],
-		       kmod_shrinker_api(k.release));
-	}
-	return rc;
+	printf("%s\n  release   %s\n  modules   %s/{%s,%s,%s}.ko\n  shrinker  %s\n", k->spec,
+	       k->release, dir, kmod_modules[0], kmod_modules[1], kmod_modules[2],
+	       kmod_shrinker_api(k->release));
+	return 0;
 }
 
 int cmd_kernels(int argc, char **argv)
@@ -279,11 +264,11 @@ int cmd_kernels(int argc, char **argv)
 		return do_list();
 	}
 	if (!strcmp(argv[1], "fetch"))
-		return do_fetch(argc - 2, argv + 2);
+		return each_spec("fetch", argc - 2, argv + 2, 1, fetched);
 	if (!strcmp(argv[1], "build"))
 		return do_build(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "kmod"))
-		return do_kmod(argc - 2, argv + 2);
+		return each_spec("kmod", argc - 2, argv + 2, 0, kmod_one);
 	pnb_err("kernels: unknown subcommand '%s' (want list, fetch, build or kmod)", argv[1]);
 	return PNB_EXIT_USAGE;
 }

@@ -8,7 +8,9 @@
 #include "guest.h"
 #include "cli.h"
 #include "common.h"
+#include "digest.h"
 #include "fsutil.h"
+#include "hostrun.h"
 #include "kmod.h"
 
 #include <elf.h>
@@ -21,61 +23,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BUSYBOX "/bin/busybox"
-
-static int failf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* A whole file in memory (binaries and modules are a few MB at most). */
-static int read_all(const char *path, char **data, size_t *len)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
-	size_t got = 0;
-
-	*data = NULL;
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		e = -errno;
-		goto fail;
-	}
-	*data = malloc((size_t)st.st_size + 1);
-	if (!*data) {
-		e = -ENOMEM;
-		goto fail;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e = n < 0 ? -errno : -EIO;
-			goto fail;
-		}
-		got += (size_t)n;
-	}
-	(*data)[got] = 0;
-	*len = got;
-	close(fd);
-	return 0;
-fail:
-	free(*data);
-	*data = NULL;
-	close(fd);
-	return e;
-}
 
 /* ---- newc cpio ---- */
 
@@ -172,7 +123,7 @@ static int cpio_file(struct cpio *c, const char *name, unsigned mode, const char
 {
 	char *data;
 	size_t len;
-	int e = read_all(src, &data, &len);
+	int e = kernel_read_all(src, &data, &len);
 
 	if (e)
 		return e;
@@ -229,11 +180,11 @@ static int check_static(const char *path, char *err, size_t len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return failf(err, len, "guest image: %s: %s", path, strerror(errno));
+		return kernel_failf(err, len, "guest image: %s: %s", path, strerror(errno));
 	if (pread(fd, &eh, sizeof eh, 0) != sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
 		close(fd);
-		return failf(err, len, "guest image: %s: not a 64-bit ELF program", path);
+		return kernel_failf(err, len, "guest image: %s: not a 64-bit ELF program", path);
 	}
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
@@ -241,7 +192,7 @@ static int check_static(const char *path, char *err, size_t len)
 			break;
 		if (ph.p_type == PT_INTERP) {
 			close(fd);
-			return failf(err, len, "guest image: %s is dynamically linked; the guest "
+			return kernel_failf(err, len, "guest image: %s is dynamically linked; the guest "
 				     "has no libc (%s)", path, strcmp(path, BUSYBOX) ?
 				     "build it with -static" : "install busybox-static");
 		}
@@ -252,393 +203,8 @@ static int check_static(const char *path, char *err, size_t len)
 
 /* FNV-1a, 64 bits: a cache key over local build outputs, not a defence
  * against anyone, so no crypto library is needed for it. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ULL
 
-/* ---- modules.dep ---- */
-
-struct kmod {
-	char *path;		/* relative to the modules directory */
-	char name[64];		/* "virtio_pci": '-' folded to '_' */
-	char **deps;		/* paths, in modules.dep order */
-	int ndeps;
-	int state;		/* 0 new, 1 visiting, 2 listed */
-};
-
-struct softdep {
-	char name[64];
-	char pre[512], post[512];	/* blank-separated names or aliases */
-};
-
-struct moddb {
-	const char *dir;
-	char *dep_text, *builtin_text, *softdep_text, *alias_text;
-	struct kmod *m;
-	int n;
-	struct softdep *sd;
-	int nsd;
-};
-
-static void mod_name(const char *path, char *out, size_t len)
-{
-	const char *b = strrchr(path, '/');
-	size_t i = 0;
-
-	b = b ? b + 1 : path;
-	for (; b[i] && i + 1 < len && strncmp(b + i, ".ko", 3); i++)
-		out[i] = b[i] == '-' ? '_' : b[i];
-	out[i] = 0;
-}
-
-static void name_fold(const char *in, char *out, size_t len)
-{
-	size_t i = 0;
-	for (; in[i] && i + 1 < len; i++)
-		out[i] = in[i] == '-' ? '_' : in[i];
-	out[i] = 0;
-}
-
-static void moddb_free(struct moddb *db)
-{
-	for (int i = 0; i < db->n; i++)
-		free(db->m[i].deps);
-	free(db->m);
-	free(db->sd);
-	free(db->dep_text);
-	free(db->builtin_text);
-	free(db->softdep_text);
-	free(db->alias_text);
-	memset(db, 0, sizeof *db);
-}
-
-static const struct softdep *softdep_of(const struct moddb *db, const char *name)
-{
-	for (int i = 0; i < db->nsd; i++)
-		if (!strcmp(db->sd[i].name, name))
-			return &db->sd[i];
-	return NULL;
-}
-
-static int moddb_load(struct moddb *db, const char *dir, char *err, size_t len)
-{
-	char path[PNB_PATH + 32];
-	size_t n;
-	int e, lineno = 0;
-
-	memset(db, 0, sizeof *db);
-	db->dir = dir;
-	snprintf(path, sizeof path, "%s/modules.dep", dir);
-	if ((e = read_all(path, &db->dep_text, &n)))
-		return failf(err, len, "guest image: %s: %s%s", path, strerror(-e), e == -ENOENT ?
-			     " (depmod writes it: depmod -b ROOT RELEASE for an unpacked "
-			     "ROOT/lib/modules/RELEASE)" : "");
-	for (char *s = NULL, *line = strtok_r(db->dep_text, "\n", &s); line;
-	     line = strtok_r(NULL, "\n", &s)) {
-		lineno++;
-		char *colon = strchr(line, ':');
-		if (!colon)
-			return failf(err, len, "guest image: %s:%d: no ':' in '%s'", path, lineno, line);
-		*colon = 0;
-		if (line[0] == '/')
-			return failf(err, len, "guest image: %s:%d: absolute module path '%s' "
-				     "(expected paths relative to %s)", path, lineno, line, dir);
-		struct kmod *m = realloc(db->m, sizeof *m * (size_t)(db->n + 1));
-		if (!m)
-			return failf(err, len, "guest image: out of memory");
-		db->m = m;
-		m = &db->m[db->n++];
-		memset(m, 0, sizeof *m);
-		m->path = line;
-		mod_name(line, m->name, sizeof m->name);
-		for (char *s2 = NULL, *d = strtok_r(colon + 1, " \t", &s2); d;
-		     d = strtok_r(NULL, " \t", &s2)) {
-			char **nd = realloc(m->deps, sizeof *nd * (size_t)(m->ndeps + 1));
-			if (!nd)
-				return failf(err, len, "guest image: out of memory");
-			m->deps = nd;
-			m->deps[m->ndeps++] = d;
-		}
-	}
-	/* The other files are optional: an old depmod or a hand-made tree may
-	 * lack them, and then nothing is built in and nothing has softdeps. */
-	snprintf(path, sizeof path, "%s/modules.builtin", dir);
-	read_all(path, &db->builtin_text, &n);
-	snprintf(path, sizeof path, "%s/modules.softdep", dir);
-	if (!read_all(path, &db->softdep_text, &n)) {
-		for (char *s = NULL, *line = strtok_r(db->softdep_text, "\n", &s); line;
-		     line = strtok_r(NULL, "\n", &s)) {
-			char word[16], name[64];
-			int off = 0;
-			/* "softdep ext4 pre: crc32c post: x" */
-			if (sscanf(line, "%15s %63s %n", word, name, &off) < 2 || strcmp(word, "softdep"))
-				continue;
-			/* A module may have several lines (ksmbd has one per
-			 * algorithm): they add up. */
-			char folded[64];
-			name_fold(name, folded, sizeof folded);
-			struct softdep *sd = (struct softdep *)softdep_of(db, folded);
-			if (!sd) {
-				sd = realloc(db->sd, sizeof *sd * (size_t)(db->nsd + 1));
-				if (!sd)
-					return failf(err, len, "guest image: out of memory");
-				db->sd = sd;
-				sd = &db->sd[db->nsd++];
-				memset(sd, 0, sizeof *sd);
-				snprintf(sd->name, sizeof sd->name, "%s", folded);
-			}
-			char *cur = NULL;
-			for (char *s2 = NULL, *t = strtok_r(line + off, " \t", &s2); t;
-			     t = strtok_r(NULL, " \t", &s2)) {
-				if (!strcmp(t, "pre:"))
-					cur = sd->pre;
-				else if (!strcmp(t, "post:"))
-					cur = sd->post;
-				else if (cur && strlen(cur) + strlen(t) + 2 > sizeof sd->pre)
-					return failf(err, len, "guest image: %s: too many soft "
-						     "dependencies for %s", path, name);
-				else if (cur)
-					strcat(strcat(cur, *cur ? " " : ""), t);
-			}
-		}
-	}
-	snprintf(path, sizeof path, "%s/modules.alias", dir);
-	read_all(path, &db->alias_text, &n);
-	return 0;
-}
-
-static struct kmod *moddb_find(struct moddb *db, const char *name)
-{
-	char folded[64];
-	name_fold(name, folded, sizeof folded);
-	for (int i = 0; i < db->n; i++)
-		if (!strcmp(db->m[i].name, folded))
-			return &db->m[i];
-	return NULL;
-}
-
-static struct kmod *moddb_find_path(struct moddb *db, const char *path)
-{
-	for (int i = 0; i < db->n; i++)
-		if (!strcmp(db->m[i].path, path))
-			return &db->m[i];
-	return NULL;
-}
-
-static int moddb_builtin(const struct moddb *db, const char *name)
-{
-	char folded[64], mn[64];
-	const char *t = db->builtin_text;
-
-	if (!t)
-		return 0;
-	name_fold(name, folded, sizeof folded);
-	while (*t) {
-		const char *nl = strchr(t, '\n');
-		size_t l = nl ? (size_t)(nl - t) : strlen(t);
-		char line[PNB_PATH];
-		snprintf(line, sizeof line, "%.*s", (int)l, t);
-		mod_name(line, mn, sizeof mn);
-		if (!strcmp(mn, folded))
-			return 1;
-		t += l + (nl ? 1 : 0);
-	}
-	return 0;
-}
-
-static int visit(struct moddb *db, struct kmod *m, FILE *out, char *err, size_t len);
-
-/* A softdep names a module or an alias ("crc32c"); either may be built in,
- * and then there is nothing to load, as modprobe would find.  A softdep
- * back onto a module being visited is not a loop (modprobe ignores it):
- * softdep_ok() lets it pass. */
-static int softdep_ok(struct moddb *db, struct kmod *m, FILE *out, char *err, size_t len)
-{
-	return m->state == 1 ? 0 : visit(db, m, out, err, len);
-}
-
-static int visit_soft(struct moddb *db, const char *names, FILE *out, char *err, size_t len)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof buf, "%s", names);
-	for (char *s = NULL, *nm = strtok_r(buf, " ", &s); nm; nm = strtok_r(NULL, " ", &s)) {
-		struct kmod *m = moddb_find(db, nm);
-		if (m) {
-			if (softdep_ok(db, m, out, err, len))
-				return -1;
-			continue;
-		}
-		/* modules.alias: "alias crc32c crc32c_generic"; exact names only. */
-		const char *t = db->alias_text;
-		while (t && *t) {
-			char a[256], target[64];
-			const char *nl = strchr(t, '\n');
-			size_t l = nl ? (size_t)(nl - t) : strlen(t);
-			char line[512];
-			snprintf(line, sizeof line, "%.*s", (int)l, t);
-			if (sscanf(line, "alias %255s %63s", a, target) == 2 && !strcmp(a, nm) &&
-			    (m = moddb_find(db, target)) && softdep_ok(db, m, out, err, len))
-				return -1;
-			t += l + (nl ? 1 : 0);
-		}
-	}
-	return 0;
-}
-
-/* Depth first, dependencies before the module.  modules.dep lists a
- * module's dependencies so that the last is loaded first (modprobe walks
- * them backwards); doing the same gives modprobe's order. */
-static int visit(struct moddb *db, struct kmod *m, FILE *out, char *err, size_t len)
-{
-	const struct softdep *sd = softdep_of(db, m->name);
-
-	if (m->state == 2)
-		return 0;
-	if (m->state == 1)
-		return failf(err, len, "guest image: %s/modules.dep: dependency loop through %s",
-			     db->dir, m->path);
-	m->state = 1;
-	if (sd && visit_soft(db, sd->pre, out, err, len))
-		return -1;
-	for (int i = m->ndeps - 1; i >= 0; i--) {
-		struct kmod *d = moddb_find_path(db, m->deps[i]);
-		if (!d)
-			return failf(err, len, "guest image: %s/modules.dep: %s needs %s, which "
-				     "has no line of its own", db->dir, m->path, m->deps[i]);
-		if (visit(db, d, out, err, len))
-			return -1;
-	}
-	m->state = 2;
-	fprintf(out, "%s\n", m->path);
-	if (sd && visit_soft(db, sd->post, out, err, len))
-		return -1;
-	return 0;
-}
-
-/* What the guest needs: the data disk (virtio over PCI on q35, ext4) and,
- * when the kernel has it, pvpanic so a panic can end QEMU at once. */
-static const struct { const char *name; int required; } wanted_modules[] = {
-	{ "virtio_pci", 1 }, { "virtio_blk", 1 }, { "ext4", 1 },
-	{ "pvpanic", 0 }, { "pvpanic_pci", 0 }, { "pvpanic_mmio", 0 },
-};
-
-int image_module_list(const char *modules_dir, char **list, char *err, size_t errlen)
-{
-	struct moddb db;
-	size_t len = 0;
-	FILE *out;
-
-	*list = NULL;
-	if (!modules_dir || !modules_dir[0]) {
-		*list = strdup("");
-		return *list ? 0 : failf(err, errlen, "guest image: out of memory");
-	}
-	if (moddb_load(&db, modules_dir, err, errlen)) {
-		moddb_free(&db);
-		return -1;
-	}
-	if (!(out = open_memstream(list, &len))) {
-		moddb_free(&db);
-		return failf(err, errlen, "guest image: out of memory");
-	}
-	for (size_t i = 0; i < sizeof wanted_modules / sizeof wanted_modules[0]; i++) {
-		const char *nm = wanted_modules[i].name;
-		struct kmod *m = moddb_find(&db, nm);
-		if (m) {
-			if (visit(&db, m, out, err, errlen))
-				goto fail;
-		} else if (wanted_modules[i].required && !moddb_builtin(&db, nm)) {
-			failf(err, errlen, "guest image: kernel modules in %s: %s is neither a module "
-			      "(modules.dep) nor built in (modules.builtin); the guest needs it for "
-			      "its data disk", modules_dir, nm);
-			goto fail;
-		}
-	}
-	fclose(out);
-	moddb_free(&db);
-	return 0;
-fail:
-	fclose(out);
-	free(*list);
-	*list = NULL;
-	moddb_free(&db);
-	return -1;
-}
-
-/* Modules the guest loads only when a scenario's knob asks: zram swap and
- * the compressors it may be given (qemu/init.c load_group).  The group is
- * the name init asks for ('-' folded to '_', as zram's comp_algorithm value
- * "lzo-rle" is module lzo_rle). */
-static const char *const optional_groups[] = {
-	"zram", "lzo", "lzo_rle", "lz4", "lz4hc", "zstd", "842", "deflate",
-};
-
-int image_optional_modules(const char *modules_dir, char **list, char *err, size_t errlen)
-{
-	struct moddb db;
-	size_t len = 0;
-	FILE *out;
-
-	*list = NULL;
-	if (!modules_dir || !modules_dir[0]) {
-		*list = strdup("");
-		return *list ? 0 : failf(err, errlen, "guest image: out of memory");
-	}
-	if (moddb_load(&db, modules_dir, err, errlen)) {
-		moddb_free(&db);
-		return -1;
-	}
-	if (!(out = open_memstream(list, &len))) {
-		moddb_free(&db);
-		return failf(err, errlen, "guest image: out of memory");
-	}
-	for (size_t g = 0; g < sizeof optional_groups / sizeof optional_groups[0]; g++) {
-		struct kmod *m = moddb_find(&db, optional_groups[g]);
-		char *one = NULL;
-		size_t ol = 0;
-		FILE *o;
-		/* Built in, or absent: nothing to load (init then finds the
-		 * feature, or says the kernel lacks it). */
-		if (!m)
-			continue;
-		for (int i = 0; i < db.n; i++)
-			db.m[i].state = 0;
-		if (!(o = open_memstream(&one, &ol)))
-			goto nomem;
-		int r = visit(&db, m, o, err, errlen);
-		fclose(o);
-		if (r) {
-			free(one);
-			goto fail;
-		}
-		for (char *l = one, *nl; l && *l; l = nl + 1) {
-			nl = strchr(l, '\n');
-			if (!nl)
-				break;
-			fprintf(out, "%s %.*s\n", optional_groups[g], (int)(nl - l), l);
-		}
-		free(one);
-	}
-	fclose(out);
-	moddb_free(&db);
-	return 0;
-nomem:
-	failf(err, errlen, "guest image: out of memory");
-fail:
-	fclose(out);
-	free(*list);
-	*list = NULL;
-	moddb_free(&db);
-	return -1;
-}
+/* The module closures are kernel_modules.c's (libkmod). */
 
 /* ---- the initramfs ---- */
 
@@ -683,7 +249,9 @@ struct ext_file { char src[PNB_PATH], dst[PNB_PATH]; };
 
 static int earlyoom_binary(char *bin, size_t len)
 {
-	char dir[PNB_PATH], cmd[PNB_PATH * 2 + 200];
+	char dir[PNB_PATH], pat[PNB_PATH + 32];
+	glob_t g;
+	int rc;
 
 	if (!access("/usr/bin/earlyoom", X_OK)) {
 		snprintf(bin, len, "/usr/bin/earlyoom");
@@ -695,27 +263,32 @@ static int earlyoom_binary(char *bin, size_t len)
 		return 0;
 	if (pnb_mkdir_all(dir, 0755))
 		return -1;
-	snprintf(cmd, sizeof cmd, "cd '%s' && apt-get download earlyoom >/dev/null 2>&1 && "
-		 "dpkg-deb -x earlyoom_*.deb . >/dev/null 2>&1", dir);
-	if (system(cmd) != 0 || access(bin, X_OK))
+	char *const dl[] = { "apt-get", "download", "earlyoom", NULL };
+	if (pnb_spawn(dl, &(struct pnb_spawn){ .cwd = dir }))
 		return -1;
-	return 0;
+	snprintf(pat, sizeof pat, "%s/earlyoom_*.deb", dir);
+	if (glob(pat, 0, NULL, &g))
+		return -1;
+	char *const x[] = { "dpkg-deb", "-x", g.gl_pathv[0], dir, NULL };
+	rc = pnb_spawn(x, &(struct pnb_spawn){ 0 });
+	globfree(&g);
+	return rc || access(bin, X_OK) ? -1 : 0;
 }
 
 static int earlyoom_files(struct ext_file *f, int max)
 {
-	char bin[PNB_PATH], cmd[PNB_PATH + 32], line[1024];
-	FILE *p;
+	static char out[1 << 16];
+	char bin[PNB_PATH], *line, *save;
 	int n = 0;
 
 	if (earlyoom_binary(bin, sizeof bin))
 		return 0;
 	snprintf(f[n].src, sizeof f[n].src, "%s", bin);
 	snprintf(f[n++].dst, sizeof f[n].dst, "usr/bin/earlyoom");
-	snprintf(cmd, sizeof cmd, "ldd '%s' 2>/dev/null", bin);
-	if (!(p = popen(cmd, "r")))
-		return 0;
-	while (n < max && fgets(line, sizeof line, p)) {
+	char *const ldd[] = { "ldd", bin, NULL };
+	if (pnb_spawn(ldd, &(struct pnb_spawn){ .out = out, .outlen = sizeof out }))
+		return 0;	/* no closure, no earlyoom: it would not start */
+	for (line = strtok_r(out, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
 		char a[PNB_PATH], b[PNB_PATH], *name = NULL;
 		/* "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
 		 * "/lib64/ld-linux-x86-64.so.2 (0x...)"; linux-vdso has no file. */
@@ -727,205 +300,230 @@ static int earlyoom_files(struct ext_file *f, int max)
 			continue;
 		snprintf(f[n++].dst, sizeof f[n].dst, "%s", name + 1);
 	}
-	if (pclose(p) != 0)
-		return 0;	/* no closure, no earlyoom: it would not start */
 	return n;
 }
 
-int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *err, size_t errlen)
+/* The programs: path in the image, name in bin/. */
+static const char *const progs[][2] = {
+	{ "init", "pnbench-init" },
+	{ "bin/pnbench-record", "pnbench-record" },
+	{ "bin/pnbench-workload", "pnbench-workload" },
+	{ "bin/pnbench-conform", "pnbench-conform" },
+	{ "bin/pnbench-killer", "pnbench-killer" },
+};
+enum { NPROGS = sizeof progs / sizeof progs[0] };
+
+/* What goes into one initramfs. */
+struct image_parts {
+	char src[NPROGS][PNB_PATH];
+	/* modules.load then modules.optional, one text: one walk over "PATH"
+	 * lines and "GROUP PATH" lines alike (the path is the last field); a
+	 * module in both is packed twice, the same bytes. */
+	char *modlist;
+	size_t base_len;
+	struct ext_file ext[EXT_MAX];
+	int next;
+	char kmdir[PNB_PATH], kmwhy[512];
+	int kmok;
+};
+
+static int gather(const struct kernel_image *k, struct image_parts *ip, char *err, size_t errlen)
 {
-	const char *progs[][2] = {
-		{ "init", "pnbench-init" },
-		{ "bin/pnbench-record", "pnbench-record" },
-		{ "bin/pnbench-workload", "pnbench-workload" },
-		{ "bin/pnbench-conform", "pnbench-conform" },
-		{ "bin/pnbench-killer", "pnbench-killer" },
-	};
-	enum { NPROGS = sizeof progs / sizeof progs[0] };
-	char src[NPROGS][PNB_PATH], dir[PNB_PATH], mpath[PNB_PATH * 2], *modlist = NULL;
-	size_t modlist_base_len = 0;
-	uint64_t key = FNV_INIT;
-	struct cpio c;
-	struct stat st;
-	int e;
+	char *optlist = NULL;
 
 	for (int i = 0; i < NPROGS; i++) {
-		snprintf(src[i], sizeof src[i], "%s/%s", pnb_bindir(), progs[i][1]);
-		if (check_static(src[i], err, errlen))
+		snprintf(ip->src[i], sizeof ip->src[i], "%s/%s", pnb_bindir(), progs[i][1]);
+		if (check_static(ip->src[i], err, errlen))
 			return -1;
 	}
 	if (check_static(BUSYBOX, err, errlen))
 		return -1;
 	if (k->modules_dir[0] && !k->release[0])
-		return failf(err, errlen, "guest image: kernel %s has modules (%s) but no release "
+		return kernel_failf(err, errlen, "guest image: kernel %s has modules (%s) but no release "
 			     "to put them under", k->spec, k->modules_dir);
-	if (image_module_list(k->modules_dir, &modlist, err, errlen))
+	if (image_module_list(k->modules_dir, &ip->modlist, err, errlen))
 		return -1;
-	char *optlist = NULL;
-	if (image_optional_modules(k->modules_dir, &optlist, err, errlen)) {
-		free(modlist);
+	if (image_optional_modules(k->modules_dir, &optlist, err, errlen))
 		return -1;
-	}
-	/* Appended to the base list for hashing and packing: one walk over
-	 * "PATH" lines and "GROUP PATH" lines alike (the path is the last
-	 * field); a module in both is packed twice, the same bytes. */
-	{
-		size_t ml = strlen(modlist), ol = strlen(optlist);
-		char *both = malloc(ml + ol + 1);
-		if (!both) {
-			free(modlist);
-			free(optlist);
-			return failf(err, errlen, "guest image: out of memory");
-		}
-		memcpy(both, modlist, ml);
-		memcpy(both + ml, optlist, ol + 1);
+	size_t ml = strlen(ip->modlist), ol = strlen(optlist);
+	char *both = realloc(ip->modlist, ml + ol + 1);
+	if (!both) {
 		free(optlist);
-		free(modlist);
-		modlist = both;
-		modlist_base_len = ml;
+		return kernel_failf(err, errlen, "guest image: out of memory");
 	}
+	memcpy(both + ml, optlist, ol + 1);
+	free(optlist);
+	ip->modlist = both;
+	ip->base_len = ml;
+	ip->next = earlyoom_files(ip->ext, EXT_MAX);
+	/* pnbench's own modules (harness/kmod.c), or why there are none: the
+	 * probes load them, or report the reason as "unsupported". */
+	ip->kmok = kmod_build(k, ip->kmdir, sizeof ip->kmdir, ip->kmwhy, sizeof ip->kmwhy) == 0;
+	return 0;
+}
 
-	/* The key covers every byte that goes in, modules included: a tree
-	 * rebuilt with the same release and config still gets fresh modules. */
-	for (int i = 0; i <= NPROGS; i++) {
+static int hash_file(uint64_t *key, const char *what, const char *p, char *err, size_t errlen)
+{
+	char *data;
+	size_t n;
+	int e = kernel_read_all(p, &data, &n);
+
+	if (e)
+		return kernel_failf(err, errlen, "guest image: %s%s: %s", what, p, strerror(-e));
+	*key = pnb_fnv1a(*key, data, n);
+	free(data);
+	return 0;
+}
+
+/* The key covers every byte that goes in, modules included: a tree
+ * rebuilt with the same release and config still gets fresh modules. */
+static int image_key(const struct kernel_image *k, const struct image_parts *ip, uint64_t *key,
+		     char *err, size_t errlen)
+{
+	char mpath[PNB_PATH * 2];
+
+	*key = PNB_FNV1A_INIT;
+	for (int i = 0; i <= NPROGS; i++)
+		if (hash_file(key, "", i < NPROGS ? ip->src[i] : BUSYBOX, err, errlen))
+			return -1;
+	*key = pnb_fnv1a(*key, ip->modlist, strlen(ip->modlist) + 1);
+	for (int i = 0; i < ip->next; i++) {
 		char *data;
 		size_t n;
-		const char *p = i < NPROGS ? src[i] : BUSYBOX;
-		if ((e = read_all(p, &data, &n))) {
-			free(modlist);
-			return failf(err, errlen, "guest image: %s: %s", p, strerror(-e));
-		}
-		key = fnv1a(key, data, n);
-		free(data);
-	}
-	key = fnv1a(key, modlist, strlen(modlist) + 1);
-	static struct ext_file ext[EXT_MAX];
-	int next = earlyoom_files(ext, EXT_MAX);
-	for (int i = 0; i < next; i++) {
-		char *data;
-		size_t n;
-		if (read_all(ext[i].src, &data, &n) == 0) {
-			key = fnv1a(key, data, n);
+		if (kernel_read_all(ip->ext[i].src, &data, &n) == 0) {
+			*key = pnb_fnv1a(*key, data, n);
 			free(data);
 		}
-		key = fnv1a(key, ext[i].dst, strlen(ext[i].dst) + 1);
+		*key = pnb_fnv1a(*key, ip->ext[i].dst, strlen(ip->ext[i].dst) + 1);
 	}
-	for (char *s = modlist; *s;) {
+	for (char *s = ip->modlist; *s;) {
 		char *nl = strchr(s, '\n');
-		char *data;
-		size_t n;
 		char *sp = memchr(s, ' ', (size_t)(nl - s));
 		if (sp)
 			s = sp + 1;
 		snprintf(mpath, sizeof mpath, "%s/%.*s", k->modules_dir, (int)(nl - s), s);
-		if ((e = read_all(mpath, &data, &n))) {
-			free(modlist);
-			return failf(err, errlen, "guest image: module %s: %s", mpath, strerror(-e));
-		}
-		key = fnv1a(key, data, n);
-		free(data);
+		if (hash_file(key, "module ", mpath, err, errlen))
+			return -1;
 		s = nl + 1;
 	}
-
-	/* pnbench's own modules (harness/kmod.c), or why there are none: the
-	 * probes load them, or report the reason as "unsupported". */
-	char kmdir[PNB_PATH], kmwhy[512];
-	int kmok = kmod_build(k, kmdir, sizeof kmdir, kmwhy, sizeof kmwhy) == 0;
-	if (kmok) {
-		for (int i = 0; i < KMOD_NMODULES; i++) {
-			char *data;
-			size_t n;
-			snprintf(mpath, sizeof mpath, "%s/%s.ko", kmdir, kmod_modules[i]);
-			if ((e = read_all(mpath, &data, &n))) {
-				free(modlist);
-				return failf(err, errlen, "guest image: module %s: %s", mpath, strerror(-e));
-			}
-			key = fnv1a(key, data, n);
-			free(data);
-		}
-	} else {
-		key = fnv1a(key, kmwhy, strlen(kmwhy) + 1);
-	}
-
-	snprintf(dir, sizeof dir, "%s/initramfs", pnb_cache_dir());
-	if ((e = pnb_mkdir_all(dir, 0755))) {
-		free(modlist);
-		return failf(err, errlen, "guest image: cannot create %s: %s", dir, strerror(-e));
-	}
-	if ((size_t)snprintf(path, len, "%s/%s-%.16s-%016llx.cpio", dir,
-			     k->release[0] ? k->release : "norelease",
-			     k->config_digest[0] ? k->config_digest : "noconfig",
-			     (unsigned long long)key) >= len) {
-		free(modlist);
-		return failf(err, errlen, "guest image: cache path too long under %s", dir);
-	}
-	if (!stat(path, &st) && S_ISREG(st.st_mode) && st.st_size > 0) {
-		utimensat(AT_FDCWD, path, NULL, 0);	/* in use: not to be pruned */
-		free(modlist);
+	if (!ip->kmok) {
+		*key = pnb_fnv1a(*key, ip->kmwhy, strlen(ip->kmwhy) + 1);
 		return 0;
 	}
-
-	if ((e = cpio_open(&c, path))) {
-		free(modlist);
-		return failf(err, errlen, "guest image: cannot create %s: %s", path, strerror(-e));
+	for (int i = 0; i < KMOD_NMODULES; i++) {
+		snprintf(mpath, sizeof mpath, "%s/%s.ko", ip->kmdir, kmod_modules[i]);
+		if (hash_file(key, "module ", mpath, err, errlen))
+			return -1;
 	}
+	return 0;
+}
+
+/* Every entry into c; 0, or -errno with the file that failed in mpath. */
+static int pack(struct cpio *c, const struct kernel_image *k, const struct image_parts *ip,
+		char *mpath, size_t mlen)
+{
+	int e = 0;
+
 	/* Before devtmpfs is up the kernel opens /dev/console from here for
 	 * init's stdio; the rest make a shell usable if init is replaced. */
-	cpio_entry(&c, "dev/console", S_IFCHR | 0600, 5, 1, NULL, 0);
-	cpio_entry(&c, "dev/null", S_IFCHR | 0666, 1, 3, NULL, 0);
-	cpio_entry(&c, "dev/kmsg", S_IFCHR | 0644, 1, 11, NULL, 0);
-	cpio_entry(&c, "dev/ttyS0", S_IFCHR | 0660, 4, 64, NULL, 0);
-	cpio_entry(&c, "dev/ttyS1", S_IFCHR | 0660, 4, 65, NULL, 0);
+	cpio_entry(c, "dev/console", S_IFCHR | 0600, 5, 1, NULL, 0);
+	cpio_entry(c, "dev/null", S_IFCHR | 0666, 1, 3, NULL, 0);
+	cpio_entry(c, "dev/kmsg", S_IFCHR | 0644, 1, 11, NULL, 0);
+	cpio_entry(c, "dev/ttyS0", S_IFCHR | 0660, 4, 64, NULL, 0);
+	cpio_entry(c, "dev/ttyS1", S_IFCHR | 0660, 4, 65, NULL, 0);
 	const char *dirs[] = { "proc", "sys", "tmp", "data", "pnbench" };
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-		cpio_entry(&c, dirs[i], S_IFDIR | 0755, 0, 0, NULL, 0);
+		cpio_entry(c, dirs[i], S_IFDIR | 0755, 0, 0, NULL, 0);
 	for (int i = 0; i < NPROGS && !e; i++)
-		if ((e = cpio_file(&c, progs[i][0], 0755, src[i])))
-			snprintf(mpath, sizeof mpath, "%s", src[i]);
-	if (!e && (e = cpio_file(&c, "bin/busybox", 0755, BUSYBOX)))
-		snprintf(mpath, sizeof mpath, "%s", BUSYBOX);
-	for (int i = 0; !e && i < next; i++)
-		if ((e = cpio_file(&c, ext[i].dst, 0755, ext[i].src)))
-			snprintf(mpath, sizeof mpath, "%s", ext[i].src);
+		if ((e = cpio_file(c, progs[i][0], 0755, ip->src[i])))
+			snprintf(mpath, mlen, "%s", ip->src[i]);
+	if (!e && (e = cpio_file(c, "bin/busybox", 0755, BUSYBOX)))
+		snprintf(mpath, mlen, "%s", BUSYBOX);
+	for (int i = 0; !e && i < ip->next; i++)
+		if ((e = cpio_file(c, ip->ext[i].dst, 0755, ip->ext[i].src)))
+			snprintf(mpath, mlen, "%s", ip->ext[i].src);
 	for (size_t i = 0; !e && i < sizeof busybox_links / sizeof busybox_links[0]; i++) {
 		char name[64];
 		snprintf(name, sizeof name, "bin/%s", busybox_links[i]);
-		cpio_entry(&c, name, S_IFLNK | 0777, 0, 0, "busybox", 7);
+		cpio_entry(c, name, S_IFLNK | 0777, 0, 0, "busybox", 7);
 	}
-	cpio_entry(&c, "pnbench/modules.load", S_IFREG | 0644, 0, 0, modlist, modlist_base_len);
-	cpio_entry(&c, "pnbench/modules.optional", S_IFREG | 0644, 0, 0, modlist + modlist_base_len,
-		   strlen(modlist + modlist_base_len));
-	for (char *s = modlist; !e && *s;) {
+	cpio_entry(c, "pnbench/modules.load", S_IFREG | 0644, 0, 0, ip->modlist, ip->base_len);
+	cpio_entry(c, "pnbench/modules.optional", S_IFREG | 0644, 0, 0, ip->modlist + ip->base_len,
+		   strlen(ip->modlist + ip->base_len));
+	for (char *s = ip->modlist; !e && *s;) {
 		char *nl = strchr(s, '\n');
 		char name[PNB_PATH];
 		char *sp = memchr(s, ' ', (size_t)(nl - s));
 		if (sp)
 			s = sp + 1;
-		snprintf(mpath, sizeof mpath, "%s/%.*s", k->modules_dir, (int)(nl - s), s);
+		snprintf(mpath, mlen, "%s/%.*s", k->modules_dir, (int)(nl - s), s);
 		snprintf(name, sizeof name, "lib/modules/%s/%.*s", k->release, (int)(nl - s), s);
-		e = cpio_file(&c, name, 0644, mpath);
+		e = cpio_file(c, name, 0644, mpath);
 		s = nl + 1;
 	}
-	free(modlist);
-	for (int i = 0; kmok && !e && i < KMOD_NMODULES; i++) {
+	for (int i = 0; ip->kmok && !e && i < KMOD_NMODULES; i++) {
 		char name[128];
-		snprintf(mpath, sizeof mpath, "%s/%s.ko", kmdir, kmod_modules[i]);
+		snprintf(mpath, mlen, "%s/%s.ko", ip->kmdir, kmod_modules[i]);
 		snprintf(name, sizeof name, "pnbench/kmod/%s.ko", kmod_modules[i]);
-		e = cpio_file(&c, name, 0644, mpath);
+		e = cpio_file(c, name, 0644, mpath);
 	}
-	if (!kmok) {
-		char line[sizeof kmwhy + 1];
-		int n = snprintf(line, sizeof line, "%s\n", kmwhy);
-		cpio_entry(&c, "pnbench/kmod/unsupported", S_IFREG | 0644, 0, 0, line, (size_t)n);
+	if (!ip->kmok) {
+		char line[sizeof ip->kmwhy + 1];
+		int n = snprintf(line, sizeof line, "%s\n", ip->kmwhy);
+		cpio_entry(c, "pnbench/kmod/unsupported", S_IFREG | 0644, 0, 0, line, (size_t)n);
 	}
-	if (e) {
+	return e;
+}
+
+/* Find or build the image into <cache>/initramfs/ (image_parts: what goes
+ * in; image_key: its name; pack: the cpio). */
+static int initramfs(const struct kernel_image *k, struct image_parts *ip, char *path, size_t len,
+		     char *err, size_t errlen)
+{
+	char dir[PNB_PATH], mpath[PNB_PATH * 2];
+	uint64_t key;
+	struct cpio c;
+	struct stat st;
+	int e;
+
+	if (gather(k, ip, err, errlen) || image_key(k, ip, &key, err, errlen))
+		return -1;
+	snprintf(dir, sizeof dir, "%s/initramfs", pnb_cache_dir());
+	if ((e = pnb_mkdir_all(dir, 0755)))
+		return kernel_failf(err, errlen, "guest image: cannot create %s: %s", dir, strerror(-e));
+	if ((size_t)snprintf(path, len, "%s/%s-%.16s-%016llx.cpio", dir,
+			     k->release[0] ? k->release : "norelease",
+			     k->config_digest[0] ? k->config_digest : "noconfig",
+			     (unsigned long long)key) >= len)
+		return kernel_failf(err, errlen, "guest image: cache path too long under %s", dir);
+	if (!stat(path, &st) && S_ISREG(st.st_mode) && st.st_size > 0) {
+		utimensat(AT_FDCWD, path, NULL, 0);	/* in use: not to be pruned */
+		return 0;
+	}
+	if ((e = cpio_open(&c, path)))
+		return kernel_failf(err, errlen, "guest image: cannot create %s: %s", path, strerror(-e));
+	if ((e = pack(&c, k, ip, mpath, sizeof mpath))) {
 		cpio_abort(&c);
-		return failf(err, errlen, "guest image: %s: %s", mpath, strerror(-e));
+		return kernel_failf(err, errlen, "guest image: %s: %s", mpath, strerror(-e));
 	}
 	if ((e = cpio_finish(&c, path)))
-		return failf(err, errlen, "guest image: writing %s: %s", path, strerror(-e));
+		return kernel_failf(err, errlen, "guest image: writing %s: %s", path, strerror(-e));
 	prune_older_images(path);
 	return 0;
+}
+
+int image_initramfs(const struct kernel_image *k, char *path, size_t len, char *err, size_t errlen)
+{
+	/* On the heap: ext[] alone is 32 paths. */
+	struct image_parts *ip = calloc(1, sizeof *ip);
+	int rc;
+
+	if (!ip)
+		return kernel_failf(err, errlen, "guest image: out of memory");
+	rc = initramfs(k, ip, path, len, err, errlen);
+	free(ip->modlist);
+	free(ip);
+	return rc;
 }
 
 /* ---- the per-run archive ---- */
@@ -940,7 +538,7 @@ int image_run_archive_env(const char *out_path, const char *const *record_argv,
 	int e;
 
 	if (!record_argv || !record_argv[0] || !record_argv[0][0])
-		return failf(err, errlen, "run archive: no program to run");
+		return kernel_failf(err, errlen, "run archive: no program to run");
 	a = open_memstream(&args, &alen);
 	v = open_memstream(&env, &elen);
 	if (!a || !v) {
@@ -950,20 +548,20 @@ int image_run_archive_env(const char *out_path, const char *const *record_argv,
 			fclose(v);
 		free(args);
 		free(env);
-		return failf(err, errlen, "run archive: out of memory");
+		return kernel_failf(err, errlen, "run archive: out of memory");
 	}
 	e = 0;
 	/* One argument per line: an argument may be empty, but a newline
 	 * inside one could not be told from the next. */
 	for (int i = 0; record_argv[i] && !e; i++) {
 		if (strchr(record_argv[i], '\n'))
-			e = failf(err, errlen, "run archive: argument %d contains a newline", i);
+			e = kernel_failf(err, errlen, "run archive: argument %d contains a newline", i);
 		fprintf(a, "%s\n", record_argv[i]);
 	}
 	for (int i = 0; env_lines && env_lines[i] && !e; i++) {
 		const char *eq = strchr(env_lines[i], '=');
 		if (!eq || eq == env_lines[i] || strchr(env_lines[i], '\n'))
-			e = failf(err, errlen, "run archive: env line '%s' is not one key=value line",
+			e = kernel_failf(err, errlen, "run archive: env line '%s' is not one key=value line",
 				  env_lines[i]);
 		fprintf(v, "%s\n", env_lines[i]);
 	}
@@ -974,7 +572,7 @@ int image_run_archive_env(const char *out_path, const char *const *record_argv,
 	unsigned char seed[32];
 	int have_seed = getrandom(seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed;
 	if (!e && (e = cpio_open(&c, out_path)))
-		e = failf(err, errlen, "run archive: cannot create %s: %s", out_path, strerror(-e));
+		e = kernel_failf(err, errlen, "run archive: cannot create %s: %s", out_path, strerror(-e));
 	if (!e) {
 		cpio_entry(&c, "pnbench", S_IFDIR | 0755, 0, 0, NULL, 0);
 		cpio_entry(&c, "pnbench/run.args", S_IFREG | 0644, 0, 0, args, alen);
@@ -982,7 +580,7 @@ int image_run_archive_env(const char *out_path, const char *const *record_argv,
 		if (have_seed)
 			cpio_entry(&c, "pnbench/seed", S_IFREG | 0600, 0, 0, seed, sizeof seed);
 		if ((e = cpio_finish(&c, out_path)))
-			e = failf(err, errlen, "run archive: writing %s: %s", out_path, strerror(-e));
+			e = kernel_failf(err, errlen, "run archive: writing %s: %s", out_path, strerror(-e));
 	}
 	free(args);
 	free(env);
@@ -997,57 +595,6 @@ int image_run_archive(const char *out_path, const char *const *record_argv,
 
 /* ---- the data disk ---- */
 
-/* Run argv, its stderr into msg.  Returns the exit status or -errno. */
-static int run_tool(char *const argv[], char *msg, size_t len)
-{
-	int p[2], st;
-	size_t got = 0;
-	pid_t pid;
-
-	msg[0] = 0;
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		int e = -errno;
-		close(p[0]);
-		close(p[1]);
-		return e;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(p[1], 2);
-		execvp(argv[0], argv);
-		/* Not root, so /sbin may not be on PATH. */
-		char alt[256];
-		snprintf(alt, sizeof alt, "/sbin/%s", argv[0]);
-		execv(alt, argv);
-		snprintf(alt, sizeof alt, "/usr/sbin/%s", argv[0]);
-		execv(alt, argv);
-		dprintf(2, "cannot run %s: %s (install e2fsprogs)", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	for (;;) {
-		char tmp[512];
-		ssize_t n = read(p[0], tmp, sizeof tmp);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		for (ssize_t i = 0; i < n && got + 1 < len; i++)
-			msg[got++] = tmp[i] == '\n' ? ' ' : tmp[i];
-		msg[got] = 0;
-	}
-	close(p[0]);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 int image_data_disk(uint64_t file_size, char *path, size_t len, char *err, size_t errlen)
 {
 	char dir[PNB_PATH], work[PNB_PATH + 64], file[PNB_PATH + 80], tmp[PNB_PATH + 80];
@@ -1057,19 +604,19 @@ int image_data_disk(uint64_t file_size, char *path, size_t len, char *err, size_
 	int e;
 
 	if (!file_size)
-		return failf(err, errlen, "data disk: size 0 (the scenario's data_size)");
+		return kernel_failf(err, errlen, "data disk: size 0 (the scenario's data_size)");
 	snprintf(dir, sizeof dir, "%s/disks", pnb_cache_dir());
 	if ((e = pnb_mkdir_all(dir, 0755)))
-		return failf(err, errlen, "data disk: cannot create %s: %s", dir, strerror(-e));
+		return kernel_failf(err, errlen, "data disk: cannot create %s: %s", dir, strerror(-e));
 	if ((size_t)snprintf(path, len, "%s/data-%llu.ext4", dir,
 			     (unsigned long long)file_size) >= len)
-		return failf(err, errlen, "data disk: cache path too long under %s", dir);
+		return kernel_failf(err, errlen, "data disk: cache path too long under %s", dir);
 	if (!stat(path, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size > file_size)
 		return 0;
 
 	snprintf(work, sizeof work, "%s/.data-%llu-XXXXXX", dir, (unsigned long long)file_size);
 	if (!mkdtemp(work))
-		return failf(err, errlen, "data disk: cannot create a directory in %s: %s", dir,
+		return kernel_failf(err, errlen, "data disk: cannot create a directory in %s: %s", dir,
 			     strerror(errno));
 	snprintf(file, sizeof file, "%s/data.bin", work);
 	/* Beside the directory, not in it: -d copies the whole directory. */
@@ -1078,7 +625,7 @@ int image_data_disk(uint64_t file_size, char *path, size_t len, char *err, size_
 	 * themselves (workloads/common.c), so guest and native runs read
 	 * identical data. */
 	if ((e = wl_file_prepare(file, file_size, &what))) {
-		failf(err, errlen, "data disk: %s: %s: %s", file, what, strerror(-e));
+		kernel_failf(err, errlen, "data disk: %s: %s: %s", file, what, strerror(-e));
 		goto out;
 	}
 	/* Room for the file plus metadata: no journal (the guest mounts it
@@ -1088,15 +635,22 @@ int image_data_disk(uint64_t file_size, char *path, size_t len, char *err, size_
 	snprintf(fs_size, sizeof fs_size, "%lluk", (unsigned long long)((bytes + 4095) / 4096 * 4));
 	char *argv[] = { "mkfs.ext4", "-q", "-F", "-b", "4096", "-m", "0", "-N", "64",
 			 "-O", "^has_journal", "-L", "pnbdata", "-d", work, tmp, fs_size, NULL };
-	int r = run_tool(argv, msg, sizeof msg);
+	char tool[64];
+	argv[0] = (char *)kernel_find_tool("mkfs.ext4", tool, sizeof tool);
+	int r = pnb_spawn(argv, &(struct pnb_spawn){ .err = msg, .errlen = sizeof msg });
+	for (char *c = msg; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	if (r == 127)
+		snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (install e2fsprogs)");
 	if (r) {
-		failf(err, errlen, "data disk: mkfs.ext4 -d %s %s %s failed (%s): %s", work, tmp,
+		kernel_failf(err, errlen, "data disk: mkfs.ext4 -d %s %s %s failed (%s): %s", work, tmp,
 		      fs_size, r < 0 ? strerror(-r) : "exit status", msg);
 		e = -1;
 		goto out;
 	}
 	if (rename(tmp, path)) {
-		e = failf(err, errlen, "data disk: rename %s to %s: %s", tmp, path, strerror(errno));
+		e = kernel_failf(err, errlen, "data disk: rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
 out:

@@ -22,6 +22,7 @@
  * the image instead, and the probes report "unsupported: <reason>". */
 #include "guest.h"
 #include "hostrun.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "kmod.h"
 
@@ -39,16 +40,6 @@
 
 const char *const kmod_modules[KMOD_NMODULES] = { "pnb_klmk", "pnb_memnotify", "pnb_simplelmk" };
 
-static int failf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *fmt, ...)
 {
@@ -61,18 +52,6 @@ static void progress(const char *fmt, ...)
 	fprintf(stderr, "pnbench: kmod: %s\n", line);
 }
 
-static int is_file(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int is_dir(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* ---- pure pieces (tests/kmod_test.c) ------------------------------------ */
 
 int kmod_debian_packages(const char *release, char pkgs[3][KMOD_PKG_LEN], char *err, size_t errlen)
@@ -83,12 +62,12 @@ int kmod_debian_packages(const char *release, char pkgs[3][KMOD_PKG_LEN], char *
 
 	if (sscanf(release, "%u.%u.%u-%u-%n", &a, &b, &c, &abi, &used) != 4 || !used ||
 	    !release[used])
-		return failf(err, errlen, "'%s' is not a Debian kernel release "
+		return kernel_failf(err, errlen, "'%s' is not a Debian kernel release "
 			     "(VERSION-ABI-FLAVOUR, e.g. 6.1.0-57-cloud-amd64)", release);
 	flavour = release + used;
 	for (const char *s = release; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || strchr(".-+~", *s)))
-			return failf(err, errlen, "'%s': bad character '%c' in a Debian kernel release",
+			return kernel_failf(err, errlen, "'%s': bad character '%c' in a Debian kernel release",
 				     release, *s);
 	snprintf(pkgs[0], KMOD_PKG_LEN, "linux-headers-%s", release);
 	/* The rt flavour has its own common headers (PREEMPT_RT changes them). */
@@ -116,17 +95,17 @@ int kmod_fix_makefile(const char *makefile, const char *root, char *err, size_t 
 	int fixed = 0, e = 0;
 
 	if (!f)
-		return failf(err, errlen, "%s: %s", makefile, strerror(errno));
+		return kernel_failf(err, errlen, "%s: %s", makefile, strerror(errno));
 	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
 	    !(text = calloc(1, (size_t)n + 1)) || fread(text, 1, (size_t)n, f) != (size_t)n) {
 		fclose(f);
 		free(text);
-		return failf(err, errlen, "%s: cannot read it", makefile);
+		return kernel_failf(err, errlen, "%s: cannot read it", makefile);
 	}
 	fclose(f);
 	if (!(o = open_memstream(&out, &olen))) {
 		free(text);
-		return failf(err, errlen, "out of memory");
+		return kernel_failf(err, errlen, "out of memory");
 	}
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -143,7 +122,7 @@ int kmod_fix_makefile(const char *makefile, const char *root, char *err, size_t 
 	free(text);
 	if (!fixed) {
 		free(out);
-		return failf(err, errlen, "%s has no 'include /usr/src/...' line to point into %s "
+		return kernel_failf(err, errlen, "%s has no 'include /usr/src/...' line to point into %s "
 			     "(not a Debian linux-headers Makefile?)", makefile, root);
 	}
 	snprintf(tmp, sizeof tmp, "%s.tmp", makefile);
@@ -156,22 +135,13 @@ int kmod_fix_makefile(const char *makefile, const char *root, char *err, size_t 
 	free(out);
 	if (e) {
 		unlink(tmp);
-		return failf(err, errlen, "rewriting %s: %s", makefile, strerror(e));
+		return kernel_failf(err, errlen, "rewriting %s: %s", makefile, strerror(e));
 	}
 	return 0;
 }
 
 /* ---- sources ------------------------------------------------------------ */
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 static int src_wanted(const char *name)
 {
@@ -194,7 +164,7 @@ int kmod_source_dir(char *src, size_t slen, char *table, size_t tlen, char *err,
 		 * top of the tree (as kernels.c finds qemu/pnbench.config). */
 		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 		if (n <= 0)
-			return failf(err, errlen, "cannot find this program (/proc/self/exe): %s",
+			return kernel_failf(err, errlen, "cannot find this program (/proc/self/exe): %s",
 				     strerror(errno));
 		exe[n] = 0;
 		snprintf(src, slen, "%s/../probes/kmod", dirname(exe));
@@ -202,11 +172,11 @@ int kmod_source_dir(char *src, size_t slen, char *table, size_t tlen, char *err,
 	snprintf(table, tlen, "%s/../../lib/lmk_table.h", src);
 	char kb[PNB_PATH + 16];
 	snprintf(kb, sizeof kb, "%s/Kbuild", src);
-	if (!is_file(kb))
-		return failf(err, errlen, "module sources not found: %s has no Kbuild (set "
+	if (!pnb_is_file(kb))
+		return kernel_failf(err, errlen, "module sources not found: %s has no Kbuild (set "
 			     "PNBENCH_KMOD_SRC)", src);
-	if (!is_file(table))
-		return failf(err, errlen, "lib/lmk_table.h not found beside %s", src);
+	if (!pnb_is_file(table))
+		return kernel_failf(err, errlen, "lib/lmk_table.h not found beside %s", src);
 	return 0;
 }
 
@@ -225,9 +195,9 @@ static int file_hash(const char *path, const char *name, uint64_t *h)
 
 	if (fd < 0)
 		return -errno;
-	*h = fnv1a(*h, name, strlen(name) + 1);
+	*h = pnb_fnv1a(*h, name, strlen(name) + 1);
 	while ((r = read(fd, buf, sizeof buf)) > 0)
-		*h = fnv1a(*h, buf, (size_t)r);
+		*h = pnb_fnv1a(*h, buf, (size_t)r);
 	close(fd);
 	return r < 0 ? -errno : 0;
 }
@@ -235,7 +205,7 @@ static int file_hash(const char *path, const char *name, uint64_t *h)
 int kmod_source_key(const char *src, const char *table, char key[17])
 {
 	struct dirent **d;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = PNB_FNV1A_INIT;
 	char p[PNB_PATH * 2];
 	int n = src_list(src, &d), e = 0;
 
@@ -255,32 +225,6 @@ int kmod_source_key(const char *src, const char *table, char key[17])
 	return e;
 }
 
-static int copy_file(const char *from, const char *to)
-{
-	char buf[1 << 14];
-	ssize_t n;
-	int in = open(from, O_RDONLY | O_CLOEXEC), out, e = 0;
-
-	if (in < 0)
-		return -errno;
-	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		e = -errno;
-		close(in);
-		return e;
-	}
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			e = -EIO;
-			break;
-		}
-	if (n < 0)
-		e = -errno;
-	close(in);
-	if (close(out) && !e)
-		e = -errno;
-	return e;
-}
-
 static int copy_sources(const char *src, const char *table, const char *dst)
 {
 	struct dirent **d;
@@ -293,13 +237,13 @@ static int copy_sources(const char *src, const char *table, const char *dst)
 		if (!e && src_wanted(d[i]->d_name)) {
 			snprintf(a, sizeof a, "%s/%s", src, d[i]->d_name);
 			snprintf(b, sizeof b, "%s/%s", dst, d[i]->d_name);
-			e = copy_file(a, b);
+			e = pnb_copy_file(a, b);
 		}
 		free(d[i]);
 	}
 	free(d);
 	snprintf(b, sizeof b, "%s/lmk_table.h", dst);
-	return e ? e : copy_file(table, b);
+	return e ? e : pnb_copy_file(table, b);
 }
 
 /* ---- build directories -------------------------------------------------- */
@@ -326,7 +270,7 @@ static int tools(const char *spec, char *why, size_t whylen)
 	if (!miss[0])
 		return 0;
 	if (geteuid() != 0)
-		return failf(why, whylen, "building pnbench's modules needs %s (apt-get install %s)",
+		return kernel_failf(why, whylen, "building pnbench's modules needs %s (apt-get install %s)",
 			     miss, miss);
 	return kernel_apt_install(spec, miss, why, whylen);
 }
@@ -345,14 +289,14 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 	snprintf(final, sizeof final, "%s/%s", base, k->release);
 	snprintf(hdir, hlen, "%s/usr/src/linux-headers-%s", final, k->release);
 	snprintf(mk, sizeof mk, "%s/Makefile", hdir);
-	if (is_file(mk))
+	if (pnb_is_file(mk))
 		return 0;
 	if ((rc = pnb_mkdir_all(base, 0755)))
-		return failf(why, whylen, "cannot create %s: %s", base, strerror(-rc));
+		return kernel_failf(why, whylen, "cannot create %s: %s", base, strerror(-rc));
 	snprintf(lock, sizeof lock, "%s/.%s.lock", base, k->release);
 	if ((lfd = kernel_lock_file(lock)) < 0)
-		return failf(why, whylen, "cannot lock %s: %s", lock, strerror(-lfd));
-	if (is_file(mk)) {
+		return kernel_failf(why, whylen, "cannot lock %s: %s", lock, strerror(-lfd));
+	if (pnb_is_file(mk)) {
 		close(lfd);
 		return 0;
 	}
@@ -362,7 +306,7 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 	pnb_rm_rf(tmp);
 	if ((rc = pnb_mkdir_all(debs, 0755))) {
 		close(lfd);
-		return failf(why, whylen, "cannot create %s: %s", debs, strerror(-rc));
+		return kernel_failf(why, whylen, "cannot create %s: %s", debs, strerror(-rc));
 	}
 	progress("%s: downloading %s %s %s", k->spec, pkgs[0], pkgs[1], pkgs[2]);
 	{
@@ -371,13 +315,13 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 		char *const argv_root[] = { "apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
 					    pkgs[0], pkgs[1], pkgs[2], NULL };
 		char *const argv_user[] = { "apt-get", "download", "-q", pkgs[0], pkgs[1], pkgs[2], NULL };
-		struct xrun o = { .cwd = debs, .log = log, .tick_s = 30, .what = "kmod: apt-get download" };
-		rc = kernel_xrun(geteuid() == 0 ? argv_root : argv_user, &o);
+		struct pnb_spawn o = { .cwd = debs, .log = log, .tick_s = 30, .tick = kernel_tick, .tick_arg = (void *)"kmod: apt-get download" };
+		rc = pnb_spawn(geteuid() == 0 ? argv_root : argv_user, &o);
 		if (rc) {
-			kernel_log_reason(log, reason, sizeof reason);
+			pnb_log_reason(log, reason, sizeof reason);
 			pnb_rm_rf(tmp);
 			close(lfd);
-			return failf(why, whylen, "apt-get download %s %s %s failed (exit %d): %s",
+			return kernel_failf(why, whylen, "apt-get download %s %s %s failed (exit %d): %s",
 				     pkgs[0], pkgs[1], pkgs[2], rc, reason);
 		}
 	}
@@ -390,14 +334,14 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 			globfree(&g);
 			pnb_rm_rf(tmp);
 			close(lfd);
-			return failf(why, whylen, "apt-get download left %zu .deb files in %s, not 3", got, debs);
+			return kernel_failf(why, whylen, "apt-get download left %zu .deb files in %s, not 3", got, debs);
 		}
 		for (size_t i = 0; i < g.gl_pathc; i++) {
 			char *const argv[] = { "dpkg-deb", "-x", g.gl_pathv[i], tmp, NULL };
-			struct xrun o = { .log = log };
-			if ((rc = kernel_xrun(argv, &o))) {
-				kernel_log_reason(log, reason, sizeof reason);
-				failf(why, whylen, "dpkg-deb -x %s failed (exit %d): %s", g.gl_pathv[i], rc,
+			struct pnb_spawn o = { .log = log };
+			if ((rc = pnb_spawn(argv, &o))) {
+				pnb_log_reason(log, reason, sizeof reason);
+				kernel_failf(why, whylen, "dpkg-deb -x %s failed (exit %d): %s", g.gl_pathv[i], rc,
 				      reason);
 				globfree(&g);
 				pnb_rm_rf(tmp);
@@ -416,7 +360,7 @@ static int debian_headers(const struct kernel_image *k, char *hdir, size_t hlen,
 		return -1;
 	}
 	if (rename(tmp, final)) {
-		failf(why, whylen, "cannot put %s in place: %s", final, strerror(errno));
+		kernel_failf(why, whylen, "cannot put %s in place: %s", final, strerror(errno));
 		pnb_rm_rf(tmp);
 		close(lfd);
 		return -1;
@@ -452,7 +396,7 @@ static int tree_headers(const struct kernel_image *k, char *hdir, size_t hlen, c
 	int rc = kernel_tree_build_dir(k, hdir, hlen);
 
 	if (rc)
-		return failf(why, whylen, "the object tree of %s is gone (%s): rebuild it with "
+		return kernel_failf(why, whylen, "the object tree of %s is gone (%s): rebuild it with "
 			     "pnbench kernels build", k->spec, strerror(-rc));
 	snprintf(p, sizeof p, "%s/include/config/kernel.release", hdir);
 	if ((f = fopen(p, "re"))) {
@@ -462,15 +406,15 @@ static int tree_headers(const struct kernel_image *k, char *hdir, size_t hlen, c
 	}
 	rel[strcspn(rel, "\n")] = 0;
 	if (strcmp(rel, k->release))
-		return failf(why, whylen, "object tree %s holds release '%s', not %s's %s (rebuilt "
+		return kernel_failf(why, whylen, "object tree %s holds release '%s', not %s's %s (rebuilt "
 			     "since?)", hdir, rel, k->spec, k->release);
 	snprintf(p, sizeof p, "%s/.config", hdir);
 	if (k->config[0] && !same_file(p, k->config))
-		return failf(why, whylen, "object tree %s has another .config than kernel %s (a "
+		return kernel_failf(why, whylen, "object tree %s has another .config than kernel %s (a "
 			     "fragment changed since it was built)", hdir, k->name);
 	snprintf(p, sizeof p, "%s/Module.symvers", hdir);
-	if (!is_file(p))
-		return failf(why, whylen, "object tree %s has no Module.symvers (the kernel build "
+	if (!pnb_is_file(p))
+		return kernel_failf(why, whylen, "object tree %s has no Module.symvers (the kernel build "
 			     "did not finish there)", hdir);
 	return 0;
 }
@@ -484,23 +428,23 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 
 	why[0] = 0;
 	if (e && !strcmp(e, "0"))
-		return failf(why, whylen, "pnbench's modules disabled by PNBENCH_KMOD=0");
+		return kernel_failf(why, whylen, "pnbench's modules disabled by PNBENCH_KMOD=0");
 	if (!strcmp(k->kind, "native"))
-		return failf(why, whylen, "native runs never load modules into the host's kernel");
+		return kernel_failf(why, whylen, "native runs never load modules into the host's kernel");
 	if (strcmp(k->kind, "debian") && strcmp(k->kind, "tree") && strcmp(k->kind, "path"))
-		return failf(why, whylen, "kernel %s (kind '%s') has no build files to build "
+		return kernel_failf(why, whylen, "kernel %s (kind '%s') has no build files to build "
 			     "pnbench's modules against", k->spec, k->kind);
 	if (!k->release[0])
-		return failf(why, whylen, "kernel %s has no release", k->spec);
+		return kernel_failf(why, whylen, "kernel %s has no release", k->spec);
 	if (kmod_source_dir(src, sizeof src, table, sizeof table, why, whylen))
 		return -1;
 	if ((rc = kmod_source_key(src, table, key)))
-		return failf(why, whylen, "reading the module sources in %s: %s", src, strerror(-rc));
+		return kernel_failf(why, whylen, "reading the module sources in %s: %s", src, strerror(-rc));
 	if ((size_t)snprintf(dir, len, "%s/kmod/%s-%s", pnb_cache_dir(), k->name, key) >= len)
-		return failf(why, whylen, "cache path too long");
+		return kernel_failf(why, whylen, "cache path too long");
 	for (int i = 0; i < KMOD_NMODULES; i++) {
 		snprintf(p, sizeof p, "%s/%s.ko", dir, kmod_modules[i]);
-		have += is_file(p);
+		have += pnb_is_file(p);
 	}
 	if (have == KMOD_NMODULES)
 		return 0;
@@ -514,8 +458,8 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 	} else {
 		snprintf(hdir, sizeof hdir, "%s/build", k->modules_dir);
 		snprintf(p, sizeof p, "%s/Makefile", hdir);
-		if (!k->modules_dir[0] || !is_file(p))
-			return failf(why, whylen, "kernel %s has no build directory (%s/build) to build "
+		if (!k->modules_dir[0] || !pnb_is_file(p))
+			return kernel_failf(why, whylen, "kernel %s has no build directory (%s/build) to build "
 				     "pnbench's modules against", k->spec,
 				     k->modules_dir[0] ? k->modules_dir : "no modules directory");
 	}
@@ -526,39 +470,39 @@ int kmod_build(const struct kernel_image *k, char *dir, size_t len, char *why, s
 	snprintf(log, sizeof log, "%s/build.log", tmp);
 	pnb_rm_rf(tmp);
 	if ((rc = pnb_mkdir_all(tmp, 0755)))
-		return failf(why, whylen, "cannot create %s: %s", tmp, strerror(-rc));
+		return kernel_failf(why, whylen, "cannot create %s: %s", tmp, strerror(-rc));
 	if ((rc = copy_sources(src, table, tmp))) {
 		pnb_rm_rf(tmp);
-		return failf(why, whylen, "copying %s to %s: %s", src, tmp, strerror(-rc));
+		return kernel_failf(why, whylen, "copying %s to %s: %s", src, tmp, strerror(-rc));
 	}
 	progress("%s: building %s, %s, %s against %s (%s API)", k->spec, kmod_modules[0],
 		 kmod_modules[1], kmod_modules[2], hdir, kmod_shrinker_api(k->release));
 	snprintf(marg, sizeof marg, "M=%s", tmp);
 	{
 		char *const argv[] = { "make", "-C", hdir, marg, "modules", NULL };
-		struct xrun o = { .log = log, .tick_s = 30, .what = "kmod: make modules" };
-		rc = kernel_xrun(argv, &o);
+		struct pnb_spawn o = { .log = log, .tick_s = 30, .tick = kernel_tick, .tick_arg = (void *)"kmod: make modules" };
+		rc = pnb_spawn(argv, &o);
 	}
 	for (int i = 0; !rc && i < KMOD_NMODULES; i++) {
 		snprintf(p, sizeof p, "%s/%s.ko", tmp, kmod_modules[i]);
-		if (!is_file(p))
+		if (!pnb_is_file(p))
 			rc = -ENOENT;
 	}
 	if (rc) {
-		kernel_log_reason(log, reason, sizeof reason);
+		pnb_log_reason(log, reason, sizeof reason);
 		/* Keep the log where the reason can point: the failed tree goes. */
 		snprintf(p, sizeof p, "%s/kmod/%s-%s.build.log", pnb_cache_dir(), k->name, key);
 		rename(log, p);
 		pnb_rm_rf(tmp);
-		return failf(why, whylen, "building pnbench's modules for %s failed (%s; log %s): %s",
+		return kernel_failf(why, whylen, "building pnbench's modules for %s failed (%s; log %s): %s",
 			     k->release, rc < 0 ? "no .ko produced" : "make failed", p, reason);
 	}
 	if (rename(tmp, dir)) {
 		rc = errno;
 		pnb_rm_rf(tmp);
 		/* Another pnbench finished the same build first. */
-		if (!is_dir(dir))
-			return failf(why, whylen, "cannot put %s in place: %s", dir, strerror(rc));
+		if (!pnb_is_dir(dir))
+			return kernel_failf(why, whylen, "cannot put %s in place: %s", dir, strerror(rc));
 	}
 	return 0;
 }

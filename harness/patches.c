@@ -8,6 +8,7 @@
  * that needs fuzz to apply is reported, not guessed at). */
 #include "patches.h"
 
+#include "digest.h"
 #include "fsutil.h"
 #include "hostrun.h"
 
@@ -23,48 +24,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int is_file(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int is_dir(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static void to_hex(const uint8_t *d, size_t n, char *hex)
-{
-	static const char x[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		hex[2 * i] = x[d[i] >> 4];
-		hex[2 * i + 1] = x[d[i] & 15];
-	}
-	hex[2 * n] = 0;
-}
-
-static int sha256_file(const char *path, char hex[65])
-{
-	struct sha256_ctx c;
-	uint8_t d[SHA256_DIGEST_SIZE], buf[1 << 16];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	sha256_init(&c);
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		sha256_update(&c, (size_t)n, buf);
-	close(fd);
-	if (n < 0)
-		return -EIO;
-	sha256_digest(&c, sizeof d, d);
-	to_hex(d, sizeof d, hex);
-	return 0;
-}
 
 int series_split(const char *arg, char *tree, size_t tlen, const char **series,
 		 char *err, size_t errlen)
@@ -115,7 +74,7 @@ static void patch_subject(const char *path, char *out, size_t len)
 	char buf[8192], tmp[] = "/tmp/pnbench-mailinfo-XXXXXX", msg[64], pat[64];
 	char *const argv[] = { "sh", "-c", "exec git mailinfo \"$1\" \"$2\" < \"$3\"", "sh", msg, pat,
 			       (char *)path, NULL };
-	struct xrun o = { .out = buf, .outlen = sizeof buf };
+	struct pnb_spawn o = { .out = buf, .outlen = sizeof buf };
 	char *line, *save;
 
 	out[0] = 0;
@@ -123,7 +82,7 @@ static void patch_subject(const char *path, char *out, size_t len)
 		return;
 	snprintf(msg, sizeof msg, "%s/msg", tmp);
 	snprintf(pat, sizeof pat, "%s/patch", tmp);
-	if (kernel_xrun(argv, &o) == 0)
+	if (pnb_spawn(argv, &o) == 0)
 		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 			if (!strncmp(line, "Subject: ", 9) && line[9])
 				snprintf(out, len, "%s", line + 9);
@@ -183,7 +142,7 @@ static int load_quilt(const char *dir, struct pnb_series *s, char *err, size_t e
 			strip = (int)v;
 		}
 		snprintf(p, sizeof p, "%s/%s", dir, name);
-		if (!is_file(p)) {
+		if (!pnb_is_file(p)) {
 			snprintf(err, errlen, "%s line %d names %s: no such patch file", sp, lineno, p);
 			fclose(f);
 			return -1;
@@ -207,7 +166,7 @@ static int load_mbox(const char *path, struct pnb_series *s, char *err, size_t e
 {
 	char tmp[] = "/tmp/pnbench-series-XXXXXX", oarg[64], out[256], why[400], log[96];
 	char *const argv[] = { "git", "mailsplit", "-b", oarg, (char *)path, NULL };
-	struct xrun o = { .out = out, .outlen = sizeof out, .log = log };
+	struct pnb_spawn o = { .out = out, .outlen = sizeof out, .log = log };
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	long n;
 	int rc;
@@ -219,8 +178,8 @@ static int load_mbox(const char *path, struct pnb_series *s, char *err, size_t e
 	snprintf(s->tmpdir, sizeof s->tmpdir, "%s", tmp);
 	snprintf(oarg, sizeof oarg, "-o%s", tmp);
 	snprintf(log, sizeof log, "%s/mailsplit.log", tmp);
-	if ((rc = kernel_xrun(argv, &o))) {
-		kernel_log_reason(log, why, sizeof why);
+	if ((rc = pnb_spawn(argv, &o))) {
+		pnb_log_reason(log, why, sizeof why);
 		snprintf(err, errlen, "%s: git mailsplit failed (exit %d): %s", path, rc, why);
 		return -1;
 	}
@@ -270,10 +229,10 @@ int series_load(const char *path, struct pnb_series *s, char *err, size_t errlen
 	/* The record names the series wherever it is read from later. */
 	if (!realpath(path, s->path))
 		snprintf(s->path, sizeof s->path, "%s", path);
-	if (is_dir(path)) {
+	if (pnb_is_dir(path)) {
 		snprintf(s->kind, sizeof s->kind, "quilt");
 		rc = load_quilt(path, s, err, errlen);
-	} else if (is_file(path)) {
+	} else if (pnb_is_file(path)) {
 		char first[6] = "";
 		FILE *f = fopen(path, "re");
 		if (f) {
@@ -304,7 +263,7 @@ int series_load(const char *path, struct pnb_series *s, char *err, size_t errlen
 	for (int i = 0; i < s->n; i++) {
 		char line[128];
 		struct pnb_patch *p = &s->p[i];
-		if (sha256_file(p->path, p->sha256)) {
+		if (pnb_sha256_file(p->path, p->sha256)) {
 			snprintf(err, errlen, "series %s: cannot read %s", path, p->path);
 			series_free(s);
 			return -1;
@@ -319,7 +278,7 @@ int series_load(const char *path, struct pnb_series *s, char *err, size_t errlen
 		sha256_update(&c, (size_t)l, (const uint8_t *)line);
 	}
 	sha256_digest(&c, sizeof d, d);
-	to_hex(d, sizeof d, s->digest);
+	pnb_hex(d, sizeof d, s->digest);
 	return 0;
 }
 
@@ -344,12 +303,12 @@ static int patch_paths(const struct pnb_patch *p, FILE *list)
 	char strip[16];
 	snprintf(strip, sizeof strip, "-p%d", p->strip);
 	char *const argv[] = { "git", "apply", "--numstat", "-z", strip, (char *)p->path, NULL };
-	struct xrun o = { .out = out, .outlen = sizeof out, .cwd = "/" };
+	struct pnb_spawn o = { .out = out, .outlen = sizeof out, .cwd = "/" };
 	size_t len;
 	int rc;
 
 	memset(out, 0, sizeof out);
-	if ((rc = kernel_xrun(argv, &o)))
+	if ((rc = pnb_spawn(argv, &o)))
 		return -1;
 	/* The capture is NUL-terminated at its end, and the records are
 	 * NUL-separated: walk it by the length git wrote. */
@@ -368,38 +327,19 @@ static int patch_paths(const struct pnb_patch *p, FILE *list)
 	return 0;
 }
 
-/* Copy a file to a fresh inode with the current time as its mtime. */
+/* Copy a file to a fresh inode (a hard link to base must not be written
+ * through) with the current time as its mtime and base's mode. */
 static int fresh_copy(const char *from, const char *to)
 {
-	char buf[1 << 16];
 	struct stat st;
-	ssize_t n;
-	int in, out, rc = 0;
+	int rc;
 
-	if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0)
+	if (stat(from, &st))
 		return -errno;
-	if (fstat(in, &st)) {
-		rc = -errno;
-		close(in);
-		return rc;
-	}
 	unlink(to);
-	if ((out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777)) < 0) {
-		rc = -errno;
-		close(in);
+	if ((rc = pnb_copy_file(from, to)))
 		return rc;
-	}
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			rc = -EIO;
-			break;
-		}
-	if (n < 0)
-		rc = -errno;
-	close(in);
-	if (close(out) && !rc)
-		rc = -errno;
-	return rc;
+	return chmod(to, st.st_mode & 07777) ? -errno : 0;
 }
 
 int series_apply(const struct pnb_series *s, const char *base, const char *patched,
@@ -450,10 +390,10 @@ int series_apply(const struct pnb_series *s, const char *base, const char *patch
 		char src[PNB_PATH + 4];
 		snprintf(src, sizeof src, "%s/.", base);
 		char *const cp[] = { "cp", "-al", src, tmp, NULL };
-		struct xrun o = { .log = log };
+		struct pnb_spawn o = { .log = log };
 		unlink(log);
-		if ((rc = kernel_xrun(cp, &o))) {
-			kernel_log_reason(log, why, sizeof why);
+		if ((rc = pnb_spawn(cp, &o))) {
+			pnb_log_reason(log, why, sizeof why);
 			pnb_rm_rf(tmp);
 			snprintf(err, errlen, "cp -al %s %s failed (exit %d): %s", base, tmp, rc, why);
 			return -1;
@@ -490,10 +430,10 @@ int series_apply(const struct pnb_series *s, const char *base, const char *patch
 		 * create), so base, linked into tmp, is never written. */
 		char *const argv[] = { "env", "-u", "GIT_DIR", "-u", "GIT_WORK_TREE", ceil, "git", "apply",
 				       "--whitespace=nowarn", strip, (char *)p->path, NULL };
-		struct xrun o = { .cwd = tmp, .log = log };
+		struct pnb_spawn o = { .cwd = tmp, .log = log };
 		unlink(log);
-		if ((rc = kernel_xrun(argv, &o))) {
-			kernel_log_reason(log, why, sizeof why);
+		if ((rc = pnb_spawn(argv, &o))) {
+			pnb_log_reason(log, why, sizeof why);
 			pnb_rm_rf(tmp);
 			unlink(log);
 			snprintf(err, errlen, "patch %d/%d %s (%s) does not apply to %s: %s", i + 1, s->n,
@@ -559,5 +499,5 @@ json_t *kernel_series_json(const struct kernel_image *k)
 		return NULL;
 	snprintf(d, sizeof d, "%s", k->bzimage);
 	snprintf(p, sizeof p, "%s/series.json", dirname(d));
-	return is_file(p) ? json_load_file(p, 0, NULL) : NULL;
+	return pnb_is_file(p) ? json_load_file(p, 0, NULL) : NULL;
 }

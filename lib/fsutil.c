@@ -80,3 +80,42 @@ int pnb_name_ok(const char *name)
 			return 0;
 	return 1;
 }
+
+int pnb_is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int pnb_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int pnb_copy_file(const char *from, const char *to)
+{
+	char buf[1 << 16];
+	ssize_t n;
+	int in = open(from, O_RDONLY | O_CLOEXEC), out, rc = 0;
+
+	if (in < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			rc = -EIO;
+			break;
+		}
+	if (n < 0)
+		rc = -errno;
+	close(in);
+	if (close(out) && !rc)
+		rc = -errno;
+	return rc;
+}

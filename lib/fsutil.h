@@ -22,4 +22,10 @@ int pnb_concat_files(const char *a, const char *b, const char *out, char *err, s
  * like "../../x" must never steer where we write. */
 int pnb_name_ok(const char *name);
 
+/* 1 when path is a regular file / a directory (following symlinks). */
+int pnb_is_file(const char *path);
+int pnb_is_dir(const char *path);
+/* from copied to to (created 0644 or truncated): 0 or -errno. */
+int pnb_copy_file(const char *from, const char *to);
+
 #endif

@@ -1,4 +1,5 @@
-/* Kernel specs, bzImage headers, config summaries and the fragment check.
+/* Kernel specs, bzImage headers, config summaries, the fragment check, and
+ * lib/spawn, which runs every tool the kernel sources use.
  * Every case runs with PNBENCH_CACHE in its own work directory, so nothing
  * here reads or writes the user's cache unless it says so. */
 #include <atf-c.h>
@@ -9,14 +10,17 @@
 #include <glob.h>
 #include <jansson.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest.h"
+#include "spawn.h"
 
 static char err[4096];
 
@@ -80,7 +84,8 @@ ATF_TC_BODY(spec_errors, tc)
 {
 	private_cache();
 	expect_error("", 1, -2, "empty kernel spec");
-	expect_error("bogus:1", 1, -2, "kernel 'bogus:1': unknown kernel kind 'bogus'");
+	expect_error("bogus:1", 1, -2, "kernel 'bogus:1': unknown kernel kind 'bogus' (want "
+		     "debian:VERSION-FLAVOUR, debian:cloud|amd64|rt, path:BZIMAGE, tree:DIR or native)");
 	expect_error("vmlinuz", 1, -2, "kernel 'vmlinuz': unknown kernel kind");
 	expect_error(":x", 1, -2, "unknown kernel kind");
 	expect_error("debian:", 1, -2, "nothing after 'debian:'");
@@ -559,6 +564,116 @@ ATF_TC_BODY(debian_fetch, tc)
 	ATF_CHECK_STREQ(again.config_digest, k.config_digest);
 }
 
+/* --- lib/spawn: how every kernel tool runs --------------------------------- */
+
+static void tee_count(void *arg, const char *buf, size_t n)
+{
+	(void)buf;
+	*(size_t *)arg += n;
+}
+
+static void tick_count(void *arg, double elapsed_s)
+{
+	(void)elapsed_s;
+	(*(int *)arg)++;
+}
+
+ATF_TC_WITHOUT_HEAD(spawn_capture);
+ATF_TC_BODY(spawn_capture, tc)
+{
+	char out[64], errb[64], why[256], cwd[512];
+	const char *env[] = { "PNB_SPAWN_X=ok", NULL };
+	char *const sh[] = { "sh", "-c", "echo out:$PNB_SPAWN_X; echo err >&2; pwd; exit 3", NULL };
+	size_t teed = 0;
+	(void)tc;
+
+	ATF_REQUIRE(getcwd(cwd, sizeof cwd));
+	ATF_REQUIRE(mkdir("sub", 0755) == 0);
+	/* stdout and stderr apart, env and cwd applied, the exit status kept. */
+	ATF_CHECK_EQ(pnb_spawn(sh, &(struct pnb_spawn){ .out = out, .outlen = sizeof out, .err = errb,
+					.errlen = sizeof errb, .env = env, .cwd = "sub", .why = why,
+					.whylen = sizeof why }), 3);
+	char want[600];
+	snprintf(want, sizeof want, "out:ok\n%s/sub\n", cwd);
+	ATF_CHECK_STREQ(out, want);
+	ATF_CHECK_STREQ(errb, "err\n");
+	ATF_CHECK_STREQ(why, "exit 3: err");
+	ATF_CHECK(getenv("PNB_SPAWN_X") == NULL);
+	/* A buffer keeps its first outlen-1 bytes, and the child never blocks
+	 * on a full pipe: 1 MB of output into 8 bytes. */
+	char *const big[] = { "sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' x", NULL };
+	char small[8];
+	ATF_CHECK_EQ(pnb_spawn(big, &(struct pnb_spawn){ .out = small, .outlen = sizeof small,
+					 .tee = tee_count, .tee_arg = &teed }), 0);
+	ATF_CHECK_STREQ(small, "xxxxxxx");
+	ATF_CHECK_EQ(teed, (size_t)1048576);
+	/* No shell: a space in argv[1] is part of one argument. */
+	char *const echo[] = { "printf", "[%s]", "a b; echo c", NULL };
+	ATF_CHECK_EQ(pnb_spawn(echo, &(struct pnb_spawn){ .out = out, .outlen = sizeof out }), 0);
+	ATF_CHECK_STREQ(out, "[a b; echo c]");
+}
+
+ATF_TC_WITHOUT_HEAD(spawn_log_and_failures);
+ATF_TC_BODY(spawn_log_and_failures, tc)
+{
+	char why[256], line[128];
+	char *const two[] = { "sh", "-c", "echo one; echo 'E: it broke' >&2; echo last; exit 1", NULL };
+	char *const none[] = { "/nonexistent/pnb-tool", NULL };
+	char *const sig[] = { "sh", "-c", "kill -TERM $$", NULL };
+	(void)tc;
+
+	/* Both streams append to the log; the reason is its error line. */
+	ATF_CHECK_EQ(pnb_spawn(two, &(struct pnb_spawn){ .log = "t.log", .why = why, .whylen = sizeof why }), 1);
+	ATF_CHECK_EQ(pnb_spawn(two, &(struct pnb_spawn){ .log = "t.log" }), 1);
+	ATF_CHECK_STREQ(why, "exit 1: E: it broke");
+	pnb_log_reason("t.log", line, sizeof line);
+	ATF_CHECK_STREQ(line, "E: it broke");
+	FILE *f = fopen("t.log", "r");
+	int n = 0;
+	ATF_REQUIRE(f);
+	while (fgets(line, sizeof line, f))
+		n++;
+	fclose(f);
+	ATF_CHECK_EQ(n, 6);
+	pnb_log_reason("no-such.log", line, sizeof line);
+	ATF_CHECK_STREQ(line, "(no output)");
+	/* Exec failure is 127, as from a shell; a signal is 128 + its number. */
+	ATF_CHECK_EQ(pnb_spawn(none, &(struct pnb_spawn){ .why = why, .whylen = sizeof why }), 127);
+	ATF_CHECK_MSG(strstr(why, "exit 127"), "%s", why);
+	ATF_CHECK_EQ(pnb_spawn(sig, &(struct pnb_spawn){ .why = why, .whylen = sizeof why }), 128 + SIGTERM);
+	ATF_CHECK_STREQ(why, "killed by signal 15");
+}
+
+ATF_TC_WITHOUT_HEAD(spawn_timeout);
+ATF_TC_BODY(spawn_timeout, tc)
+{
+	char why[256], out[16];
+	int ticks = 0;
+	/* The grandchild (sleep) holds stdout too: the kill must reach the
+	 * whole group, or the pipe would stay open for 30 s. */
+	char *const slow[] = { "sh", "-c", "sleep 30; echo late", NULL };
+	char *const ticking[] = { "sh", "-c", "sleep 2.3", NULL };
+	struct timespec t0, t1;
+	(void)tc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ATF_CHECK_EQ(pnb_spawn(slow, &(struct pnb_spawn){ .out = out, .outlen = sizeof out, .timeout_s = 0.5,
+					  .why = why, .whylen = sizeof why }), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double took = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ATF_CHECK_MSG(took >= 0.5 && took < 5, "took %.2f s", took);
+	ATF_CHECK_STREQ(why, "timed out after 0.5s");
+	ATF_CHECK_STREQ(out, "");
+	/* Ticks every second while it runs, with no pipe to wake on. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ATF_CHECK_EQ(pnb_spawn(ticking, &(struct pnb_spawn){ .tick_s = 1, .tick = tick_count,
+					     .tick_arg = &ticks }), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* One a whole second: 2 at 2.3 s, more only on a loaded machine. */
+	ATF_CHECK_MSG(ticks >= 2 && ticks <= (int)took, "%d ticks in %.2f s", ticks, took);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, spec_errors);
@@ -573,5 +688,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, tree_errors);
 	ATF_TP_ADD_TC(tp, debian_errors);
 	ATF_TP_ADD_TC(tp, debian_fetch);
+	ATF_TP_ADD_TC(tp, spawn_capture);
+	ATF_TP_ADD_TC(tp, spawn_log_and_failures);
+	ATF_TP_ADD_TC(tp, spawn_timeout);
 	return atf_no_error();
 }
