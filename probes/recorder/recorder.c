@@ -29,6 +29,7 @@
 #include <sys/utsname.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -50,6 +51,12 @@ struct recorder {
 	struct probe_env env;
 	struct probe probes[MAX_PROBES];
 	int armed[MAX_PROBES];
+	/* Per-probe CPU (issue 13): thread CPU time spent in each probe's own
+	 * calls, so a mechanism that polls pays for its polling in the report
+	 * rather than the harness.  ever_armed keeps a probe dropped mid-run
+	 * in the end event: what it cost until then was spent. */
+	int ever_armed[MAX_PROBES];
+	uint64_t cpu_ns[MAX_PROBES];
 	int nprobes;
 	int epfd, sigfd, timerfd, progress_fd, pidfd, stderr_fd;
 	pid_t child;
@@ -204,6 +211,24 @@ static void protect_self(struct recorder *r)
 	}
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* Charge the CPU time since t0 (thread_cpu_ns()) to probe i. */
+static void charge(struct recorder *r, int i, uint64_t t0)
+{
+	uint64_t t1 = thread_cpu_ns();
+
+	if (t1 > t0)
+		r->cpu_ns[i] += t1 - t0;
+}
+
 static int epoll_add(struct recorder *r, int fd, uint32_t events, uint64_t tag)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = tag };
@@ -218,7 +243,9 @@ static void drop_probe(struct recorder *r, int i, const char *why)
 		if (p->fd[k] >= 0)
 			epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd[k], NULL);
 	probe_status(r, p, "dropped", why);
+	uint64_t t0 = thread_cpu_ns();
 	p->ops->close(p, &r->out);
+	charge(r, i, t0);
 	r->armed[i] = 0;
 }
 
@@ -234,11 +261,14 @@ static void arm_probes(struct recorder *r)
 			continue;
 		}
 		p->env = &r->env;
-		if (p->ops->open(p, &r->env, &r->out, why, sizeof why)) {
+		uint64_t t0 = thread_cpu_ns();
+		int e = p->ops->open(p, &r->env, &r->out, why, sizeof why);
+		charge(r, i, t0);
+		if (e) {
 			probe_status(r, p, "unsupported", why[0] ? why : "open failed");
 			continue;
 		}
-		r->armed[i] = 1;
+		r->armed[i] = r->ever_armed[i] = 1;
 		for (int k = 0; k < p->nfd; k++) {
 			int e = epoll_add(r, p->fd[k], p->events[k] ? p->events[k] : EPOLLIN,
 					  ((uint64_t)i << 16) | (uint64_t)k);
@@ -442,8 +472,11 @@ static int start_workload(struct recorder *r)
 	r->env.workload_pid = pid;
 	r->env.workload_pidfd = r->pidfd;
 	for (int i = 0; i < r->nprobes; i++)
-		if (r->armed[i] && r->probes[i].ops->started)
+		if (r->armed[i] && r->probes[i].ops->started) {
+			uint64_t t0 = thread_cpu_ns();
 			r->probes[i].ops->started(&r->probes[i], &r->env, &r->out);
+			charge(r, i, t0);
+		}
 
 	json_t *o = jsonl_new(&r->out, "truth", pnb_mono_ns());
 	jset_str(o, "what", "workload_start");
@@ -671,6 +704,17 @@ static void end_line(struct recorder *r)
 	long long cpu_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * (long long)NS_PER_S +
 			   (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * (long long)NS_PER_US;
 	jset_int(o, "recorder_cpu_ns", cpu_ns);
+	/* Keyed by spec as the probe status events name it; a spec given
+	 * twice is one mechanism armed twice, so its costs add up. */
+	json_t *pc = json_object();
+	for (int i = 0; i < r->nprobes; i++) {
+		if (!r->ever_armed[i])
+			continue;
+		json_t *prev = json_object_get(pc, r->probes[i].spec);
+		long long sum = (long long)r->cpu_ns[i] + (prev ? json_integer_value(prev) : 0);
+		json_object_set_new(pc, r->probes[i].spec, json_integer(sum));
+	}
+	json_object_set_new(o, "probe_cpu_ns", pc);
 	jset_int(o, "recorder_maxrss_kB", ru.ru_maxrss);
 	jset_int(o, "lines", (long long)r->out.lines + 1);
 	jsonl_emit(&r->out, o);
@@ -718,7 +762,9 @@ static int loop(struct recorder *r)
 				struct probe *p = &r->probes[pi];
 				if (!r->armed[pi])
 					continue;
+				uint64_t t0 = thread_cpu_ns();
 				int e = p->ops->handle(p, k, now, &r->out);
+				charge(r, pi, t0);
 				if (e) {
 					char why[160];
 					snprintf(why, sizeof why, "probe failed during the run: %s", strerror(-e));
@@ -876,8 +922,11 @@ int main(int argc, char **argv)
 	int rc = loop(r) ? 1 : 0;
 	stop_killer(r);
 	for (int i = 0; i < r->nprobes; i++)
-		if (r->armed[i])
+		if (r->armed[i]) {
+			uint64_t t0 = thread_cpu_ns();
 			r->probes[i].ops->close(&r->probes[i], &r->out);
+			charge(r, i, t0);
+		}
 	end_line(r);
 	read_stderr(r);
 	/* On the console, after the end record: LAVA's parser reads the
