@@ -563,6 +563,47 @@ static void setup_limits(struct run_env *env, const char *cg)
 	}
 }
 
+/* The recorder's own memory cgroup on a cgroup2 boot: a sibling of the
+ * workload's, with memory.min, so neither the workload's global reclaim
+ * nor reclaim at its memory.max takes the pages of the thing measuring
+ * it (its killer, started by it, sits there too).  memory.min protects
+ * only what the group uses (the recorder is a few MB, mlocked besides),
+ * so the value is a cap on the protection, not memory taken from the
+ * workload; the workload's cgroup stays unprotected.  cgroup v1 has no
+ * memory.min: on a v1 boot the recorder stays in the root memcg and the
+ * knob line says why. */
+#define RECORDER_CG "/sys/fs/cgroup/unified/pnbench-recorder"
+#define RECORDER_MEMORY_MIN (32ULL << 20)
+
+/* Returns the cgroup the recorder should join, or NULL; the knob line
+ * goes out either way. */
+static const char *setup_recorder_cg(const struct run_env *env)
+{
+	char num[32], v[256];
+	int e;
+
+	snprintf(num, sizeof num, "%llu", (unsigned long long)RECORDER_MEMORY_MIN);
+	if (!env->memcg_v2) {
+		say("knob recorder_memory_min requested=%s effective=none (cgroup v1 boot: "
+		    "v1 has no memory.min; the recorder is only mlocked)", num);
+		return NULL;
+	}
+	if (mkdir(RECORDER_CG, 0755) && errno != EEXIST) {
+		say("knob recorder_memory_min requested=%s effective=none (mkdir %s: %s)", num,
+		    RECORDER_CG, strerror(errno));
+		return NULL;
+	}
+	if ((e = put(RECORDER_CG "/memory.min", num))) {
+		say("knob recorder_memory_min requested=%s effective=none (writing %s/memory.min: "
+		    "%s)", num, RECORDER_CG, strerror(-e));
+		return NULL;
+	}
+	if (read_line_of(RECORDER_CG "/memory.min", v, sizeof v))
+		snprintf(v, sizeof v, "unreadable");
+	say("knob recorder_memory_min requested=%s effective=%s", num, v);
+	return RECORDER_CG;
+}
+
 /* Every knob read back from the kernel, one console line each, so the
  * host records what the kernel holds and not only what was asked
  * (meta.json "knobs").  Read after a restore too: these lines must be in
@@ -755,7 +796,8 @@ static char **read_run_block(struct run_env *env, int fd)
 	return argv;
 }
 
-static pid_t start_recorder(char **argv, int events_fd, const sigset_t *oldmask)
+static pid_t start_recorder(char **argv, int events_fd, const sigset_t *oldmask,
+			    const char *own_cg)
 {
 	pid_t pid = fork();
 
@@ -767,6 +809,15 @@ static pid_t start_recorder(char **argv, int events_fd, const sigset_t *oldmask)
 	/* Its own process group, so a hang fault can stop it with everything
 	 * it started. */
 	setpgid(0, 0);
+	/* Joined before exec: everything the recorder maps is charged there. */
+	if (own_cg) {
+		char path[300];
+		snprintf(path, sizeof path, "%s/cgroup.procs", own_cg);
+		int e = put(path, "0");
+		if (e)
+			dprintf(con, "pnbench-init: joining %s failed: %s (the recorder "
+				"runs unprotected by memory.min)\n", own_cg, strerror(-e));
+	}
 	int null = open("/dev/null", O_RDWR);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(events_fd, 1) < 0 || dup2(con, 2) < 0)
 		_exit(127);
@@ -946,6 +997,7 @@ int main(void)
 				      : "/sys/fs/cgroup/memory/pnbench";
 	setup_limits(&env, cg);
 	report_knobs(&env, cg);
+	const char *own_cg = setup_recorder_cg(&env);
 	/* A knob the kernel lacks: the run would measure another machine
 	 * than the one asked for, so it is not run (the host records the
 	 * cell as unsupported with this line). */
@@ -957,7 +1009,7 @@ int main(void)
 	uint64_t t_run = mono_ns();
 	say("running %s (CLOCK_MONOTONIC: init %.3f s, recorder %.3f s)", argv[0],
 	    t_init / 1e9, t_run / 1e9);
-	pid_t rec = start_recorder(argv, events, &old);
+	pid_t rec = start_recorder(argv, events, &old, own_cg);
 	int status = wait_recorder(rec, &env, &chld, cg);
 
 	/* Everything the recorder wrote must have left the UART before the

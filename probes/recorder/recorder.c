@@ -190,6 +190,52 @@ static void probe_status(struct recorder *r, struct probe *p, const char *status
 	jsonl_emit(&r->out, o);
 }
 
+/* What protects the recorder, as the kernel now holds it: its policy,
+ * oom_score_adj, and its memory cgroup with that cgroup's memory.min
+ * (in guests /init puts it in a cgroup2 sibling of the workload's with
+ * memory.min; on a v1 boot it stays in the root memcg, which has none). */
+static void protection_event(struct recorder *r)
+{
+	char buf[1024], cg[512] = "", path[700];
+	json_t *o = jsonl_new(&r->out, "recorder", pnb_mono_ns());
+	int pol = sched_getscheduler(0);
+	struct sched_param sp = { 0 };
+
+	jset_str(o, "what", "protection");
+	sched_getparam(0, &sp);
+	jset_str(o, "sched", pol == SCHED_FIFO ? "fifo" : pol == SCHED_RR ? "rr" : "other");
+	jset_int(o, "sched_priority", sp.sched_priority);
+	if (pnb_read_file("", "/proc/self/oom_score_adj", buf, sizeof buf) > 0)
+		jset_int(o, "oom_score_adj", atoi(buf));
+	/* "0::/path" is the cgroup2 line; "N:memory:/path" the v1 memcg. */
+	if (pnb_read_file("", "/proc/self/cgroup", buf, sizeof buf) > 0) {
+		for (char *sv = NULL, *l = strtok_r(buf, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+			char *c2 = strchr(l, ':'), *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
+			if (!c3)
+				continue;
+			if (!strncmp(c2, ":memory:", 8)) {
+				snprintf(cg, sizeof cg, "v1:%s", c3 + 1);
+				break;
+			}
+			if (!strncmp(c2, "::", 2))
+				snprintf(cg, sizeof cg, "v2:%s", c3 + 1);
+		}
+	}
+	jset_str(o, "memcg", cg);
+	/* memory.min lives in the cgroup2 directory; the root has none. */
+	snprintf(path, sizeof path, "/sys/fs/cgroup/unified%s/memory.min", cg + 3);
+	if (!strncmp(cg, "v2:", 3) && pnb_read_file("", path, buf, sizeof buf) <= 0) {
+		snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.min", cg + 3);
+		if (pnb_read_file("", path, buf, sizeof buf) <= 0)
+			buf[0] = 0;
+	} else if (strncmp(cg, "v2:", 3)) {
+		buf[0] = 0;
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	jset_str(o, "memory_min", buf[0] ? buf : "none");
+	jsonl_emit(&r->out, o);
+}
+
 /* Protect the recorder from the pressure it measures.  Failures are recorded,
  * not fatal: an unprivileged test run still measures, and says it was exposed. */
 static void protect_self(struct recorder *r)
@@ -209,6 +255,7 @@ static void protect_self(struct recorder *r)
 			recorder_event(r, "unprotected", msg);
 		}
 	}
+	protection_event(r);
 }
 
 static uint64_t thread_cpu_ns(void)
