@@ -76,12 +76,12 @@ $(B)/libharness.a: $(filter-out $(B)/harness/main.o,$(HARNESS_OBJ))
 	rm -f $@ && ar rcs $@ $^
 
 # Guest programs are static: they go into an initramfs with no libc.
-bin/pnbench-record: $(B)/probes/recorder/recorder.o $(B)/libprobes.a $(B)/libpnb.a
+bin/pnbench-record: $(patsubst %.c,$(B)/%.o,$(wildcard probes/recorder/*.c)) $(B)/libprobes.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 
 # The closed loop's killer (issue 11): started by the recorder in the guest.
-bin/pnbench-killer: $(B)/probes/killer/killer.o $(B)/libprobes.a $(B)/libpnb.a
+bin/pnbench-killer: $(patsubst %.c,$(B)/%.o,$(wildcard probes/killer/*.c)) $(B)/libprobes.a $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 
@@ -94,7 +94,7 @@ bin/pnbench: $(B)/harness/main.o $(B)/libharness.a $(B)/libprobes.a $(B)/libwork
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
 # The guest's /init (qemu/init.c): PID 1 in the initramfs.
-bin/pnbench-init: $(B)/qemu/init.o $(B)/libpnb.a
+bin/pnbench-init: $(patsubst %.c,$(B)/%.o,$(wildcard qemu/*.c)) $(B)/libpnb.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -static -o $@ $^ -lm
 

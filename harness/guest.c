@@ -25,9 +25,6 @@
 #include <jansson.h>
 #include <unistd.h>
 
-/* Boot and poweroff under TCG take a few seconds; a slow CI machine more. */
-#define BOOT_ALLOWANCE_S 90
-
 /* The accelerator probe: a kernel under working KVM prints its banner in
  * well under a second; TCG, on a busy 2-core host, in a few. */
 #define KVM_PROBE_TIMEOUT_S 5
@@ -36,54 +33,12 @@
  * threaded-IRQ handlers at 50). */
 #define GUEST_RECORDER_FIFO 40
 
-/* How far the guest's clock may drift from the host's over a run before the
- * run is discarded: TCG's timing jitter stays well inside this. */
-#define CLOCK_RATIO_MAX 1.25
-
 /* Boots run again after a panic before the workload started. */
 #define BOOT_PANIC_RETRIES 2
 #define TCG_PROBE_TIMEOUT_S 30
 
-/* How long a kernel may take to reach /init before the run is called
- * "no_init": a Debian kernel under TCG needs ~2 s, so a minute is a kernel
- * that will not boot, not a slow one.  PNBENCH_BOOT_TIMEOUT=DURATION (e.g. 20s). */
-static uint64_t boot_timeout_ns(void)
-{
-	const char *e = getenv("PNBENCH_BOOT_TIMEOUT");
-	uint64_t ns;
-
-	if (e && *e && !pnb_parse_duration_ns(e, &ns) && ns)
-		return ns;
-	return 60 * NS_PER_S;
-}
-
-/* What a guest may take beyond its program's own bound (boot, flushing,
- * poweroff) before the watchdog calls it a hang.  PNBENCH_GUEST_SLACK. */
-static uint64_t guest_slack_ns(void)
-{
-	const char *e = getenv("PNBENCH_GUEST_SLACK");
-	uint64_t ns;
-
-	if (e && *e && !pnb_parse_duration_ns(e, &ns) && ns)
-		return ns;
-	return BOOT_ALLOWANCE_S * NS_PER_S;
-}
-
-/* A guest under working KVM or TCG prints its banner in well under a
- * second; 15 s without it is a guest that will never speak.
- * PNBENCH_FIRST_OUTPUT_TIMEOUT=DURATION. */
-static uint64_t first_output_timeout_ns(void)
-{
-	const char *e = getenv("PNBENCH_FIRST_OUTPUT_TIMEOUT");
-	uint64_t ns;
-
-	if (e && *e && !pnb_parse_duration_ns(e, &ns) && ns)
-		return ns;
-	return 15 * NS_PER_S;
-}
-
 /* Whether the last `tail` bytes of path (the whole file when 0) hold s. */
-static int file_has(const char *path, size_t tail, const char *s)
+int guest_file_has(const char *path, size_t tail, const char *s)
 {
 	char buf[65536];
 	int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
@@ -108,7 +63,7 @@ static int file_has(const char *path, size_t tail, const char *s)
 	return found;
 }
 
-static char *slurp(const char *path)
+char *guest_slurp(const char *path)
 {
 	FILE *f = fopen(path, "re");
 	char *buf = NULL;
@@ -125,25 +80,6 @@ static char *slurp(const char *path)
 	if (m)
 		fclose(m);
 	return buf;
-}
-
-/* QEMU's last words in dir/qemu.log ("qemu: ..."), or "" when it said nothing. */
-static void qemu_log_line(const char *dir, char *out, size_t len)
-{
-	char path[PNB_PATH + 16];
-	snprintf(path, sizeof path, "%s/qemu.log", dir);
-	char *q = slurp(path);
-	out[0] = 0;
-	if (!q)
-		return;
-	size_t n = strlen(q);
-	while (n && (q[n - 1] == '\n' || q[n - 1] == '\r'))
-		q[--n] = 0;
-	char *line = strrchr(q, '\n');
-	line = line ? line + 1 : q;
-	if (*line)
-		snprintf(out, len, "qemu: %.*s", (int)(len > 8 ? len - 8 : 0), line);
-	free(q);
 }
 
 /* Boot bzimage under accel with no initramfs, its console on a file, and
@@ -191,13 +127,13 @@ int guest_probe_boot(const char *accel, const char *bzimage, uint64_t timeout_ns
 	}
 	int st = 0, exited = 0;
 	for (;;) {
-		if (file_has(con, 0, "Linux version")) {
+		if (guest_file_has(con, 0, "Linux version")) {
 			ok = 1;
 			break;
 		}
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			exited = 1;
-			ok = file_has(con, 0, "Linux version");
+			ok = guest_file_has(con, 0, "Linux version");
 			break;
 		}
 		if (pnb_mono_ns() - t0 > timeout_ns)
@@ -215,7 +151,7 @@ int guest_probe_boot(const char *accel, const char *bzimage, uint64_t timeout_ns
 	} else {
 		/* QEMU's own first complaint says most, e.g. "host doesn't support
 		 * requested feature: CPUID.01H:ECX.pni". */
-		char *q = slurp(qlog), first[200] = "";
+		char *q = guest_slurp(qlog), first[200] = "";
 		if (q && *q)
 			snprintf(first, sizeof first, "; qemu: %.*s", (int)strcspn(q, "\n"), q);
 		free(q);
@@ -403,54 +339,6 @@ const struct guest_accel *guest_accel(const char *bzimage)
 }
 
 
-/* The last lines of the console, for a panic's reason. */
-/* The last lines of the console, folded into one line (" | " between them)
- * so a run's reason stays one line in logs and meta.json. */
-static void console_tail(const char *text, int lines, char *out, size_t len)
-{
-	const char *p = text + strlen(text);
-	size_t o = 0;
-	int n = 0;
-
-	while (p > text && (p[-1] == '\n' || p[-1] == '\r'))
-		p--;
-	const char *end = p;
-	while (p > text && n < lines) {
-		p--;
-		if (*p == '\n')
-			n++;
-	}
-	if (*p == '\n')
-		p++;
-	for (; p < end && o + 4 < len; p++) {
-		if (*p == '\r')
-			continue;
-		if (*p == '\n') {
-			o += (size_t)snprintf(out + o, len - o, " | ");
-			continue;
-		}
-		out[o++] = (unsigned char)*p < 0x20 ? ' ' : *p;
-	}
-	out[o < len ? o : len - 1] = 0;
-	if (!o)
-		snprintf(out, len, "(console empty)");
-}
-
-/* The kernel's own words about a panic: the "Kernel panic" line, whole. */
-static void panic_line(const char *text, char *out, size_t len)
-{
-	const char *p = strstr(text, "Kernel panic");
-	size_t n;
-
-	if (!p) {
-		out[0] = 0;
-		return;
-	}
-	n = strcspn(p, "\r\n");
-	snprintf(out, len, "%.*s; ", (int)(n < len ? n : len - 3), p);
-}
-
-
 /* What the kernel's config says about a knob the scenario asks for: 0, or
  * -1 with why when the config is known and lacks it (the cell is then
  * "unsupported" without a boot; /init checks again in the guest, where a
@@ -561,334 +449,4 @@ int guest_run(const struct kernel_image *k, const struct scenario *s, unsigned r
 	res->boot_retries = retries;
 	snprintf(res->retry_reason, sizeof res->retry_reason, "%s", first_reason);
 	return r;
-}
-
-int guest_exec(const struct kernel_image *k, const char *const *prog_argv,
-	       const struct guest_shape *s, const char *dir, const char *fault,
-	       struct run_result *res)
-{
-	char err[1024], base[PNB_PATH], disk[PNB_PATH] = "", runcpio[PNB_PATH + 32];
-	char initrd[PNB_PATH + 32], console[PNB_PATH + 32], events[PNB_PATH + 32];
-	char mem[32], cpus[48], append[2048], serial0[PNB_PATH + 64], serial1[PNB_PATH + 64];
-	char drive[PNB_PATH + 64];
-	uint64_t t0;
-
-	memset(res, 0, sizeof *res);
-	res->boot_s = res->poweroff_s = -1;
-#define FAIL(st, ...) do { snprintf(res->status, sizeof res->status, "%s", st); \
-	snprintf(res->reason, sizeof res->reason, __VA_ARGS__); return -1; } while (0)
-
-	if (image_initramfs(k, base, sizeof base, err, sizeof err))
-		FAIL("broken", "%s", err);
-	if (s->data_size && image_data_disk(s->data_size, disk, sizeof disk, err, sizeof err))
-		FAIL("broken", "%s", err);
-
-	const char *hier = s->memory_hierarchy ? s->memory_hierarchy : "v1";
-	if (strcmp(hier, "v1") && strcmp(hier, "v2"))
-		FAIL("broken", "memory hierarchy '%s': not v1 or v2", hier);
-	snprintf(console, sizeof console, "%s/console.log", dir);
-	snprintf(events, sizeof events, "%s/events.jsonl", dir);
-	snprintf(serial0, sizeof serial0, "file:%s", console);
-	snprintf(serial1, sizeof serial1, "file:%s", events);
-	snprintf(mem, sizeof mem, "%llu", (unsigned long long)(s->memory >> 20));
-	/* maxcpus > cpus: more possible than online CPUs, which per-possible-CPU
-	 * loops in the kernel (e.g. /proc/pressure) pay for. */
-	if (s->maxcpus > s->cpus)
-		snprintf(cpus, sizeof cpus, "cpus=%u,maxcpus=%u", s->cpus, s->maxcpus);
-	else
-		snprintf(cpus, sizeof cpus, "%u", s->cpus);
-	/* loglevel=1 keeps printk off the emulated UART while measuring (an
-	 * OOM report through it distorts timing); panic=-1 + -no-reboot turns
-	 * a panic into a QEMU exit; lpj= skips delay-loop calibration that is
-	 * very slow under TCG with several CPUs.  tsc=reliable: under TCG the
-	 * clocksource watchdog calls the TSC unstable, and the sched_clock
-	 * static-key flip that follows, patched while another vCPU runs that
-	 * code, oopsed 6.12 guests in int3 in 6 of 43 boots; with it, 1 of 71
-	 * (docs/guests.md).  It also makes clock_gettime a vDSO TSC read
-	 * instead of an HPET MMIO exit, so timestamps cost less.
-	 * earlyprintk: the kernel's banner ("Linux version") reaches the console
-	 * as soon as it runs in protected mode, so a guest that never gets that
-	 * far (a broken KVM stops after the real-mode "Probing EDD") fails in
-	 * seconds, not at the init deadline.  The early log it prints until the
-	 * real console takes over costs a few tens of ms; loglevel=1 still
-	 * keeps the kernel's messages off the console after that. */
-	snprintf(append, sizeof append, "console=ttyS0 earlyprintk=serial,ttyS0 loglevel=1 "
-		 "panic=-1 lpj=4000000 tsc=reliable %s%s",
-		 disk[0] ? "pnbench.disk=1 " : "", s->cmdline ? s->cmdline : "");
-	snprintf(drive, sizeof drive, "file=%s,if=virtio,format=raw,readonly=on", disk);
-
-	/* The machine: what a snapshot must match, and all a cold boot adds
-	 * to is its initramfs and serial ports. */
-	const char *machine[40];
-	int m = 0;
-	machine[m++] = "qemu-system-x86_64";
-	const struct guest_accel *acc = guest_accel(k->bzimage);
-	machine[m++] = "-accel";
-	machine[m++] = guest_accel_arg(acc, s->tcg_thread, res->accel, sizeof res->accel);
-	snprintf(res->accel_why, sizeof res->accel_why, "%s", acc->why);
-	machine[m++] = "-machine"; machine[m++] = "q35";
-	machine[m++] = "-nodefaults"; machine[m++] = "-no-user-config";
-	machine[m++] = "-display"; machine[m++] = "none";
-	machine[m++] = "-monitor"; machine[m++] = "none";
-	machine[m++] = "-no-reboot";
-	machine[m++] = "-m"; machine[m++] = mem;
-	machine[m++] = "-smp"; machine[m++] = cpus;
-	machine[m++] = "-kernel"; machine[m++] = k->bzimage;
-	machine[m++] = "-append"; machine[m++] = append;
-	if (disk[0]) {
-		machine[m++] = "-drive";
-		machine[m++] = drive;
-	}
-	machine[m] = NULL;
-
-	/* Restore from the saved machine when the shape allows; boot cold when
-	 * it cannot be made, saying why in meta.json. */
-	struct snapshot snap;
-	char sock[108] = "", runsock[108] = "", runblock[PNB_PATH + 32], s2[2 * PNB_PATH + 64], incoming[PNB_PATH + 64];
-	char qmp_arg[160];
-	int restore = 0;
-	snprintf(res->start, sizeof res->start, "cold");
-	char shape_env[1024];
-	if (snprintf(shape_env, sizeof shape_env, "memory_hierarchy=%s\n%s", hier,
-		     s->shape_env ? s->shape_env : "") >= (int)sizeof shape_env)
-		FAIL("broken", "the machine's run.env lines are longer than %zu bytes", sizeof shape_env);
-	snprintf(res->hierarchy, sizeof res->hierarchy, "%s", hier);
-	if (s->snapshot) {
-		char why[512];
-		snprintf(runblock, sizeof runblock, "%s/run.block", dir);
-		if (!snapshot_prepare(machine, base, shape_env, guest_qemu_version(), boot_timeout_ns(),
-				      &snap, why, sizeof why) &&
-		    !snapshot_run_block(runblock, prog_argv, fault, s->run_env, why, sizeof why)) {
-			restore = 1;
-			snprintf(res->start, sizeof res->start, "snapshot");
-			snprintf(res->snapshot_key, sizeof res->snapshot_key, "%s", snap.key);
-			snprintf(res->start_why, sizeof res->start_why, "%s", snap.made ?
-				 "snapshot made for this cell's shape" : "snapshot from the cache");
-			snprintf(runsock, sizeof runsock, "/tmp/pnbench-run-%d.in", (int)getpid());
-			unlink(runsock);
-			snprintf(s2, sizeof s2, "socket,id=pnbrun,path=%s,server=on,wait=off", runsock);
-			snprintf(incoming, sizeof incoming, "exec:cat '%s'", snap.mig);
-			snprintf(sock, sizeof sock, "/tmp/pnbench-run-%d.qmp", (int)getpid());
-			snprintf(qmp_arg, sizeof qmp_arg, "unix:%s,server=on,wait=off", sock);
-			unlink(sock);
-		} else {
-			snprintf(res->start_why, sizeof res->start_why, "no snapshot: %s", why);
-		}
-	}
-	if (!restore) {
-		char fault_line[128], envtext[2048];
-		const char *env[40];
-		int ne = 0;
-		/* Shape lines, then the run's: the order a restored /init
-		 * would see them in. */
-		snprintf(envtext, sizeof envtext, "%s%s", shape_env, s->run_env ? s->run_env : "");
-		for (char *sv = NULL, *l = strtok_r(envtext, "\n", &sv); l && ne < 36;
-		     l = strtok_r(NULL, "\n", &sv))
-			env[ne++] = l;
-		if (fault) {
-			snprintf(fault_line, sizeof fault_line, "fault=%s", fault);
-			env[ne++] = fault_line;
-		}
-		env[ne] = NULL;
-		snprintf(runcpio, sizeof runcpio, "%s/run.cpio", dir);
-		snprintf(initrd, sizeof initrd, "%s/initrd.cpio", dir);
-		if (image_run_archive_env(runcpio, prog_argv, env, err, sizeof err))
-			FAIL("broken", "%s", err);
-		if (pnb_concat_files(base, runcpio, initrd, err, sizeof err))
-			FAIL("broken", "%s", err);
-		unlink(runcpio);
-	}
-
-	const char *argv[64];
-	int n = 0;
-	for (int i = 0; machine[i]; i++)
-		argv[n++] = machine[i];
-	argv[n++] = "-initrd"; argv[n++] = restore ? snap.initrd : initrd;
-	argv[n++] = "-serial"; argv[n++] = serial0;
-	argv[n++] = "-serial"; argv[n++] = serial1;
-	if (restore) {
-		argv[n++] = "-chardev"; argv[n++] = s2;
-		argv[n++] = "-serial"; argv[n++] = "chardev:pnbrun";
-		argv[n++] = "-qmp"; argv[n++] = qmp_arg;
-		argv[n++] = "-incoming"; argv[n++] = incoming;
-	}
-	argv[n] = NULL;
-
-	/* The exact command, so a run can be reproduced by hand. */
-	char qcmd[PNB_PATH + 32];
-	snprintf(qcmd, sizeof qcmd, "%s/qemu.cmd", dir);
-	FILE *qf = fopen(qcmd, "we");
-	if (qf) {
-		for (int i = 0; i < n; i++)
-			fprintf(qf, "'%s'%s", argv[i], i + 1 < n ? " " : "\n");
-		fclose(qf);
-	}
-
-	t0 = pnb_mono_ns();
-	pid_t pid = fork();
-	if (pid < 0)
-		FAIL("broken", "fork: %s", strerror(errno));
-	if (pid == 0) {
-		/* QEMU dies with the cell worker, however it dies. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		char qlog[PNB_PATH + 32];
-		snprintf(qlog, sizeof qlog, "%s/qemu.log", dir);
-		int lg = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		dup2(null, 0);
-		dup2(lg >= 0 ? lg : null, 1);
-		dup2(lg >= 0 ? lg : null, 2);
-		execvp(argv[0], (char *const *)argv);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	int run_fd = -1;
-	if (restore) {
-		char why[400];
-		int rr = snapshot_resume(sock, runsock, runblock, t0 + 30 * NS_PER_S, &run_fd, why,
-					 sizeof why);
-		unlink(sock);
-		unlink(runsock);
-		if (rr) {
-			if (run_fd >= 0)
-				close(run_fd);
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			FAIL("broken", "restoring snapshot %s failed: %s (PNBENCH_SNAPSHOT=0 boots cold)",
-			     snap.key, why);
-		}
-	}
-	uint64_t deadline = t0 + s->bound_ns + guest_slack_ns();
-	uint64_t init_deadline = t0 + boot_timeout_ns();
-	uint64_t first_deadline = t0 + first_output_timeout_ns();
-	uint64_t t_started = 0, t_end = 0;
-	int st = 0, timed_out = 0, reached_init = 0, spoke = 0, silent = 0;
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-		uint64_t now = pnb_mono_ns();
-		if (w == pid)
-			break;
-		if (!reached_init)
-			reached_init = file_has(console, 0, "pnbench-init: reached init");
-		if (!spoke)
-			spoke = reached_init || file_has(console, 0, "Linux version");
-		if (!t_started && file_has(events, 0, "\"what\":\"workload_start\""))
-			t_started = now;
-		if (t_started && !t_end && file_has(events, 4096, "\"type\":\"end\""))
-			t_end = now;
-		if (now > deadline || (!reached_init && now > init_deadline) ||
-		    (!spoke && now > first_deadline)) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			timed_out = 1;
-			silent = !spoke;
-			break;
-		}
-		usleep(20000);
-	}
-	uint64_t t_exit = pnb_mono_ns();
-	res->boot_s = t_started ? (t_started - t0) / 1e9 : -1;
-	res->poweroff_s = t_end && !timed_out ? (t_exit - t_end) / 1e9 : -1;
-	res->wall_s = (pnb_mono_ns() - t0) / 1e9;
-	res->recorder_exit = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	if (!restore)
-		unlink(initrd);
-	if (run_fd >= 0)
-		close(run_fd);
-
-	char *con = slurp(console);
-	struct events_summary sum;
-	events_summarize(events, &sum);
-	const char *c = con ? con : "";
-	/* The guest's own clock against the host's over the same stretch (the
-	 * watchdog saw both lines within its 20 ms poll): under TCG a TSC
-	 * calibrated on a busy host can run several times too fast. */
-	double clock_ratio = 0;
-	if (t_started && t_end && sum.start_t_ns >= 0 && sum.has_end && t_end - t_started > 2 * NS_PER_S)
-		clock_ratio = (double)(sum.end_t_ns - sum.start_t_ns) / (double)(t_end - t_started);
-	res->clock_ratio = clock_ratio;
-	char tail[400], qemu_says[300] = "";
-	console_tail(c, 4, tail, sizeof tail);
-	qemu_log_line(dir, qemu_says, sizeof qemu_says);
-	int reached = strstr(c, "pnbench-init: reached init") != NULL;
-	/* The knobs as /init read them back: the last report wins (a restored
-	 * cell's console holds only its own). */
-	{
-		size_t o = 0;
-		res->knobs[0] = 0;
-		for (const char *p = c; (p = strstr(p, "pnbench-init: knob ")); ) {
-			char name[64], req[256], eff[512];
-			p += strlen("pnbench-init: knob ");
-			const char *eol = p + strcspn(p, "\r\n");
-			if (sscanf(p, "%63s requested=%255s effective=%511[^\r\n]", name, req, eff) == 3 &&
-			    o + strlen(name) + strlen(req) + strlen(eff) + 4 < sizeof res->knobs)
-				o += (size_t)snprintf(res->knobs + o, sizeof res->knobs - o, "%s\t%s\t%s\n",
-						      name, req, eff);
-			p = eol;
-		}
-	}
-	const char *unsup = strstr(c, "pnbench-init: unsupported: ");
-	const char *ex = strstr(c, "pnbench-init: recorder exited ");
-	int rec_exit = ex ? atoi(ex + strlen("pnbench-init: recorder exited ")) : -1;
-
-	if (strstr(c, "Kernel panic") || strstr(c, "kernel BUG") || strstr(c, "BUG: ")) {
-		snprintf(res->status, sizeof res->status, "panic");
-		char why[200];
-		panic_line(c, why, sizeof why);
-		snprintf(res->reason, sizeof res->reason, "guest kernel panic: %sconsole tail: %s",
-			 why, tail);
-	} else if (unsup && !timed_out) {
-		snprintf(res->status, sizeof res->status, "unsupported");
-		snprintf(res->reason, sizeof res->reason, "unsupported: %.*s",
-			 (int)strcspn(unsup + 27, "\r\n"), unsup + 27);
-	} else if (timed_out) {
-		snprintf(res->status, sizeof res->status, reached ? "hang" : "no_init");
-		if (silent)
-			snprintf(res->reason, sizeof res->reason, "guest printed no kernel banner within %.0f s "
-				 "of start (accel %s; PNBENCH_FIRST_OUTPUT_TIMEOUT); QEMU killed%s%s",
-				 first_output_timeout_ns() / 1e9, res->accel, qemu_says[0] ? "; " : "",
-				 qemu_says);
-		else if (reached)
-			snprintf(res->reason, sizeof res->reason, "guest did not power off within "
-				 "%.0f s (the run's bound + %.0f s); QEMU killed; console tail: %s",
-				 res->wall_s, guest_slack_ns() / 1e9, tail);
-		else
-			snprintf(res->reason, sizeof res->reason, "kernel did not reach init within "
-				 "%.0f s (PNBENCH_BOOT_TIMEOUT); QEMU killed; console tail: %s",
-				 res->wall_s, tail);
-	} else if (!reached) {
-		snprintf(res->status, sizeof res->status, "no_init");
-		snprintf(res->reason, sizeof res->reason, "kernel did not reach init (QEMU %s %d)%s%s; "
-			 "console tail: %s", WIFSIGNALED(st) ? "killed by signal" : "exit",
-			 WIFSIGNALED(st) ? WTERMSIG(st) : res->recorder_exit,
-			 qemu_says[0] ? "; " : "", qemu_says, tail);
-	} else if (sum.workload_exit_code == PNB_EXIT_USAGE) {
-		snprintf(res->status, sizeof res->status, "broken");
-		snprintf(res->reason, sizeof res->reason, "workload usage error: %s",
-			 sum.workload_message[0] ? sum.workload_message : "(no message; see console.log)");
-	} else if (clock_ratio > 0 && (clock_ratio > CLOCK_RATIO_MAX || clock_ratio < 1 / CLOCK_RATIO_MAX)) {
-		/* Every time in the run is off by this factor: not a result.  A
-		 * snapshot keeps its boot's TSC calibration for every restore, so
-		 * the bad one goes and the next cell makes a new one. */
-		snprintf(res->status, sizeof res->status, "broken");
-		snprintf(res->reason, sizeof res->reason, "the guest's clock ran %.2f times the host's "
-			 "from the workload's start to the end record (%.2f s against %.2f s): its TSC "
-			 "was miscalibrated at boot%s", clock_ratio,
-			 (sum.end_t_ns - sum.start_t_ns) / 1e9, (t_end - t_started) / 1e9,
-			 restore ? "; snapshot removed" : "");
-		if (restore) {
-			unlink(snap.mig);
-			unlink(snap.initrd);
-		}
-	} else if (!sum.has_end || rec_exit != 0) {
-		snprintf(res->status, sizeof res->status, "broken");
-		snprintf(res->reason, sizeof res->reason, "%s (recorder exit %d); console tail: %s",
-			 sum.has_end ? "recorder failed" : "no end record", rec_exit, tail);
-	} else {
-		res->complete = 1;
-		snprintf(res->status, sizeof res->status, "ok");
-	}
-	free(con);
-	return res->complete ? 0 : -1;
-#undef FAIL
 }

@@ -144,6 +144,12 @@ int guest_probe_boot(const char *accel, const char *bzimage, uint64_t timeout_ns
  * dir/events.jsonl through the second serial port as it is written, the
  * console to dir/console.log.  Classifies the end in res: ok, panic, hang,
  * no_init (kernel did not reach init), broken (no end record). */
+/* Shared by guest.c and guest_exec.c: whether the last `tail` bytes of
+ * path (the whole file when 0) hold s; a file's whole text (malloc'd), or
+ * NULL. */
+int guest_file_has(const char *path, size_t tail, const char *s);
+char *guest_slurp(const char *path);
+
 int guest_exec(const struct kernel_image *k, const char *const *argv,
 	       const struct guest_shape *shape, const char *dir, const char *fault,
 	       struct run_result *res);

@@ -79,11 +79,22 @@ static int read_stat(const char *root, const char *dir, struct pnb_kv *kv)
 	return r ? r : pnb_read_kv(root, path, kv);
 }
 
-static int memtotal_kb(const char *root, uint64_t *kb)
+/* MemTotal bounds a memcg domain whose limit is above the machine.  It
+ * moves only with memory hotplug, and a poller reading all of
+ * /proc/meminfo ten times a second for it was a tenth of the recorder's
+ * CPU: read once per src, as totalreserve is. */
+static int memtotal_kb(struct pnb_memview_src *src, uint64_t *kb)
 {
 	struct pnb_kv mi;
-	int r = pnb_read_meminfo(root, &mi);
-	return r ? r : need(&mi, "MemTotal", kb);
+	int r;
+
+	if (!src->memtotal_kb) {
+		if ((r = pnb_read_meminfo(src->root, &mi)) || (r = need(&mi, "MemTotal", kb)))
+			return r;
+		src->memtotal_kb = *kb;
+	}
+	*kb = src->memtotal_kb;
+	return 0;
 }
 
 static int read_system(struct pnb_memview_src *src, struct pnb_memview *v)
@@ -162,7 +173,7 @@ static int read_v1(struct pnb_memview_src *src, struct pnb_memview *v)
 	if ((r = read_one(src->root, src->memcg_dir, "memory.limit_in_bytes", &limit, NULL)) ||
 	    (r = read_one(src->root, src->memcg_dir, "memory.usage_in_bytes", &usage, NULL)) ||
 	    (r = read_stat(src->root, src->memcg_dir, &st)) ||
-	    (r = memtotal_kb(src->root, &memtotal)))
+	    (r = memtotal_kb(src, &memtotal)))
 		return r;
 	if ((r = need(&st, "total_cache", &cache)) || (r = need(&st, "total_rss", &rss)) ||
 	    (r = need(&st, "total_shmem", &shmem)) ||
@@ -192,7 +203,7 @@ static int read_v2(struct pnb_memview_src *src, struct pnb_memview *v)
 	if ((r = read_one(src->root, src->memcg_dir, "memory.max", &max, &is_max)) ||
 	    (r = read_one(src->root, src->memcg_dir, "memory.current", &cur, NULL)) ||
 	    (r = read_stat(src->root, src->memcg_dir, &st)) ||
-	    (r = memtotal_kb(src->root, &memtotal)))
+	    (r = memtotal_kb(src, &memtotal)))
 		return r;
 	if ((r = need(&st, "anon", &anon)) || (r = need(&st, "file", &file)) ||
 	    (r = need(&st, "shmem", &shmem)) || (r = need(&st, "unevictable", &unevict)) ||

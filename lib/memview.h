@@ -19,6 +19,7 @@ struct pnb_memview_src {
 	enum pnb_domain domain;
 	const char *memcg_dir;		/* absolute cgroup dir for the memcg domains */
 	uint64_t totalreserve_pages;	/* system: 0 = read /proc/zoneinfo once, then cached here */
+	uint64_t memtotal_kb;		/* memcgs: 0 = read MemTotal once, then cached here */
 };
 
 /* All fields in kB.  System domain (meminfo names):

@@ -261,8 +261,80 @@ ATF_TC_BODY(swapless_fill_phases, tc)
 	free_run(&r);
 }
 
+ATF_TC(probe_cpu);
+ATF_TC_HEAD(probe_cpu, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "the recorder's end event charges CPU time to each armed "
+			  "probe (probe_cpu_ns): one key per armed spec, none for an unsupported "
+			  "one, pollers non-zero, and their sum within the recorder's own CPU time");
+	atf_tc_set_md_var(tc, "timeout", "60");
+}
+ATF_TC_BODY(probe_cpu, tc)
+{
+	const char *src = atf_tc_get_config_var(tc, "srcdir");
+	char rec[1024];
+	struct cmd_result *res = calloc(1, sizeof *res);
+	/* Pollers at 10 ms over 1 s: ~100 calls each, so each has a cost to
+	 * measure; klmk is unsupported natively (no module is ever loaded). */
+	char *argv[] = { rec, "--no-mlock", "--grace", "0s", "--out", "events.jsonl",
+			 "--probe", "sample:10ms", "--probe", "memavail:10%:10ms",
+			 "--probe", "lmk:poll:10ms", "--probe", "klmk:report",
+			 "--", "/bin/sleep", "1", NULL };
+
+	bin_path(src, "pnbench-record", rec, sizeof rec);
+	ATF_REQUIRE_EQ(run_cmd(argv, 30, res), 0);
+	ATF_REQUIRE_EQ_MSG(res->status, 0, "pnbench-record exit %d: %s", res->status, res->err);
+	free(res);
+
+	json_t *armed = json_object(), *end = NULL, *o;
+	FILE *f = fopen("events.jsonl", "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ATF_REQUIRE(f);
+	while (getline(&line, &cap, f) > 0) {
+		const char *type, *spec, *st;
+		o = json_loads(line, 0, NULL);
+		ATF_REQUIRE(o);
+		if (!json_unpack(o, "{s:s, s:s, s:s}", "type", &type, "probe", &spec, "status", &st) &&
+		    !strcmp(type, "probe") && !strcmp(st, "armed"))
+			json_object_set_new(armed, spec, json_true());
+		if (!json_unpack(o, "{s:s}", "type", &type) && !strcmp(type, "end")) {
+			json_decref(end);
+			end = json_incref(o);
+		}
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	ATF_REQUIRE_MSG(end, "no end event");
+	json_t *pc = json_object_get(end, "probe_cpu_ns");
+	ATF_REQUIRE_MSG(json_is_object(pc), "the end event has no probe_cpu_ns object");
+	json_int_t total = json_integer_value(json_object_get(end, "recorder_cpu_ns")), sum = 0;
+	const char *spec;
+	json_t *v;
+	ATF_CHECK_EQ_MSG(json_object_size(pc), json_object_size(armed),
+			 "%zu probe_cpu_ns keys for %zu armed probes",
+			 json_object_size(pc), json_object_size(armed));
+	ATF_CHECK_MSG(!json_object_get(pc, "klmk:report"), "an unsupported probe was charged");
+	json_object_foreach(armed, spec, v) {
+		json_t *ns = json_object_get(pc, spec);
+		ATF_CHECK_MSG(json_is_integer(ns) && json_integer_value(ns) > 0,
+			      "armed probe %s has no positive probe_cpu_ns", spec);
+		/* A 10 ms poller that took a whole second of CPU per second
+		 * would be a broken measurement, not a slow probe. */
+		ATF_CHECK_MSG(json_integer_value(ns) < 1000000000, "%s: %lld ns of CPU in 1 s",
+			      spec, (long long)json_integer_value(ns));
+		sum += json_integer_value(ns);
+	}
+	ATF_CHECK_MSG(total > 0 && sum <= total, "probes' CPU %lld ns > the recorder's %lld ns",
+		      (long long)sum, (long long)total);
+	json_decref(armed);
+	json_decref(end);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, probe_cpu);
 	ATF_TP_ADD_TC(tp, fixed_rate_oom);
 	ATF_TP_ADD_TC(tp, stream_read_no_oom);
 	ATF_TP_ADD_TC(tp, busy_beaver_oom);
