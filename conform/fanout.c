@@ -6,6 +6,7 @@
  * apart are their wake-ups (CLOCK_MONOTONIC at each thread's return from
  * poll)? */
 #include "conform.h"
+#include "memcg.h"
 #include "cgroupfs.h"
 #include "clock.h"
 #include "jsonl.h"
@@ -55,13 +56,11 @@ static int fire_hog(void *p)
 
 static int fire_shrink(void *p)
 {
-	char lim[32];
 	uint64_t u = usage();
 	(void)p;
 	if (u < 2 * VMP_SHRINK)
 		return -ENOSPC;
-	snprintf(lim, sizeof lim, "%llu", (unsigned long long)((u - VMP_SHRINK) & ~4095ULL));
-	return cf_put(FCG "/memory.limit_in_bytes", lim);
+	return pnb_memcg_set_limit(FCG, (u - VMP_SHRINK) & ~4095ULL);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -85,7 +84,7 @@ static enum cf_result episode(struct cf_ctx *c, int n, int psi)
 		res = cf_say(c, CF_SKIP, "no data file %s (the guest needs its data disk)", CF_DATA);
 		goto out;
 	}
-	if ((e = cf_cg_make(FCG)) || (psi && (e = cf_put(FCG "/memory.limit_in_bytes", "32M")))) {
+	if ((e = pnb_memcg_create(FCG, 1)) || (psi && (e = pnb_memcg_set_limit(FCG, 32 << 20)))) {
 		res = cf_say(c, CF_SKIP, "unsupported: v1 memcg %s: %s", FCG, strerror(-e));
 		goto out;
 	}
@@ -203,7 +202,7 @@ out:
 	for (int i = 0; i < armed; i++)
 		close(w[i].fd);
 	free(w);
-	cf_cg_remove(FCG);
+	pnb_memcg_remove(FCG, 0, 100, 20);
 	return res;
 }
 

@@ -8,6 +8,7 @@
  *
  * usage: pnbench-conform [--only CASE[,CASE...]] [--list] */
 #include "conform.h"
+#include "memcg.h"
 #include "clock.h"
 #include "jsonl.h"
 #include "log.h"
@@ -65,26 +66,6 @@ int cf_put(const char *path, const char *s)
 int cf_have_data(void)
 {
 	return access(CF_DATA, R_OK) == 0;
-}
-
-int cf_cg_remove(const char *dir)
-{
-	/* Processes just killed leave the cgroup a moment later; a memcg
-	 * whose charges are still being dropped refuses rmdir with EBUSY. */
-	for (int i = 0; i < 100; i++) {
-		if (!rmdir(dir) || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY)
-			return -errno;
-		usleep(20000);
-	}
-	return -EBUSY;
-}
-
-int cf_cg_make(const char *dir)
-{
-	cf_cg_remove(dir);
-	return mkdir(dir, 0755) ? -errno : 0;
 }
 
 static void touch_pages(char *p, size_t len)
@@ -210,7 +191,7 @@ static void switch_v2(void)
 		cf_v2_memory = 1;
 		return;
 	}
-	cf_cg_remove(CF_V1 "/pnbench");
+	pnb_memcg_remove(CF_V1 "/pnbench", 0, 100, 20);
 	/* Removed memcgs live on while page cache charged to them does; the
 	 * hierarchy can only die once they are gone. */
 	cf_put("/proc/sys/vm/drop_caches", "3");

@@ -7,6 +7,7 @@
 
 #include "cgroupfs.h"
 #include "clock.h"
+#include "memcg.h"
 #include "procfs.h"
 
 #include <errno.h>
@@ -52,7 +53,7 @@ static inline const char *tmemcg_unavailable(void)
  * 0 or -errno. */
 static inline int tmemcg_create(struct tmemcg *m, const char *tag, uint64_t limit)
 {
-	char mnt[256], f[600], v[32];
+	char mnt[256];
 	int r;
 
 	memset(m, 0, sizeof *m);
@@ -61,11 +62,9 @@ static inline int tmemcg_create(struct tmemcg *m, const char *tag, uint64_t limi
 	if ((r = pnb_cgroup_v1_memory_mount("", mnt, sizeof mnt)))
 		return r;
 	snprintf(m->dir, sizeof m->dir, "%s/pnbtest-%s-%d", mnt, tag, (int)getpid());
-	if (mkdir(m->dir, 0755) && errno != EEXIST)
-		return -errno;
-	snprintf(f, sizeof f, "%s/memory.limit_in_bytes", m->dir);
-	snprintf(v, sizeof v, "%llu", (unsigned long long)limit);
-	return pnb_write_file("", f, v, 0);
+	if ((r = pnb_memcg_create(m->dir, 0)))
+		return r;
+	return pnb_memcg_set_limit(m->dir, limit);
 }
 
 /* Fork a child that joins the memcg and waits; fn(arg) runs once released.
@@ -73,7 +72,6 @@ static inline int tmemcg_create(struct tmemcg *m, const char *tag, uint64_t limi
 static inline int tmemcg_spawn(struct tmemcg *m, void (*fn)(void *), void *arg)
 {
 	int pfd[2];
-	char f[600], v[32];
 	pid_t pid;
 	int r;
 
@@ -97,9 +95,7 @@ static inline int tmemcg_spawn(struct tmemcg *m, void (*fn)(void *), void *arg)
 	close(pfd[0]);
 	m->child = pid;
 	m->go_fd = pfd[1];
-	snprintf(f, sizeof f, "%s/cgroup.procs", m->dir);
-	snprintf(v, sizeof v, "%d", (int)pid);
-	if ((r = pnb_write_file("", f, v, 0))) {
+	if ((r = pnb_memcg_join(m->dir, pid))) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		m->child = -1;
@@ -132,11 +128,8 @@ static inline void tmemcg_destroy(struct tmemcg *m)
 		waitpid(m->child, NULL, 0);
 		m->child = -1;
 	}
-	for (int i = 0; m->dir[0] && i < 200; i++) {
-		if (rmdir(m->dir) == 0 || errno == ENOENT)
-			break;
-		usleep(10000);
-	}
+	if (m->dir[0])
+		pnb_memcg_remove(m->dir, 0, 200, 10);
 }
 
 /* The memcg's v1 memory.oom_control "oom_kill" counter (4.13+), or -1. */

@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "jsonl.h"
+#include "memcg.h"
 #include "probe.h"
 #include "probetest.h"
 #include "procfs.h"
@@ -148,66 +149,28 @@ static uint64_t some_total_us(void)
 	return psi.some.total_us;
 }
 
-static void write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	ATF_REQUIRE_MSG(fd >= 0, "open %s: %s", path, strerror(errno));
-	ATF_REQUIRE_MSG(write(fd, s, strlen(s)) == (ssize_t)strlen(s), "write '%s' to %s: %s",
-			s, path, strerror(errno));
-	close(fd);
-}
-
 /* The v1 memcg every pressure case uses: 64M, no swap on the host. */
 static void memcg_create(void)
 {
-	char buf[64];
+	int e;
 
 	if (access(V1_MEM "/memory.limit_in_bytes", F_OK) != 0)
 		pnb_skip("no cgroup v1 memory hierarchy at %s", V1_MEM);
-	if (mkdir(TEST_CG, 0755) != 0 && errno != EEXIST)
-		atf_tc_fail("mkdir %s: %s", TEST_CG, strerror(errno));
-	snprintf(buf, sizeof buf, "%llu", MEMCG_LIMIT);
-	write_str(TEST_CG "/memory.limit_in_bytes", buf);
+	if ((e = pnb_memcg_create(TEST_CG, 0)) || (e = pnb_memcg_set_limit(TEST_CG, MEMCG_LIMIT)))
+		atf_tc_fail("memcg %s with a %llu-byte limit: %s", TEST_CG, MEMCG_LIMIT, strerror(-e));
 }
 
 /* Kill what is left in the test memcg (only our children join it), remove it. */
 static void memcg_destroy(void)
 {
-	char buf[4096];
-	ssize_t n;
-
-	for (int tries = 0; tries < 50; tries++) {
-		n = pnb_read_file("", TEST_CG "/cgroup.procs", buf, sizeof buf);
-		if (n < 0)
-			return;		/* already gone */
-		for (char *s = buf, *e; *s; s = e) {
-			long pid = strtol(s, &e, 10);
-			if (e == s)
-				break;
-			if (pid > 0)
-				kill((pid_t)pid, SIGKILL);
-		}
-		if (rmdir(TEST_CG) == 0 || errno == ENOENT)
-			return;
-		usleep(100000);
-	}
+	pnb_memcg_remove(TEST_CG, 1, 50, 100);
 }
 
-static void join(const char *procs)
+/* In a child: join cgroup dir, or die with status 3. */
+static void join(const char *dir)
 {
-	char buf[32];
-	int fd = open(procs, O_WRONLY);
-
-	snprintf(buf, sizeof buf, "%d", getpid());
-	if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
+	if (pnb_memcg_join(dir, 0))
 		_exit(3);
-	close(fd);
-}
-
-static void join_memcg(void)
-{
-	join(TEST_CG "/cgroup.procs");
 }
 
 /* A file bigger than the memcg, on a disk (tmpfs pages would be shmem:
@@ -240,16 +203,16 @@ static void make_big_file(const char *path, size_t mb)
 
 /* Child: hold 48M of anon memory in the 64M memcg and read the file in a
  * loop: every read needs reclaim inside the memcg (a memory stall). */
-static pid_t start_thrasher(const char *path, const char *also_procs)
+static pid_t start_thrasher(const char *path, const char *also_dir)
 {
 	pid_t pid = fork();
 
 	ATF_REQUIRE(pid >= 0);
 	if (pid == 0) {
 		char *anon, *buf = malloc(1 << 20);
-		join_memcg();
-		if (also_procs)
-			join(also_procs);
+		join(TEST_CG);
+		if (also_dir)
+			join(also_dir);
 		anon = mmap(NULL, 48 << 20, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (anon == MAP_FAILED || !buf)
@@ -275,7 +238,7 @@ static pid_t start_burst(void)
 
 	ATF_REQUIRE(pid >= 0);
 	if (pid == 0) {
-		join_memcg();
+		join(TEST_CG);
 		for (;;) {
 			char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -678,26 +641,11 @@ static void cgroup2_mount(char *out, size_t len)
 
 static void cg2_destroy(void)
 {
-	char dir[600], procs[700], buf[4096];
+	char dir[600];
 
 	cgroup2_mount(dir, 512);
 	strcat(dir, "/" TEST_CG2_NAME);
-	snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
-	for (int tries = 0; tries < 50; tries++) {
-		ssize_t n = pnb_read_file("", procs, buf, sizeof buf);
-		if (n < 0)
-			return;
-		for (char *s = buf, *e; *s; s = e) {
-			long pid = strtol(s, &e, 10);
-			if (e == s)
-				break;
-			if (pid > 0)
-				kill((pid_t)pid, SIGKILL);
-		}
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			return;
-		usleep(100000);
-	}
+	pnb_memcg_remove(dir, 1, 50, 100);
 }
 
 ATF_TC_WITH_CLEANUP(cgroup_trigger_event_and_removal);
@@ -713,7 +661,7 @@ ATF_TC_BODY(cgroup_trigger_event_and_removal, tc)
 	 * stands in for the run's memcg_v2 here, while the pressure itself
 	 * comes from the v1 memcg the child also sits in. */
 	struct probe_env env = { .root = "", .domain = PNB_DOMAIN_SYSTEM, .workload_pidfd = -1 };
-	char spec[64], why[PROBE_ERR_LEN] = "", procs[700];
+	char spec[64], why[PROBE_ERR_LEN] = "";
 	struct epoll_event ev;
 	uint64_t t0, first, real;
 	struct jsonl out;
@@ -724,9 +672,8 @@ ATF_TC_BODY(cgroup_trigger_event_and_removal, tc)
 	require_psi();
 	cgroup2_mount(env.memcg_v2, sizeof env.memcg_v2 - 32);
 	strcat(env.memcg_v2, "/" TEST_CG2_NAME);
-	ATF_REQUIRE_MSG(mkdir(env.memcg_v2, 0755) == 0 || errno == EEXIST, "mkdir %s: %s",
-			env.memcg_v2, strerror(errno));
-	snprintf(procs, sizeof procs, "%s/cgroup.procs", env.memcg_v2);
+	ATF_REQUIRE_MSG((r = pnb_cgroup_mkdir(env.memcg_v2, 0)) == 0, "mkdir %s: %s",
+			env.memcg_v2, strerror(-r));
 	memcg_create();
 	make_big_file("big", 160);
 	snprintf(spec, sizeof spec, "psi:some:100ms:%s:cgroup", usable_window());
@@ -737,7 +684,7 @@ ATF_TC_BODY(cgroup_trigger_event_and_removal, tc)
 	ATF_REQUIRE(probe_from_spec(&p, spec, why, sizeof why) == 0);
 	ATF_REQUIRE_MSG(p.ops->supported(&p, &env, why, sizeof why) == 0, "%s", why);
 	ATF_REQUIRE_MSG(p.ops->open(&p, &env, &out, why, sizeof why) == 0, "%s", why);
-	child = start_thrasher("big", procs);
+	child = start_thrasher("big", env.memcg_v2);
 	n = collect_events(&p, &out, "events.jsonl", 30 * NS_PER_S, 100000, t0, &first, &real);
 	stop_child(child);
 	unlink("big");
