@@ -109,16 +109,12 @@ static enum cf_result episode(struct cf_ctx *c, int n, int psi)
 	for (; armed < n; armed++) {
 		w[armed].psi = psi;
 		if (psi) {
-			int fd = open("/proc/pressure/memory", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-			if (fd < 0 || write(fd, PSI_SPEC, sizeof PSI_SPEC) < 0) {
-				e = errno;
-				if (fd >= 0)
-					close(fd);
-				res = cf_say(c, e == ENOENT ? CF_SKIP : CF_FAIL, "PSI trigger %d of %d: %s",
-					     armed + 1, n, strerror(e));
+			if ((e = pnb_psi_arm("/proc/pressure/memory", PSI_SPEC, &w[armed].fd, why,
+					     sizeof why))) {
+				res = cf_say(c, e == -ENOENT ? CF_SKIP : CF_FAIL, "PSI trigger %d of %d: %s",
+					     armed + 1, n, why);
 				goto out;
 			}
-			w[armed].fd = fd;
 		} else if ((e = pnb_vmpressure_register(FCG, "low", &w[armed].fd, why, sizeof why))) {
 			res = cf_say(c, e == -EOPNOTSUPP || e == -ENOENT ? CF_SKIP : CF_FAIL,
 				     "%slistener %d of %d: %s", e == -EOPNOTSUPP ? "unsupported: " : "",

@@ -1,6 +1,7 @@
 /* PSI trigger cases (Documentation/accounting/psi.rst, kernel/sched/psi.c
  * psi_trigger_create / psi_write). */
 #include "conform.h"
+#include "cgroupfs.h"
 #include "memcg.h"
 #include "clock.h"
 #include "jsonl.h"
@@ -23,21 +24,11 @@
 /* Open path and write spec with its NUL (the kernel overwrites the last
  * byte of what it copies with NUL).  The fd in *fdp (or closed when fdp
  * is NULL); 0 or -errno of open/write. */
+/* One trigger, on its own fd (NULL: closed again); 0 or -errno: the
+ * cases judge the kernel's answer itself. */
 static int trig(const char *path, const char *spec, int *fdp)
 {
-	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, spec, strlen(spec) + 1) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	if (fdp)
-		*fdp = fd;
-	else
-		close(fd);
-	return 0;
+	return pnb_psi_arm(path, spec, fdp, NULL, 0);
 }
 
 static enum cf_result need_psi(struct cf_ctx *c)

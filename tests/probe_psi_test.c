@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroupfs.h"
 #include "clock.h"
 #include "jsonl.h"
 #include "memcg.h"
@@ -70,19 +71,17 @@ static void require_psi(void)
 			    strerror(errno));
 }
 
-/* Write a trigger to a fresh fd of the system file; 0 or -errno. */
-static int try_trigger(const char *text, size_t len, int *fdp)
+/* Write a trigger without its NUL, as pnb_psi_arm never does, to a fresh
+ * fd of the system file: what the kernel does with it.  0 or -errno. */
+static int trigger_without_nul(const char *text)
 {
 	int fd = open(PSI_FILE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	int r = 0;
 
 	ATF_REQUIRE_MSG(fd >= 0, "open %s: %s", PSI_FILE, strerror(errno));
-	if (write(fd, text, len) < 0)
+	if (write(fd, text, strlen(text)) < 0)
 		r = -errno;
-	if (fdp && r == 0)
-		*fdp = fd;
-	else
-		close(fd);
+	close(fd);
 	return r;
 }
 
@@ -486,7 +485,7 @@ ATF_TC_HEAD(second_trigger_ebusy, tc)
 }
 ATF_TC_BODY(second_trigger_ebusy, tc)
 {
-	char t[64];
+	char t[64], why[256];
 	int fd = -1, r;
 
 	require_psi();
@@ -494,8 +493,10 @@ ATF_TC_BODY(second_trigger_ebusy, tc)
 		pnb_skip("kernel before 5.17: a second write replaces the trigger "
 			    "(EBUSY came with the psi UAF fix)");
 	snprintf(t, sizeof t, "some 150000 %s", strcmp(usable_window(), "1s") ? "2000000" : "1000000");
-	r = try_trigger(t, strlen(t) + 1, &fd);
-	ATF_REQUIRE_MSG(r == 0, "first trigger '%s': %s", t, strerror(-r));
+	r = pnb_psi_arm(PSI_FILE, t, &fd, why, sizeof why);
+	ATF_REQUIRE_MSG(r == 0, "first trigger: %s", why);
+	/* The kernel's answer to a second write on the same fd, bytes as
+	 * pnb_psi_arm writes them. */
 	ATF_CHECK_MSG(write(fd, t, strlen(t) + 1) < 0 && errno == EBUSY,
 		      "second trigger on one fd: want EBUSY, got %s", strerror(errno));
 	close(fd);
@@ -512,13 +513,16 @@ ATF_TC_BODY(trigger_needs_nul, tc)
 	 * digit and the kernel arms a 2 s window instead: accepted by every
 	 * kernel and privilege level, which shows the truncation. */
 	const char *t = "some 150000 20000000";
+	char why[256] = "";
 	int r;
 
 	require_psi();
-	r = try_trigger(t, strlen(t) + 1, NULL);
+	r = pnb_psi_arm(PSI_FILE, t, NULL, why, sizeof why);
 	ATF_CHECK_MSG(r == -EINVAL, "'%s' with its NUL: want EINVAL (20s > 10s), got %s", t,
 		      r ? strerror(-r) : "accepted");
-	r = try_trigger(t, strlen(t), NULL);
+	ATF_CHECK_MSG(strstr(why, PSI_FILE) && strstr(why, t), "reason '%s' does not name the "
+		      "file and the trigger", why);
+	r = trigger_without_nul(t);
 	ATF_CHECK_MSG(r == 0, "'%s' without NUL: want accepted as a 2s window, got %s", t,
 		      strerror(-r));
 }
