@@ -8,6 +8,7 @@
 #include "cgroupfs.h"
 #include "clock.h"
 #include "memcg.h"
+#include "memhog.h"
 #include "procfs.h"
 
 #include <errno.h>
@@ -152,29 +153,18 @@ struct tanon {
 	uint64_t limit;		/* stop and hold after this many bytes; 0: never */
 };
 
-/* Allocate and touch anonymous memory chunk by chunk (until killed, or up
- * to limit, then sleep until killed). */
+/* Allocate and touch anonymous memory chunk by chunk with lib/memhog (until
+ * killed, or up to limit, then sleep until killed). */
 static inline void tanon_run(void *arg)
 {
 	const struct tanon *a = arg;
-	uint64_t done = 0, next = pnb_mono_ns();
+	struct pnb_hog h = { .bytes = a->limit, .chunk = a->chunk,
+			     .rate_bps = a->pause_ns ? a->chunk * NS_PER_S / a->pause_ns : 0 };
 
-	for (;;) {
-		if (a->limit && done >= a->limit) {
-			for (;;)
-				pause();
-		}
-		char *p = mmap(NULL, a->chunk, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			_exit(4);
-		memset(p, 0x5a, a->chunk);
-		done += a->chunk;
-		if (a->pause_ns) {
-			next += a->pause_ns;
-			pnb_sleep_until_ns(next);
-		}
-	}
+	if (pnb_hog_run(&h))
+		_exit(4);
+	for (;;)
+		pause();
 }
 
 /* A data file of size bytes (non-zero data), written and then dropped from

@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "jsonl.h"
 #include "memcg.h"
+#include "memhog.h"
 #include "probe.h"
 #include "probetest.h"
 #include "procfs.h"
@@ -208,15 +209,12 @@ static pid_t start_thrasher(const char *path, const char *also_dir)
 
 	ATF_REQUIRE(pid >= 0);
 	if (pid == 0) {
-		char *anon, *buf = malloc(1 << 20);
+		char *buf = malloc(1 << 20);
 		join(TEST_CG);
 		if (also_dir)
 			join(also_dir);
-		anon = mmap(NULL, 48 << 20, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (anon == MAP_FAILED || !buf)
+		if (pnb_hog_touch(48 << 20, NULL) || !buf)
 			_exit(4);
-		memset(anon, 1, 48 << 20);
 		for (;;) {
 			int fd = open(path, O_RDONLY);
 			if (fd < 0)
@@ -233,19 +231,9 @@ static pid_t start_thrasher(const char *path, const char *also_dir)
  * killer ends it quickly, after very little reclaim. */
 static pid_t start_burst(void)
 {
-	pid_t pid = fork();
+	pid_t pid = pnb_hog_spawn(&(struct pnb_hog){ .chunk = 1 << 20 }, TEST_CG);
 
-	ATF_REQUIRE(pid >= 0);
-	if (pid == 0) {
-		join(TEST_CG);
-		for (;;) {
-			char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (p == MAP_FAILED)
-				_exit(6);
-			memset(p, 1, 1 << 20);
-		}
-	}
+	ATF_REQUIRE_MSG(pid > 0, "fork: %s", strerror(-pid));
 	return pid;
 }
 
