@@ -20,9 +20,10 @@ int pnb_memcg_version(const char *dir);
  * pnb_memcg_remove without killing); otherwise an existing dir is fine. */
 int pnb_cgroup_mkdir(const char *dir, int fresh);
 
-/* pnb_cgroup_mkdir, as a memory cgroup.  On cgroup2 the parent's cgroup.subtree_control gets
- * "+memory" first, and it is -ENODEV (dir removed again) when dir still
- * has no memory controller.  fresh: as pnb_cgroup_mkdir (so no charge of
+/* pnb_cgroup_mkdir, as a memory cgroup.  On cgroup2 the parent's
+ * cgroup.subtree_control gets "+memory" first, and it is -ENODEV (dir
+ * removed again, or the parent's errno) when dir still has no memory
+ * controller.  fresh: as pnb_cgroup_mkdir (so no charge of
  * an earlier user stays). */
 int pnb_memcg_create(const char *dir, int fresh);
 
