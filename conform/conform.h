@@ -49,10 +49,7 @@ int cf_hog_stop(pid_t pid);
 /* Wait up to timeout_ns; 1 and *status when it ended, 0 on timeout. */
 int cf_hog_wait(pid_t pid, uint64_t timeout_ns, int *status);
 
-/* cgroup helpers: mkdir (fresh: an old one is removed first), rmdir with
- * retries (a dying memcg may take a moment).  0 or -errno. */
-int cf_cg_make(const char *dir);
-int cf_cg_remove(const char *dir);
+/* cgroups: lib/memcg.h (pnb_memcg_create(dir, 1) gives a fresh one). */
 int cf_put(const char *path, const char *s);
 int cf_have_data(void);
 

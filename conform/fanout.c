@@ -6,6 +6,7 @@
  * apart are their wake-ups (CLOCK_MONOTONIC at each thread's return from
  * poll)? */
 #include "conform.h"
+#include "memcg.h"
 #include "cgroupfs.h"
 #include "clock.h"
 #include "jsonl.h"
@@ -55,13 +56,11 @@ static int fire_hog(void *p)
 
 static int fire_shrink(void *p)
 {
-	char lim[32];
 	uint64_t u = usage();
 	(void)p;
 	if (u < 2 * VMP_SHRINK)
 		return -ENOSPC;
-	snprintf(lim, sizeof lim, "%llu", (unsigned long long)((u - VMP_SHRINK) & ~4095ULL));
-	return cf_put(FCG "/memory.limit_in_bytes", lim);
+	return pnb_memcg_set_limit(FCG, (u - VMP_SHRINK) & ~4095ULL);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -85,7 +84,7 @@ static enum cf_result episode(struct cf_ctx *c, int n, int psi)
 		res = cf_say(c, CF_SKIP, "no data file %s (the guest needs its data disk)", CF_DATA);
 		goto out;
 	}
-	if ((e = cf_cg_make(FCG)) || (psi && (e = cf_put(FCG "/memory.limit_in_bytes", "32M")))) {
+	if ((e = pnb_memcg_create(FCG, 1)) || (psi && (e = pnb_memcg_set_limit(FCG, 32 << 20)))) {
 		res = cf_say(c, CF_SKIP, "unsupported: v1 memcg %s: %s", FCG, strerror(-e));
 		goto out;
 	}
@@ -110,16 +109,12 @@ static enum cf_result episode(struct cf_ctx *c, int n, int psi)
 	for (; armed < n; armed++) {
 		w[armed].psi = psi;
 		if (psi) {
-			int fd = open("/proc/pressure/memory", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-			if (fd < 0 || write(fd, PSI_SPEC, sizeof PSI_SPEC) < 0) {
-				e = errno;
-				if (fd >= 0)
-					close(fd);
-				res = cf_say(c, e == ENOENT ? CF_SKIP : CF_FAIL, "PSI trigger %d of %d: %s",
-					     armed + 1, n, strerror(e));
+			if ((e = pnb_psi_arm("/proc/pressure/memory", PSI_SPEC, &w[armed].fd, why,
+					     sizeof why))) {
+				res = cf_say(c, e == -ENOENT ? CF_SKIP : CF_FAIL, "PSI trigger %d of %d: %s",
+					     armed + 1, n, why);
 				goto out;
 			}
-			w[armed].fd = fd;
 		} else if ((e = pnb_vmpressure_register(FCG, "low", &w[armed].fd, why, sizeof why))) {
 			res = cf_say(c, e == -EOPNOTSUPP || e == -ENOENT ? CF_SKIP : CF_FAIL,
 				     "%slistener %d of %d: %s", e == -EOPNOTSUPP ? "unsupported: " : "",
@@ -203,7 +198,7 @@ out:
 	for (int i = 0; i < armed; i++)
 		close(w[i].fd);
 	free(w);
-	cf_cg_remove(FCG);
+	pnb_memcg_remove(FCG, 0, 100, 20);
 	return res;
 }
 

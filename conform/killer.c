@@ -2,6 +2,7 @@
  * is gone only once its memory is, and process_mrelease frees the memory
  * of a killed victim without waiting for its exit. */
 #include "conform.h"
+#include "memhog.h"
 #include "clock.h"
 #include "jsonl.h"
 
@@ -50,11 +51,8 @@ static pid_t victim(int cpu)
 			CPU_SET(cpu, &s);
 			sched_setaffinity(0, sizeof s, &s);
 		}
-		char *m = mmap(NULL, VICTIM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m == MAP_FAILED)
+		if (pnb_hog_touch(VICTIM_BYTES, NULL))
 			_exit(3);
-		for (size_t i = 0; i < VICTIM_BYTES; i += 4096)
-			m[i] = 1;
 		(void)!write(p[1], "r", 1);
 		for (;;)
 			pause();

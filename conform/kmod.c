@@ -11,6 +11,7 @@
  * The module comes from the image (/pnbench/kmod); without it every case
  * is skipped with the image's reason. */
 #include "conform.h"
+#include "memhog.h"
 #include "clock.h"
 #include "kmodload.h"
 #include "lmk.h"
@@ -41,11 +42,8 @@ static pid_t holder(int adj, unsigned rss_mb, int ready_fd)
 	if (fd < 0 || write(fd, v, strlen(v)) < 0)
 		_exit(3);
 	close(fd);
-	size_t n = (size_t)rss_mb << 20;
-	char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
+	if (pnb_hog_touch((size_t)rss_mb << 20, NULL))
 		_exit(4);
-	memset(m, 1, n);
 	if (write(ready_fd, "r", 1) != 1)
 		_exit(5);
 	for (;;)

@@ -8,6 +8,8 @@
  *
  * usage: pnbench-conform [--only CASE[,CASE...]] [--list] */
 #include "conform.h"
+#include "memcg.h"
+#include "memhog.h"
 #include "clock.h"
 #include "jsonl.h"
 #include "log.h"
@@ -67,32 +69,6 @@ int cf_have_data(void)
 	return access(CF_DATA, R_OK) == 0;
 }
 
-int cf_cg_remove(const char *dir)
-{
-	/* Processes just killed leave the cgroup a moment later; a memcg
-	 * whose charges are still being dropped refuses rmdir with EBUSY. */
-	for (int i = 0; i < 100; i++) {
-		if (!rmdir(dir) || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY)
-			return -errno;
-		usleep(20000);
-	}
-	return -EBUSY;
-}
-
-int cf_cg_make(const char *dir)
-{
-	cf_cg_remove(dir);
-	return mkdir(dir, 0755) ? -errno : 0;
-}
-
-static void touch_pages(char *p, size_t len)
-{
-	for (size_t off = 0; off < len; off += 4096)
-		p[off] = 1;
-}
-
 static void read_data(uint64_t limit)
 {
 	static char buf[1 << 16];
@@ -109,36 +85,23 @@ static void read_data(uint64_t limit)
 
 static void hog_body(const struct cf_hog *h)
 {
-	const size_t chunk = 1 << 20;
-
 	switch (h->kind) {
 	case CF_HOG_STREAM:
 		for (unsigned i = 0; i < h->passes; i++)
 			read_data(0);
 		_exit(0);
-	case CF_HOG_THRASH: {
-		char *p = mmap(NULL, h->anon_bytes, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
+	case CF_HOG_THRASH:
+		if (pnb_hog_touch(h->anon_bytes, NULL))
 			_exit(4);
-		touch_pages(p, h->anon_bytes);
 		for (;;)
 			read_data(0);
-	}
 	case CF_HOG_ALLOC: {
 		if (h->cache_bytes)
 			read_data(h->cache_bytes);
-		uint64_t t0 = pnb_mono_ns(), done = 0;
-		while (done < h->anon_bytes) {
-			char *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (p == MAP_FAILED)
-				_exit(4);
-			touch_pages(p, chunk);
-			done += chunk;
-			if (h->rate_bps)
-				pnb_sleep_until_ns(t0 + done * NS_PER_S / h->rate_bps);
-		}
+		/* No anon_bytes is a cache-only fill, not "until mmap fails". */
+		struct pnb_hog a = { .bytes = h->anon_bytes, .rate_bps = h->rate_bps };
+		if (h->anon_bytes && pnb_hog_run(&a))
+			_exit(4);
 		pause();
 		_exit(0);
 	}
@@ -210,7 +173,7 @@ static void switch_v2(void)
 		cf_v2_memory = 1;
 		return;
 	}
-	cf_cg_remove(CF_V1 "/pnbench");
+	pnb_memcg_remove(CF_V1 "/pnbench", 0, 100, 20);
 	/* Removed memcgs live on while page cache charged to them does; the
 	 * hierarchy can only die once they are gone. */
 	cf_put("/proc/sys/vm/drop_caches", "3");

@@ -1,6 +1,7 @@
 /* cgroup v2 memory.events cases (Documentation/admin-guide/cgroup-v2.rst).
  * They run last, after main.c gave the memory controller to cgroup2. */
 #include "conform.h"
+#include "memcg.h"
 #include "clock.h"
 #include "jsonl.h"
 #include "procfs.h"
@@ -31,12 +32,12 @@ enum cf_result cf_memevents_high(struct cf_ctx *c)
 		return cf_say(c, CF_SKIP, "unsupported: %s", cf_v2_why);
 	if (!cf_have_data())
 		return cf_say(c, CF_SKIP, "no data file %s (the guest needs its data disk)", CF_DATA);
-	if ((e = cf_cg_make(G)) || (e = cf_put(CF_V2 "/cf-high/memory.high", "16M")))
+	if ((e = pnb_memcg_create(G, 1)) || (e = cf_put(CF_V2 "/cf-high/memory.high", "16M")))
 		return cf_say(c, CF_SKIP, "unsupported: cgroup2 %s memory.high: %s", G, strerror(-e));
 	int fd = open(CF_V2 "/cf-high/memory.events", O_RDONLY | O_CLOEXEC);
 	char buf[512];
 	if (fd < 0 || pnb_pread_text(fd, buf, sizeof buf) < 0) {
-		cf_cg_remove(G);
+		pnb_memcg_remove(G, 0, 100, 20);
 		return cf_say(c, CF_FAIL, "cannot read memory.events: %s", strerror(errno));
 	}
 	uint64_t h0 = ev(G, "high"), t0 = pnb_mono_ns(), woke = 0;
@@ -49,7 +50,7 @@ enum cf_result cf_memevents_high(struct cf_ctx *c)
 		st = cf_hog_stop(pid);
 	uint64_t h1 = ev(G, "high");
 	close(fd);
-	cf_cg_remove(G);
+	pnb_memcg_remove(G, 0, 100, 20);
 	jset_int(c->detail, "high_delta", (long long)(h1 - h0));
 	jset_int(c->detail, "poll_woke_ns", woke ? (long long)woke : -1);
 	if (h1 == h0)
@@ -72,7 +73,7 @@ enum cf_result cf_memevents_oom_counts(struct cf_ctx *c)
 
 	if (!cf_v2_memory)
 		return cf_say(c, CF_SKIP, "unsupported: %s", cf_v2_why);
-	if ((e = cf_cg_make(G)) || (e = cf_put(CF_V2 "/cf-oom/memory.max", "32M")))
+	if ((e = pnb_memcg_create(G, 1)) || (e = pnb_memcg_set_limit(CF_V2 "/cf-oom", 32 << 20)))
 		return cf_say(c, CF_SKIP, "unsupported: cgroup2 %s memory.max: %s", G, strerror(-e));
 	if (!pnb_read_kv("", "/proc/vmstat", &kv))
 		v0 = pnb_kv_or(&kv, "oom_kill", 0);
@@ -89,7 +90,7 @@ enum cf_result cf_memevents_oom_counts(struct cf_ctx *c)
 	uint64_t o1 = ev(G, "oom"), k1 = ev(G, "oom_kill");
 	if (!pnb_read_kv("", "/proc/vmstat", &kv))
 		v1 = pnb_kv_or(&kv, "oom_kill", 0);
-	cf_cg_remove(G);
+	pnb_memcg_remove(G, 0, 100, 20);
 	jset_int(c->detail, "sigkilled", kills);
 	jset_int(c->detail, "oom_delta", (long long)(o1 - o0));
 	jset_int(c->detail, "oom_kill_delta", (long long)(k1 - k0));

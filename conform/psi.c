@@ -1,6 +1,8 @@
 /* PSI trigger cases (Documentation/accounting/psi.rst, kernel/sched/psi.c
  * psi_trigger_create / psi_write). */
 #include "conform.h"
+#include "cgroupfs.h"
+#include "memcg.h"
 #include "clock.h"
 #include "jsonl.h"
 #include "procfs.h"
@@ -22,21 +24,11 @@
 /* Open path and write spec with its NUL (the kernel overwrites the last
  * byte of what it copies with NUL).  The fd in *fdp (or closed when fdp
  * is NULL); 0 or -errno of open/write. */
+/* One trigger, on its own fd (NULL: closed again); 0 or -errno: the
+ * cases judge the kernel's answer itself. */
 static int trig(const char *path, const char *spec, int *fdp)
 {
-	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, spec, strlen(spec) + 1) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	if (fdp)
-		*fdp = fd;
-	else
-		close(fd);
-	return 0;
+	return pnb_psi_arm(path, spec, fdp, NULL, 0);
 }
 
 static enum cf_result need_psi(struct cf_ctx *c)
@@ -202,7 +194,7 @@ static pid_t thrash_start(struct cf_ctx *c, const char *v2procs, char *why, size
 		snprintf(why, len, "no data file %s (the guest needs its data disk)", CF_DATA);
 		return -ENOENT;
 	}
-	if ((e = cf_cg_make(PSI_CG)) || (e = cf_put(PSI_CG "/memory.limit_in_bytes", "48M"))) {
+	if ((e = pnb_memcg_create(PSI_CG, 1)) || (e = pnb_memcg_set_limit(PSI_CG, 48 << 20))) {
 		snprintf(why, len, "v1 memcg %s: %s", PSI_CG, strerror(-e));
 		return e;
 	}
@@ -218,7 +210,7 @@ static void thrash_stop(pid_t pid)
 {
 	if (pid > 0)
 		cf_hog_stop(pid);
-	cf_cg_remove(PSI_CG);
+	pnb_memcg_remove(PSI_CG, 0, 100, 20);
 }
 
 static uint64_t some_total_us(const char *path)
@@ -310,7 +302,7 @@ enum cf_result cf_psi_fires_thrashing(struct cf_ctx *c)
 	watch(fd, PSI_MEM, win, t0, 2 * NS_PER_S, 0, &idle);
 	/* Control 2, a trigger on an empty cgroup2 group armed through the
 	 * thrashing: nothing in it can stall. */
-	int have_ctl = !cf_cg_make(idle_cg) &&
+	int have_ctl = !pnb_cgroup_mkdir(idle_cg, 1) &&
 		       !trig(CF_V2 "/cf-psi-idle/memory.pressure", spec, &fi);
 	t0 = pnb_mono_ns();
 	pid_t pid = thrash_start(c, NULL, why, sizeof why);
@@ -318,7 +310,7 @@ enum cf_result cf_psi_fires_thrashing(struct cf_ctx *c)
 		close(fd);
 		if (fi >= 0)
 			close(fi);
-		cf_cg_remove(idle_cg);
+		pnb_memcg_remove(idle_cg, 0, 100, 20);
 		return cf_say(c, CF_SKIP, "cannot make pressure: %s", why);
 	}
 	watch(fd, PSI_MEM, win, t0, 10 * NS_PER_S, 1, &busy);
@@ -330,7 +322,7 @@ enum cf_result cf_psi_fires_thrashing(struct cf_ctx *c)
 	close(fd);
 	if (fi >= 0)
 		close(fi);
-	cf_cg_remove(idle_cg);
+	pnb_memcg_remove(idle_cg, 0, 100, 20);
 	jset_int(c->detail, "threshold_us", (long long)thr_us);
 	jset_int(c->detail, "idle_events", idle.events);
 	jset_int(c->detail, "idle_stall_us", (long long)idle.total_growth_us);
@@ -428,7 +420,7 @@ enum cf_result cf_psi_cgroup_trigger_scoped(struct cf_ctx *c)
 
 	if (need_psi(c) != CF_PASS)
 		return CF_SKIP;
-	if ((e = cf_cg_make(A)) || (e = cf_cg_make(B)))
+	if ((e = pnb_cgroup_mkdir(A, 1)) || (e = pnb_cgroup_mkdir(B, 1)))
 		return cf_say(c, CF_SKIP, "unsupported: cannot create cgroup2 groups under %s: %s",
 			      CF_V2, strerror(-e));
 	if ((r = trig(CF_V2 "/cf-psi-a/memory.pressure", "some 50000 1000000", &fa)) ||
@@ -470,8 +462,8 @@ out:
 		close(fa);
 	if (fb >= 0)
 		close(fb);
-	cf_cg_remove(A);
-	cf_cg_remove(B);
+	pnb_memcg_remove(A, 0, 100, 20);
+	pnb_memcg_remove(B, 0, 100, 20);
 	return res;
 }
 

@@ -1,6 +1,7 @@
 /* Ground truth of an OOM kill: /proc/vmstat oom_kill, the victim's pidfd,
  * its /dev/kmsg line. */
 #include "conform.h"
+#include "memcg.h"
 #include "clock.h"
 #include "jsonl.h"
 #include "oom.h"
@@ -32,7 +33,7 @@ static pid_t victim(char *why, size_t len)
 	struct cf_hog h = { .kind = CF_HOG_ALLOC, .anon_bytes = 256 << 20,
 			    .procs = { TCG "/cgroup.procs" } };
 	int e;
-	if ((e = cf_cg_make(TCG)) || (e = cf_put(TCG "/memory.limit_in_bytes", "32M"))) {
+	if ((e = pnb_memcg_create(TCG, 1)) || (e = pnb_memcg_set_limit(TCG, 32 << 20))) {
 		snprintf(why, len, "unsupported: v1 memcg %s: %s", TCG, strerror(-e));
 		return e;
 	}
@@ -56,7 +57,7 @@ enum cf_result cf_truth_vmstat_oom_kill(struct cf_ctx *c)
 		if (cf_hog_wait(pid, 20 * NS_PER_S, &st) != 1)
 			st = cf_hog_stop(pid);
 		kills += WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
-		cf_cg_remove(TCG);
+		pnb_memcg_remove(TCG, 0, 100, 20);
 	}
 	uint64_t v1 = vmstat_oom_kill(&have);
 	jset_int(c->detail, "sigkilled", kills);
@@ -81,7 +82,7 @@ enum cf_result cf_truth_pidfd_victim(struct cf_ctx *c)
 	if (pfd < 0) {
 		int e = errno;
 		cf_hog_stop(pid);
-		cf_cg_remove(TCG);
+		pnb_memcg_remove(TCG, 0, 100, 20);
 		return cf_say(c, e == ENOSYS ? CF_SKIP : CF_FAIL, "pidfd_open: %s", strerror(e));
 	}
 	uint64_t t0 = pnb_mono_ns();
@@ -93,7 +94,7 @@ enum cf_result cf_truth_pidfd_victim(struct cf_ctx *c)
 	close(pfd);
 	if (w != pid)
 		st = cf_hog_stop(pid);
-	cf_cg_remove(TCG);
+	pnb_memcg_remove(TCG, 0, 100, 20);
 	jset_int(c->detail, "readable_after_ns", r > 0 ? (long long)(t1 - t0) : -1);
 	jset_bool(c->detail, "reaped_at_once", w == pid);
 	if (r <= 0 || !(pf.revents & POLLIN))
@@ -124,7 +125,7 @@ enum cf_result cf_truth_kmsg_victim(struct cf_ctx *c)
 	}
 	if (cf_hog_wait(pid, 20 * NS_PER_S, &st) != 1)
 		st = cf_hog_stop(pid);
-	cf_cg_remove(TCG);
+	pnb_memcg_remove(TCG, 0, 100, 20);
 	uint64_t end = pnb_mono_ns() + 3 * NS_PER_S;
 	while (!found && pnb_mono_ns() < end) {
 		ssize_t n = read(fd, rec, sizeof rec - 1);

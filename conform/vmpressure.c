@@ -1,6 +1,7 @@
 /* memcg v1 vmpressure cases (Documentation/admin-guide/cgroup-v1/memory.rst,
  * "Memory Pressure"; mm/vmpressure.c). */
 #include "conform.h"
+#include "memcg.h"
 #include "cgroupfs.h"
 #include "clock.h"
 #include "jsonl.h"
@@ -35,10 +36,10 @@ static enum cf_result registrations(struct cf_ctx *c, const char *const *specs, 
 	size_t used = 0;
 	int e;
 
-	if ((e = cf_cg_make(cg)))
+	if ((e = pnb_memcg_create(cg, 1)))
 		return cf_say(c, CF_SKIP, "unsupported: cannot create %s: %s", cg, strerror(-e));
 	if (need_vmp(c, cg) != CF_PASS) {
-		cf_cg_remove(cg);
+		pnb_memcg_remove(cg, 0, 100, 20);
 		return CF_SKIP;
 	}
 	json_t *o = json_object();
@@ -49,7 +50,7 @@ static enum cf_result registrations(struct cf_ctx *c, const char *const *specs, 
 			close(fd);
 		if (r == -EOPNOTSUPP) {
 			json_decref(o);
-			cf_cg_remove(cg);
+			pnb_memcg_remove(cg, 0, 100, 20);
 			return cf_say(c, CF_SKIP, "unsupported: %s", why);
 		}
 		jset_str(o, specs[i], en(r));
@@ -58,7 +59,7 @@ static enum cf_result registrations(struct cf_ctx *c, const char *const *specs, 
 					 "%s\"%s\" gave %s", used ? "; " : "", specs[i], en(r));
 	}
 	json_object_set_new(c->detail, "register", o);
-	cf_cg_remove(cg);
+	pnb_memcg_remove(cg, 0, 100, 20);
 	if (bad[0])
 		return cf_say(c, CF_FAIL, "%s (documented %s)", bad, en(want));
 	return cf_say(c, CF_PASS, "all %d registrations gave %s", n, en(want));
@@ -106,13 +107,13 @@ enum cf_result cf_vmp_levels_before_oom(struct cf_ctx *c)
 		struct cf_listener ls[3] = { { 0 } };
 		uint64_t death = 0;
 		int st = 0;
-		if ((e = cf_cg_make(cg)) || (e = cf_put(CF_V1 "/cf-vmp-oom/memory.limit_in_bytes", "64M"))) {
+		if ((e = pnb_memcg_create(cg, 1)) || (e = pnb_memcg_set_limit(CF_V1 "/cf-vmp-oom", 64 << 20))) {
 			json_decref(runs);
 			return cf_say(c, CF_SKIP, "unsupported: memcg %s: %s", cg, strerror(-e));
 		}
 		if (need_vmp(c, cg) != CF_PASS) {
 			json_decref(runs);
-			cf_cg_remove(cg);
+			pnb_memcg_remove(cg, 0, 100, 20);
 			return CF_SKIP;
 		}
 		for (int l = 0; l < 3; l++)
@@ -120,7 +121,7 @@ enum cf_result cf_vmp_levels_before_oom(struct cf_ctx *c)
 				for (int k = 0; k < l; k++)
 					close(ls[k].fd);
 				json_decref(runs);
-				cf_cg_remove(cg);
+				pnb_memcg_remove(cg, 0, 100, 20);
 				return cf_say(c, CF_FAIL, "registering %s: %s", levels[l], why);
 			}
 		/* The swapless-fill shape: page cache first (something to
@@ -166,7 +167,7 @@ enum cf_result cf_vmp_levels_before_oom(struct cf_ctx *c)
 		json_object_set_new(o, "levels_before_kill", lv);
 		json_array_append_new(runs, o);
 		all_levels_reps += seen == 3;
-		cf_cg_remove(cg);
+		pnb_memcg_remove(cg, 0, 100, 20);
 		if (!death) {
 			json_object_set_new(c->detail, "reps", runs);
 			return cf_say(c, CF_FAIL, "rep %d: no OOM kill within 40 s at 10 MB/s in a 64 MiB memcg",
@@ -245,9 +246,9 @@ static void propagation(void)
 	for (int ep = 0; ep < 2; ep++) {
 		struct cf_listener ls[NPROP] = { { 0 } };
 		int n = ep ? NPROP : C_DEFAULT;
-		cf_cg_remove(C);
-		if ((e = cf_cg_make(P)) || (e = cf_cg_make(C)) ||
-		    (e = cf_put(CF_V1 "/cf-vmp-p/c/memory.limit_in_bytes", "32M"))) {
+		pnb_memcg_remove(C, 0, 100, 20);
+		if ((e = pnb_memcg_create(P, 1)) || (e = pnb_memcg_create(C, 1)) ||
+		    (e = pnb_memcg_set_limit(CF_V1 "/cf-vmp-p/c", 32 << 20))) {
 			prop.res = CF_SKIP;
 			snprintf(prop.why, sizeof prop.why, "unsupported: memcg %s: %s", C, strerror(-e));
 			goto out;
@@ -287,8 +288,8 @@ static void propagation(void)
 		}
 	}
 out:
-	cf_cg_remove(C);
-	cf_cg_remove(P);
+	pnb_memcg_remove(C, 0, 100, 20);
+	pnb_memcg_remove(P, 0, 100, 20);
 }
 
 static void prop_detail(struct cf_ctx *c)
@@ -384,17 +385,17 @@ enum cf_result cf_vmp_stream_no_medium(struct cf_ctx *c)
 
 	if (!cf_have_data())
 		return cf_say(c, CF_SKIP, "no data file %s (the guest needs its data disk)", CF_DATA);
-	if ((e = cf_cg_make(cg)) || (e = cf_put(CF_V1 "/cf-vmp-s/memory.limit_in_bytes", "32M")))
+	if ((e = pnb_memcg_create(cg, 1)) || (e = pnb_memcg_set_limit(CF_V1 "/cf-vmp-s", 32 << 20)))
 		return cf_say(c, CF_SKIP, "unsupported: memcg %s: %s", cg, strerror(-e));
 	if (need_vmp(c, cg) != CF_PASS) {
-		cf_cg_remove(cg);
+		pnb_memcg_remove(cg, 0, 100, 20);
 		return CF_SKIP;
 	}
 	for (int l = 0; l < 3; l++)
 		if ((e = pnb_vmpressure_register(cg, levels[l], &ls[l].fd, why, sizeof why))) {
 			for (int k = 0; k < l; k++)
 				close(ls[k].fd);
-			cf_cg_remove(cg);
+			pnb_memcg_remove(cg, 0, 100, 20);
 			return cf_say(c, CF_FAIL, "registering %s: %s", levels[l], why);
 		}
 	struct cf_hog h = { .kind = CF_HOG_STREAM, .passes = 1,
@@ -420,7 +421,7 @@ enum cf_result cf_vmp_stream_no_medium(struct cf_ctx *c)
 	jset_int(c->detail, "read_ns", death ? (long long)death : -1);
 	jset_int(c->detail, "pgpgout", (long long)evicted);
 	jset_bool(c->detail, "project_expectation_no_medium_critical", !ls[1].count && !ls[2].count);
-	cf_cg_remove(cg);
+	pnb_memcg_remove(cg, 0, 100, 20);
 	if (!death || !WIFEXITED(st) || WEXITSTATUS(st))
 		return cf_say(c, CF_FAIL, "the streaming reader did not finish cleanly in 30 s (status 0x%x)", st);
 	if (evicted < VMP_WIN_PAGES)

@@ -359,6 +359,7 @@ struct cmp_opts {
 	void *on_row_arg;
 	double threshold_pct;	/* a median moving this much the bad way ... */
 	double alpha;		/* ... with p below this is a regression */
+	double lead_floor_s;	/* a smaller lead median change is none */
 	unsigned rules;
 	int method;		/* enum pnb_mwu_method */
 	const char *base_kernel, *new_kernel;	/* NULL: the side's only kernel */

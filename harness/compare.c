@@ -49,6 +49,9 @@ void cmp_opts_default(struct cmp_opts *o)
 	 * kills, more false alarms, a new storm (docs/metrics.md 6). */
 	o->rules = CMP_RULE_LEAD | CMP_RULE_FP | CMP_RULE_FIRED | CMP_RULE_OOM | CMP_RULE_STORM_SEEN;
 	o->method = PNB_MWU_AUTO;
+	/* The run-to-run spread of event-driven lead times on one kernel:
+	 * their IQR in the committed baseline is 20-80 ms (docs/metrics.md 6). */
+	o->lead_floor_s = 0.05;
 }
 
 int cmp_parse_rules(const char *s, unsigned *out, char *err, size_t errlen)
@@ -273,6 +276,32 @@ struct row_result {
 	int shown, regression;
 };
 
+/* The time step in which a probe can see a change, in seconds (0: none
+ * known).  A poller names its interval as its spec's last field
+ * (lmk:poll:100ms, memavail:10%:100ms): a lead time moves in steps of it
+ * whatever the kernel did.  A PSI trigger's last field is its window, and
+ * the kernel checks a trigger every window / 10 (UPDATES_PER_WINDOW in
+ * kernel/sched/psi.c), so that is its step. */
+static double probe_step_s(const char *spec)
+{
+	const char *last = strrchr(spec, ':');
+	uint64_t ns;
+
+	if (!last || pnb_parse_duration_ns(last + 1, &ns))
+		return 0;
+	if (!strncmp(spec, "psi:", 4))
+		ns /= 10;
+	return ns / 1e9;
+}
+
+/* The smallest lead-time change judged for key k: the probe's step or the
+ * --lead-floor, whichever is larger (docs/metrics.md 6). */
+static double lead_min_effect_s(const struct an_key *k, const struct cmp_opts *o)
+{
+	double step = k ? probe_step_s(k->probe) : 0;
+	return step > o->lead_floor_s ? step : o->lead_floor_s;
+}
+
 /* The scenario and probe row being printed, for cmp_opts.on_row. */
 static const char *cur_scn, *cur_row;
 
@@ -325,14 +354,25 @@ static struct row_result print_row(FILE *out, const char *label, const struct an
 		snprintf(ps, sizeof ps, "%.3f %c", t.p, t.exact ? 'e' : 'n');
 	else
 		snprintf(ps, sizeof ps, "-");
-	int sig = have_p && t.p < o->alpha;
+	int sig = have_p && t.p < o->alpha, small = 0;
 	if (sig && (o->rules & rule_of(m)) && !isnan(ch)) {
 		int worse = an_metrics[m].worse;
 		rr.regression = (worse < 0 && ch < -o->threshold_pct) ||
 				(worse > 0 && ch > o->threshold_pct);
+		/* Two finite lead medians closer than what the probe can
+		 * resolve are the same lead: fired -> missed stays judged. */
+		if (rr.regression && m == AN_M_LEAD_RANKED && isfinite(bd.median) &&
+		    isfinite(nd.median) &&
+		    fabs(nd.median - bd.median) < lead_min_effect_s(k, o)) {
+			rr.regression = 0;
+			small = 1;
+		}
 	}
-	fprintf(out, "  %-27.27s %9s %9s %8s %8s %s%s\n", label, bs, ns, cs, ps,
-		sig ? "*" : " ", rr.regression ? " REGRESSION" : "");
+	char smalls[48] = "";
+	if (small)
+		snprintf(smalls, sizeof smalls, " < %.0f ms step", 1e3 * lead_min_effect_s(k, o));
+	fprintf(out, "  %-27.27s %9s %9s %8s %8s %s%s%s\n", label, bs, ns, cs, ps,
+		sig ? "*" : " ", rr.regression ? " REGRESSION" : "", smalls);
 	if (o->on_row)
 		o->on_row(o->on_row_arg, &(struct cmp_row){
 			.scenario = cur_scn, .row = k ? cur_row : NULL, .metric = an_metrics[m].key,
@@ -466,7 +506,10 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 	for (size_t i = 0; i < NRULES; i++)
 		if (o->rules & rules[i].bit)
 			fprintf(out, " %s", rules[i].name);
-	fprintf(out, "\n  rows of counts and rates that are 0 in every run of both sides are left out\n");
+	fprintf(out, "\n  lead time: a change of the median smaller than the probe's own step (poll\n"
+		     "        interval, PSI window / 10) or %.0f ms is no regression; no multiple-\n"
+		     "        comparison correction (docs/metrics.md 6)\n", 1e3 * o->lead_floor_s);
+	fprintf(out, "  rows of counts and rates that are 0 in every run of both sides are left out\n");
 	if (pnb_mwu_min_p((size_t)maxb, (size_t)maxn) >= o->alpha && o->method != PNB_MWU_NORMAL)
 		fprintf(out, "  note: with %d vs %d runs the smallest possible p is %.3f >= %g: no\n"
 			     "        difference can be significant; use more --reps or a larger --alpha\n",
@@ -631,6 +674,8 @@ static void compare_usage(FILE *f)
 		"with no complete run, or a run without meta.json).\n"
 		"  --threshold PCT     a median worse by more than PCT %% (default 10) ...\n"
 		"  --alpha P           ... with p < P (default 0.05) is a regression\n"
+		"  --lead-floor MS     a lead time median moving less than MS (default 50)\n"
+		"                      or the probe's own step is no regression\n"
 		"  --rules LIST        rows that can regress: lead, headroom, latency, fp,\n"
 		"                      storm, overhead (medians, Mann-Whitney U); fired,\n"
 		"                      oom, storm-seen (k/n runs, Fisher's exact test);\n"
@@ -649,6 +694,7 @@ int cmd_compare(int argc, char **argv)
 		{ "threshold", required_argument, NULL, 't' },
 		{ "alpha", required_argument, NULL, 'a' },
 		{ "rules", required_argument, NULL, 'r' },
+		{ "lead-floor", required_argument, NULL, 'l' },
 		{ "base-kernel", required_argument, NULL, 'B' },
 		{ "new-kernel", required_argument, NULL, 'N' },
 		{ "exact", no_argument, NULL, 'e' },
@@ -683,6 +729,15 @@ int cmd_compare(int argc, char **argv)
 				return PNB_EXIT_USAGE;
 			}
 			break;
+		case 'l': {
+			double ms;
+			if (pnb_parse_double(optarg, &ms) || ms < 0) {
+				pnb_err("compare: --lead-floor '%s': want milliseconds >= 0, e.g. 50", optarg);
+				return PNB_EXIT_USAGE;
+			}
+			o.lead_floor_s = ms / 1e3;
+			break;
+		}
 		case 'B':
 			o.base_kernel = optarg;
 			break;

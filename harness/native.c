@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
+#include "memcg.h"
 #include "parse.h"
 #include "procfs.h"
 
@@ -36,7 +37,7 @@ static int find_memcg(struct memcg *m, char *why, size_t len)
 		return 0;
 	}
 	if (!pnb_cgroup2_mount("", m->mount, sizeof m->mount) &&
-	    pnb_cgroup2_has_controller("", m->mount, "memory") == 1) {
+	    pnb_cgroup2_has_controller("", m->mount, "memory") == 0) {
 		m->version = 2;
 		return 0;
 	}
@@ -101,24 +102,6 @@ int native_limit_check(uint64_t limit, const char *root, char *why, size_t len)
 	return 0;
 }
 
-static int write_num(const char *dir, const char *file, uint64_t v)
-{
-	char path[1200], num[32];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	snprintf(num, sizeof num, "%llu", (unsigned long long)v);
-	return pnb_write_file("", path, num, 0);
-}
-
-static int read_num(const char *dir, const char *file, uint64_t *v)
-{
-	char path[1200], buf[64];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	if (pnb_read_file("", path, buf, sizeof buf) < 0)
-		return -1;
-	buf[strcspn(buf, "\n")] = 0;
-	return pnb_parse_u64(buf, v);
-}
-
 static int make_memcg(struct memcg *m, const char *name, uint64_t limit, char *why, size_t len)
 {
 	char parent[600];
@@ -126,40 +109,27 @@ static int make_memcg(struct memcg *m, const char *name, uint64_t limit, char *w
 	int e;
 
 	snprintf(parent, sizeof parent, "%s/pnbench", m->mount);
-	if (mkdir(parent, 0755) && errno != EEXIST) {
-		snprintf(why, len, "cannot create %s: %s", parent, strerror(errno));
+	if ((e = pnb_memcg_create(parent, 0))) {
+		snprintf(why, len, "cannot create %s with the memory controller: %s", parent,
+			 strerror(-e));
 		return -1;
-	}
-	if (m->version == 2) {
-		char sc[700];
-		/* Enable memory for our subtree; the root may already have it. */
-		snprintf(sc, sizeof sc, "%s/cgroup.subtree_control", m->mount);
-		pnb_write_file("", sc, "+memory", 0);
-		snprintf(sc, sizeof sc, "%s/cgroup.subtree_control", parent);
-		if ((e = pnb_write_file("", sc, "+memory", 0))) {
-			snprintf(why, len, "cannot enable the memory controller in %s: %s", parent,
-				 strerror(-e));
-			return -1;
-		}
 	}
 	snprintf(m->dir, sizeof m->dir, "%s/%s", parent, name);
-	if (mkdir(m->dir, 0755) && errno != EEXIST) {
-		snprintf(why, len, "cannot create %s: %s", m->dir, strerror(errno));
+	if ((e = pnb_memcg_create(m->dir, 0))) {
+		snprintf(why, len, "cannot create %s with the memory controller: %s", m->dir,
+			 strerror(-e));
 		return -1;
 	}
-	const char *lim = m->version == 1 ? "memory.limit_in_bytes" : "memory.max";
-	if ((e = write_num(m->dir, lim, limit))) {
-		snprintf(why, len, "cannot set %s/%s: %s", m->dir, lim, strerror(-e));
+	if ((e = pnb_memcg_set_limit(m->dir, limit))) {
+		snprintf(why, len, "cannot set the memory limit of %s: %s", m->dir, strerror(-e));
 		return -1;
 	}
-	/* No swap inside the cgroup: the scenarios are swapless unless they say otherwise. */
-	if (m->version == 1)
-		write_num(m->dir, "memory.memsw.limit_in_bytes", limit);
-	else
-		write_num(m->dir, "memory.swap.max", 0);
-	if (read_num(m->dir, lim, &got) || got > limit || got < limit / 2) {
-		snprintf(why, len, "%s/%s did not take the limit %llu: refusing to run unconfined",
-			 m->dir, lim, (unsigned long long)limit);
+	/* No swap inside the cgroup: the scenarios are swapless unless they
+	 * say otherwise (v1 without swap accounting has none to refuse). */
+	pnb_memcg_no_swap(m->dir, limit);
+	if (pnb_memcg_get_limit(m->dir, &got) || got > limit || got < limit / 2) {
+		snprintf(why, len, "%s did not take the memory limit %llu: refusing to run unconfined",
+			 m->dir, (unsigned long long)limit);
 		return -1;
 	}
 	return 0;
@@ -168,22 +138,9 @@ static int make_memcg(struct memcg *m, const char *name, uint64_t limit, char *w
 /* Kill what is left in the cgroup (a workload's stray children), then remove it. */
 static void remove_memcg(const struct memcg *m)
 {
-	char path[1200], buf[4096];
-
-	for (int tries = 0; tries < 50; tries++) {
-		snprintf(path, sizeof path, "%s/cgroup.procs", m->dir);
-		if (pnb_read_file("", path, buf, sizeof buf) > 0) {
-			for (char *t = strtok(buf, "\n"); t; t = strtok(NULL, "\n")) {
-				uint64_t pid;
-				if (!pnb_parse_u64(t, &pid))
-					kill((pid_t)pid, SIGKILL);
-			}
-		}
-		if (rmdir(m->dir) == 0 || errno == ENOENT)
-			return;
-		usleep(100000);
-	}
-	pnb_err("could not remove %s: %s (remove it by hand)", m->dir, strerror(errno));
+	int e = pnb_memcg_remove(m->dir, 1, 50, 100);
+	if (e)
+		pnb_err("could not remove %s: %s (remove it by hand)", m->dir, strerror(-e));
 }
 
 /* Memcgs of runs whose pnbench died before removing them (SIGKILL, power

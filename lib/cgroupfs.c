@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* A host with thousands of mounts (container runtimes) has a mountinfo of
@@ -298,4 +300,79 @@ fail:
 		close(plfd);
 	close(fd);
 	return r;
+}
+
+/* Root is not enough: containers and sandboxes often drop CAP_SYS_RESOURCE,
+ * and the kernel's trigger rules key on that capability, not on uid 0. */
+static int has_cap_sys_resource(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, d) != 0)
+		return -errno;
+	return !!(d[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective & CAP_TO_MASK(CAP_SYS_RESOURCE));
+}
+
+/* What a failed trigger open or write most likely means on some kernel. */
+static const char *psi_errno_hint(const char *trigger, int e)
+{
+	unsigned stall, window = 0;
+
+	switch (e) {
+	case ENOENT:
+		return "no PSI on this kernel, or no such cgroup";
+	case EINVAL:
+		if (sscanf(trigger, "%*s %u %u", &stall, &window) == 2 &&
+		    has_cap_sys_resource() == 0 && window % 2000000)
+			return "this process lacks CAP_SYS_RESOURCE, and 6.5+ kernels then "
+			       "accept only windows that are a multiple of 2s";
+		return "window out of this kernel's range (before ~6.4 the minimum is 500ms)";
+	case EPERM:
+	case EACCES:
+		return "creating triggers needs CAP_SYS_RESOURCE on this kernel (before 6.5)";
+	case EBUSY:
+		return "this fd already has a trigger (one per fd since 5.17)";
+	case EOPNOTSUPP:
+		return "PSI is disabled (psi=0)";
+	case ENODEV:
+		return "the cgroup was removed";
+	default:
+		return "unexpected";
+	}
+}
+
+int pnb_psi_arm(const char *path, const char *trigger, int *fdp, char *why, size_t len)
+{
+	size_t n = strlen(trigger) + 1;
+	ssize_t w;
+	int fd, e;
+
+	if (!why)
+		len = 0;
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		if (len)
+			snprintf(why, len, "opening %s for writing: %s (%s)", path, strerror(e),
+				 psi_errno_hint(trigger, e));
+		return -e;
+	}
+	w = write(fd, trigger, n);
+	if (w < 0 || (size_t)w != n) {
+		e = w < 0 ? errno : EIO;
+		if (len && w < 0)
+			snprintf(why, len, "writing trigger '%s' to %s: %s (%s)", trigger, path,
+				 strerror(e), psi_errno_hint(trigger, e));
+		else if (len)
+			snprintf(why, len, "writing trigger '%s' to %s: short write %zd of %zu",
+				 trigger, path, w, n);
+		close(fd);
+		return -e;
+	}
+	if (fdp)
+		*fdp = fd;
+	else
+		close(fd);
+	return 0;
 }

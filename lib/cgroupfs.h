@@ -52,4 +52,22 @@ int pnb_vmpressure_supported(const char *root, const char *cgdir, char *why, siz
 int pnb_vmpressure_register(const char *cgdir, const char *level_mode, int *efd,
 			    char *why, size_t len);
 
+/* Arm a PSI trigger on path (a real path: /proc/pressure/memory, or a
+ * cgroup2 group's memory.pressure): open it read-write, non-blocking and
+ * close-on-exec, and write trigger ("some|full STALL_US WINDOW_US") with
+ * its NUL: /proc's psi_write() copies at most its buffer and overwrites the
+ * last byte copied with NUL, so strlen() bytes would drop the window's last
+ * digit.  On success *fd (NULL: closed again, for a check) waits for
+ * POLLPRI (POLLIN is always set on the file); closing it removes the
+ * trigger.  On failure a one-line reason naming the file, the text and the
+ * likely cause on some kernel is in why (may be NULL):
+ *   -ENOENT      no such file (no PSI, or no such cgroup)
+ *   -EINVAL      window out of range, or unprivileged outside N*2s (6.5+)
+ *   -EPERM/-EACCES  CAP_SYS_RESOURCE needed (before 6.5)
+ *   -EBUSY       the fd already has a trigger (5.17+)
+ *   -EOPNOTSUPP  PSI disabled (psi=0)
+ *   -ENODEV      the cgroup was removed
+ *   -EIO         a short write. */
+int pnb_psi_arm(const char *path, const char *trigger, int *fd, char *why, size_t len);
+
 #endif

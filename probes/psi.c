@@ -32,6 +32,7 @@
  * the growth carried into the next window can fire one more).  Every event
  * therefore carries stall_since_open_us so the analysis can tell. */
 #include "probe.h"
+#include "cgroupfs.h"
 #include "parse.h"
 #include "procfs.h"
 
@@ -243,77 +244,13 @@ static const struct pnb_psi_line *level_line(const struct psi_priv *s, const str
 	return s->full ? &psi->full : &psi->some;
 }
 
-/* Root is not enough: containers and sandboxes often drop CAP_SYS_RESOURCE,
- * and the kernel's trigger rules key on that capability, not on uid 0. */
-static int has_cap_sys_resource(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-
-	if (syscall(SYS_capget, &h, d) != 0)
-		return -errno;
-	return !!(d[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective & CAP_TO_MASK(CAP_SYS_RESOURCE));
-}
-
-/* What a failed trigger write most likely means on some kernel. */
-static const char *write_errno_hint(const struct psi_priv *s, int e)
-{
-	switch (e) {
-	case EINVAL:
-		if (has_cap_sys_resource() == 0 && s->window_us % 2000000)
-			return "this process lacks CAP_SYS_RESOURCE, and 6.5+ kernels then "
-			       "accept only windows that are a multiple of 2s";
-		return "window out of this kernel's range (before ~6.4 the minimum is 500ms)";
-	case EPERM:
-	case EACCES:
-		return "creating triggers needs CAP_SYS_RESOURCE on this kernel (before 6.5)";
-	case EBUSY:
-		return "this fd already has a trigger (one per fd since 5.17)";
-	case EOPNOTSUPP:
-		return "PSI is disabled (psi=0)";
-	case ENODEV:
-		return "the cgroup was removed";
-	default:
-		return "unexpected";
-	}
-}
-
 /* One trigger on its own fd.  0 or -errno with why. */
 static int arm_one(struct psi_priv *s, int *fdp, char *why, size_t whylen)
 {
 	char trig[64];
-	size_t len;
-	ssize_t n;
-	int fd, e;
 
-	fd = open(s->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		snprintf(why, whylen, "opening %s for writing: %s (%s)", s->path, strerror(e),
-			 e == ENOENT ? "no PSI on this kernel" : write_errno_hint(s, e));
-		return -e;
-	}
-	/* The NUL goes too: /proc's psi_write() copies at most its buffer and
-	 * overwrites the last byte copied with NUL, so strlen() bytes would
-	 * drop the window's last digit (1000000 us -> 100000 us). */
 	snprintf(trig, sizeof trig, "%s %u %u", level_name(s), s->stall_us, s->window_us);
-	len = strlen(trig) + 1;
-	n = write(fd, trig, len);
-	if (n < 0) {
-		e = errno;
-		snprintf(why, whylen, "writing trigger '%s' to %s: %s (%s)", trig, s->path,
-			 strerror(e), write_errno_hint(s, e));
-		close(fd);
-		return -e;
-	}
-	if ((size_t)n != len) {
-		snprintf(why, whylen, "writing trigger '%s' to %s: short write %zd of %zu",
-			 trig, s->path, n, len);
-		close(fd);
-		return -EIO;
-	}
-	*fdp = fd;
-	return 0;
+	return pnb_psi_arm(s->path, trig, fdp, why, whylen);
 }
 
 static int psi_open(struct probe *p, const struct probe_env *env, struct jsonl *out,

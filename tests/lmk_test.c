@@ -713,11 +713,9 @@ struct hold_then_stream {
 static void hold_then_stream_run(void *arg)
 {
 	struct hold_then_stream *h = arg;
-	char *p = mmap(NULL, h->anon, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (p == MAP_FAILED)
+	if (pnb_hog_touch(h->anon, NULL))
 		_exit(4);
-	memset(p, 0x5a, h->anon);
 	tstream_run(&h->s);
 }
 

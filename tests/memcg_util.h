@@ -7,6 +7,8 @@
 
 #include "cgroupfs.h"
 #include "clock.h"
+#include "memcg.h"
+#include "memhog.h"
 #include "procfs.h"
 
 #include <errno.h>
@@ -52,7 +54,7 @@ static inline const char *tmemcg_unavailable(void)
  * 0 or -errno. */
 static inline int tmemcg_create(struct tmemcg *m, const char *tag, uint64_t limit)
 {
-	char mnt[256], f[600], v[32];
+	char mnt[256];
 	int r;
 
 	memset(m, 0, sizeof *m);
@@ -61,11 +63,9 @@ static inline int tmemcg_create(struct tmemcg *m, const char *tag, uint64_t limi
 	if ((r = pnb_cgroup_v1_memory_mount("", mnt, sizeof mnt)))
 		return r;
 	snprintf(m->dir, sizeof m->dir, "%s/pnbtest-%s-%d", mnt, tag, (int)getpid());
-	if (mkdir(m->dir, 0755) && errno != EEXIST)
-		return -errno;
-	snprintf(f, sizeof f, "%s/memory.limit_in_bytes", m->dir);
-	snprintf(v, sizeof v, "%llu", (unsigned long long)limit);
-	return pnb_write_file("", f, v, 0);
+	if ((r = pnb_memcg_create(m->dir, 0)))
+		return r;
+	return pnb_memcg_set_limit(m->dir, limit);
 }
 
 /* Fork a child that joins the memcg and waits; fn(arg) runs once released.
@@ -73,7 +73,6 @@ static inline int tmemcg_create(struct tmemcg *m, const char *tag, uint64_t limi
 static inline int tmemcg_spawn(struct tmemcg *m, void (*fn)(void *), void *arg)
 {
 	int pfd[2];
-	char f[600], v[32];
 	pid_t pid;
 	int r;
 
@@ -97,9 +96,7 @@ static inline int tmemcg_spawn(struct tmemcg *m, void (*fn)(void *), void *arg)
 	close(pfd[0]);
 	m->child = pid;
 	m->go_fd = pfd[1];
-	snprintf(f, sizeof f, "%s/cgroup.procs", m->dir);
-	snprintf(v, sizeof v, "%d", (int)pid);
-	if ((r = pnb_write_file("", f, v, 0))) {
+	if ((r = pnb_memcg_join(m->dir, pid))) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		m->child = -1;
@@ -132,11 +129,8 @@ static inline void tmemcg_destroy(struct tmemcg *m)
 		waitpid(m->child, NULL, 0);
 		m->child = -1;
 	}
-	for (int i = 0; m->dir[0] && i < 200; i++) {
-		if (rmdir(m->dir) == 0 || errno == ENOENT)
-			break;
-		usleep(10000);
-	}
+	if (m->dir[0])
+		pnb_memcg_remove(m->dir, 0, 200, 10);
 }
 
 /* The memcg's v1 memory.oom_control "oom_kill" counter (4.13+), or -1. */
@@ -159,29 +153,18 @@ struct tanon {
 	uint64_t limit;		/* stop and hold after this many bytes; 0: never */
 };
 
-/* Allocate and touch anonymous memory chunk by chunk (until killed, or up
- * to limit, then sleep until killed). */
+/* Allocate and touch anonymous memory chunk by chunk with lib/memhog (until
+ * killed, or up to limit, then sleep until killed). */
 static inline void tanon_run(void *arg)
 {
 	const struct tanon *a = arg;
-	uint64_t done = 0, next = pnb_mono_ns();
+	struct pnb_hog h = { .bytes = a->limit, .chunk = a->chunk,
+			     .rate_bps = a->pause_ns ? a->chunk * NS_PER_S / a->pause_ns : 0 };
 
-	for (;;) {
-		if (a->limit && done >= a->limit) {
-			for (;;)
-				pause();
-		}
-		char *p = mmap(NULL, a->chunk, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			_exit(4);
-		memset(p, 0x5a, a->chunk);
-		done += a->chunk;
-		if (a->pause_ns) {
-			next += a->pause_ns;
-			pnb_sleep_until_ns(next);
-		}
-	}
+	if (pnb_hog_run(&h))
+		_exit(4);
+	for (;;)
+		pause();
 }
 
 /* A data file of size bytes (non-zero data), written and then dropped from

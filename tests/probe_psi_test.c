@@ -23,8 +23,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroupfs.h"
 #include "clock.h"
 #include "jsonl.h"
+#include "memcg.h"
+#include "memhog.h"
 #include "probe.h"
 #include "probetest.h"
 #include "procfs.h"
@@ -69,19 +72,17 @@ static void require_psi(void)
 			    strerror(errno));
 }
 
-/* Write a trigger to a fresh fd of the system file; 0 or -errno. */
-static int try_trigger(const char *text, size_t len, int *fdp)
+/* Write a trigger without its NUL, as pnb_psi_arm never does, to a fresh
+ * fd of the system file: what the kernel does with it.  0 or -errno. */
+static int trigger_without_nul(const char *text)
 {
 	int fd = open(PSI_FILE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	int r = 0;
 
 	ATF_REQUIRE_MSG(fd >= 0, "open %s: %s", PSI_FILE, strerror(errno));
-	if (write(fd, text, len) < 0)
+	if (write(fd, text, strlen(text)) < 0)
 		r = -errno;
-	if (fdp && r == 0)
-		*fdp = fd;
-	else
-		close(fd);
+	close(fd);
 	return r;
 }
 
@@ -148,66 +149,28 @@ static uint64_t some_total_us(void)
 	return psi.some.total_us;
 }
 
-static void write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	ATF_REQUIRE_MSG(fd >= 0, "open %s: %s", path, strerror(errno));
-	ATF_REQUIRE_MSG(write(fd, s, strlen(s)) == (ssize_t)strlen(s), "write '%s' to %s: %s",
-			s, path, strerror(errno));
-	close(fd);
-}
-
 /* The v1 memcg every pressure case uses: 64M, no swap on the host. */
 static void memcg_create(void)
 {
-	char buf[64];
+	int e;
 
 	if (access(V1_MEM "/memory.limit_in_bytes", F_OK) != 0)
 		pnb_skip("no cgroup v1 memory hierarchy at %s", V1_MEM);
-	if (mkdir(TEST_CG, 0755) != 0 && errno != EEXIST)
-		atf_tc_fail("mkdir %s: %s", TEST_CG, strerror(errno));
-	snprintf(buf, sizeof buf, "%llu", MEMCG_LIMIT);
-	write_str(TEST_CG "/memory.limit_in_bytes", buf);
+	if ((e = pnb_memcg_create(TEST_CG, 0)) || (e = pnb_memcg_set_limit(TEST_CG, MEMCG_LIMIT)))
+		atf_tc_fail("memcg %s with a %llu-byte limit: %s", TEST_CG, MEMCG_LIMIT, strerror(-e));
 }
 
 /* Kill what is left in the test memcg (only our children join it), remove it. */
 static void memcg_destroy(void)
 {
-	char buf[4096];
-	ssize_t n;
-
-	for (int tries = 0; tries < 50; tries++) {
-		n = pnb_read_file("", TEST_CG "/cgroup.procs", buf, sizeof buf);
-		if (n < 0)
-			return;		/* already gone */
-		for (char *s = buf, *e; *s; s = e) {
-			long pid = strtol(s, &e, 10);
-			if (e == s)
-				break;
-			if (pid > 0)
-				kill((pid_t)pid, SIGKILL);
-		}
-		if (rmdir(TEST_CG) == 0 || errno == ENOENT)
-			return;
-		usleep(100000);
-	}
+	pnb_memcg_remove(TEST_CG, 1, 50, 100);
 }
 
-static void join(const char *procs)
+/* In a child: join cgroup dir, or die with status 3. */
+static void join(const char *dir)
 {
-	char buf[32];
-	int fd = open(procs, O_WRONLY);
-
-	snprintf(buf, sizeof buf, "%d", getpid());
-	if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
+	if (pnb_memcg_join(dir, 0))
 		_exit(3);
-	close(fd);
-}
-
-static void join_memcg(void)
-{
-	join(TEST_CG "/cgroup.procs");
 }
 
 /* A file bigger than the memcg, on a disk (tmpfs pages would be shmem:
@@ -240,21 +203,18 @@ static void make_big_file(const char *path, size_t mb)
 
 /* Child: hold 48M of anon memory in the 64M memcg and read the file in a
  * loop: every read needs reclaim inside the memcg (a memory stall). */
-static pid_t start_thrasher(const char *path, const char *also_procs)
+static pid_t start_thrasher(const char *path, const char *also_dir)
 {
 	pid_t pid = fork();
 
 	ATF_REQUIRE(pid >= 0);
 	if (pid == 0) {
-		char *anon, *buf = malloc(1 << 20);
-		join_memcg();
-		if (also_procs)
-			join(also_procs);
-		anon = mmap(NULL, 48 << 20, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (anon == MAP_FAILED || !buf)
+		char *buf = malloc(1 << 20);
+		join(TEST_CG);
+		if (also_dir)
+			join(also_dir);
+		if (pnb_hog_touch(48 << 20, NULL) || !buf)
 			_exit(4);
-		memset(anon, 1, 48 << 20);
 		for (;;) {
 			int fd = open(path, O_RDONLY);
 			if (fd < 0)
@@ -271,19 +231,9 @@ static pid_t start_thrasher(const char *path, const char *also_procs)
  * killer ends it quickly, after very little reclaim. */
 static pid_t start_burst(void)
 {
-	pid_t pid = fork();
+	pid_t pid = pnb_hog_spawn(&(struct pnb_hog){ .chunk = 1 << 20 }, TEST_CG);
 
-	ATF_REQUIRE(pid >= 0);
-	if (pid == 0) {
-		join_memcg();
-		for (;;) {
-			char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (p == MAP_FAILED)
-				_exit(6);
-			memset(p, 1, 1 << 20);
-		}
-	}
+	ATF_REQUIRE_MSG(pid > 0, "fork: %s", strerror(-pid));
 	return pid;
 }
 
@@ -523,7 +473,7 @@ ATF_TC_HEAD(second_trigger_ebusy, tc)
 }
 ATF_TC_BODY(second_trigger_ebusy, tc)
 {
-	char t[64];
+	char t[64], why[256];
 	int fd = -1, r;
 
 	require_psi();
@@ -531,8 +481,10 @@ ATF_TC_BODY(second_trigger_ebusy, tc)
 		pnb_skip("kernel before 5.17: a second write replaces the trigger "
 			    "(EBUSY came with the psi UAF fix)");
 	snprintf(t, sizeof t, "some 150000 %s", strcmp(usable_window(), "1s") ? "2000000" : "1000000");
-	r = try_trigger(t, strlen(t) + 1, &fd);
-	ATF_REQUIRE_MSG(r == 0, "first trigger '%s': %s", t, strerror(-r));
+	r = pnb_psi_arm(PSI_FILE, t, &fd, why, sizeof why);
+	ATF_REQUIRE_MSG(r == 0, "first trigger: %s", why);
+	/* The kernel's answer to a second write on the same fd, bytes as
+	 * pnb_psi_arm writes them. */
 	ATF_CHECK_MSG(write(fd, t, strlen(t) + 1) < 0 && errno == EBUSY,
 		      "second trigger on one fd: want EBUSY, got %s", strerror(errno));
 	close(fd);
@@ -549,13 +501,16 @@ ATF_TC_BODY(trigger_needs_nul, tc)
 	 * digit and the kernel arms a 2 s window instead: accepted by every
 	 * kernel and privilege level, which shows the truncation. */
 	const char *t = "some 150000 20000000";
+	char why[256] = "";
 	int r;
 
 	require_psi();
-	r = try_trigger(t, strlen(t) + 1, NULL);
+	r = pnb_psi_arm(PSI_FILE, t, NULL, why, sizeof why);
 	ATF_CHECK_MSG(r == -EINVAL, "'%s' with its NUL: want EINVAL (20s > 10s), got %s", t,
 		      r ? strerror(-r) : "accepted");
-	r = try_trigger(t, strlen(t), NULL);
+	ATF_CHECK_MSG(strstr(why, PSI_FILE) && strstr(why, t), "reason '%s' does not name the "
+		      "file and the trigger", why);
+	r = trigger_without_nul(t);
 	ATF_CHECK_MSG(r == 0, "'%s' without NUL: want accepted as a 2s window, got %s", t,
 		      strerror(-r));
 }
@@ -678,26 +633,11 @@ static void cgroup2_mount(char *out, size_t len)
 
 static void cg2_destroy(void)
 {
-	char dir[600], procs[700], buf[4096];
+	char dir[600];
 
 	cgroup2_mount(dir, 512);
 	strcat(dir, "/" TEST_CG2_NAME);
-	snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
-	for (int tries = 0; tries < 50; tries++) {
-		ssize_t n = pnb_read_file("", procs, buf, sizeof buf);
-		if (n < 0)
-			return;
-		for (char *s = buf, *e; *s; s = e) {
-			long pid = strtol(s, &e, 10);
-			if (e == s)
-				break;
-			if (pid > 0)
-				kill((pid_t)pid, SIGKILL);
-		}
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			return;
-		usleep(100000);
-	}
+	pnb_memcg_remove(dir, 1, 50, 100);
 }
 
 ATF_TC_WITH_CLEANUP(cgroup_trigger_event_and_removal);
@@ -713,7 +653,7 @@ ATF_TC_BODY(cgroup_trigger_event_and_removal, tc)
 	 * stands in for the run's memcg_v2 here, while the pressure itself
 	 * comes from the v1 memcg the child also sits in. */
 	struct probe_env env = { .root = "", .domain = PNB_DOMAIN_SYSTEM, .workload_pidfd = -1 };
-	char spec[64], why[PROBE_ERR_LEN] = "", procs[700];
+	char spec[64], why[PROBE_ERR_LEN] = "";
 	struct epoll_event ev;
 	uint64_t t0, first, real;
 	struct jsonl out;
@@ -724,9 +664,8 @@ ATF_TC_BODY(cgroup_trigger_event_and_removal, tc)
 	require_psi();
 	cgroup2_mount(env.memcg_v2, sizeof env.memcg_v2 - 32);
 	strcat(env.memcg_v2, "/" TEST_CG2_NAME);
-	ATF_REQUIRE_MSG(mkdir(env.memcg_v2, 0755) == 0 || errno == EEXIST, "mkdir %s: %s",
-			env.memcg_v2, strerror(errno));
-	snprintf(procs, sizeof procs, "%s/cgroup.procs", env.memcg_v2);
+	ATF_REQUIRE_MSG((r = pnb_cgroup_mkdir(env.memcg_v2, 0)) == 0, "mkdir %s: %s",
+			env.memcg_v2, strerror(-r));
 	memcg_create();
 	make_big_file("big", 160);
 	snprintf(spec, sizeof spec, "psi:some:100ms:%s:cgroup", usable_window());
@@ -737,7 +676,7 @@ ATF_TC_BODY(cgroup_trigger_event_and_removal, tc)
 	ATF_REQUIRE(probe_from_spec(&p, spec, why, sizeof why) == 0);
 	ATF_REQUIRE_MSG(p.ops->supported(&p, &env, why, sizeof why) == 0, "%s", why);
 	ATF_REQUIRE_MSG(p.ops->open(&p, &env, &out, why, sizeof why) == 0, "%s", why);
-	child = start_thrasher("big", procs);
+	child = start_thrasher("big", env.memcg_v2);
 	n = collect_events(&p, &out, "events.jsonl", 30 * NS_PER_S, 100000, t0, &first, &real);
 	stop_child(child);
 	unlink("big");

@@ -15,6 +15,7 @@
  * Every app announces itself with an "app" line (pid, adj, role, sizes),
  * so the analysis can tell a right victim from a wrong one. */
 #include "common.h"
+#include "memhog.h"
 #include "clock.h"
 #include "log.h"
 
@@ -109,7 +110,7 @@ static void background(const struct apps *a, unsigned i, int ready_fd)
 		pnb_err("app %u: cannot set oom_score_adj %d: %s", i, adj, strerror(-r));
 		_exit(PNB_EXIT_FAIL);
 	}
-	if ((r = wl_alloc_touch(a->app_anon))) {
+	if ((r = pnb_hog_touch(a->app_anon, NULL))) {
 		pnb_err("app %u: allocating %llu bytes: %s", i, (unsigned long long)a->app_anon, strerror(-r));
 		_exit(PNB_EXIT_FAIL);
 	}
@@ -158,7 +159,7 @@ static int busy_beaver(uint64_t chunk, uint64_t limit)
 
 	while (total < limit) {
 		uint64_t n = limit - total < chunk ? limit - total : chunk;
-		int r = wl_alloc_touch(n);
+		int r = pnb_hog_touch(n, NULL);
 		if (r)
 			return r;
 		total += n;
@@ -301,7 +302,7 @@ static int apps_main(int argc, char **argv)
 		pnb_err("foreground: cannot set oom_score_adj 0: %s", strerror(-r));
 		return PNB_EXIT_FAIL;
 	}
-	if ((r = wl_alloc_touch(a.fg_anon))) {
+	if ((r = pnb_hog_touch(a.fg_anon, NULL))) {
 		pnb_err("foreground: allocating %llu bytes: %s", (unsigned long long)a.fg_anon, strerror(-r));
 		return PNB_EXIT_FAIL;
 	}

@@ -2,6 +2,7 @@
  * optionally one thread per CPU: the pressure ramp no mechanism can pace,
  * which shows how quickly each one reacts. */
 #include "common.h"
+#include "memhog.h"
 #include "benchutil.h"
 #include "clock.h"
 #include "log.h"
@@ -45,7 +46,7 @@ static void *beaver_thread(void *arg)
 			if (b->limit - at < n)
 				n = b->limit - at;
 		}
-		int r = wl_alloc_touch(n);
+		int r = pnb_hog_touch(n, NULL);
 		if (r) {
 			atomic_store(&b->err, r);
 			return NULL;

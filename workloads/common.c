@@ -1,4 +1,5 @@
 #include "common.h"
+#include "memhog.h"
 #include "clock.h"
 #include "log.h"
 #include "parse.h"
@@ -176,40 +177,17 @@ size_t wl_page_size(void)
 	return pg;
 }
 
-int wl_alloc_touch(size_t len)
+static void mark_alloc(void *arg, uint64_t done)
 {
-	size_t pg = wl_page_size();
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return -errno;
-	/* Same 4 KiB faults on every kernel whatever its THP default, so runs
-	 * compare; EINVAL (no THP) is harmless. */
-	madvise(p, len, MADV_NOHUGEPAGE);
-	/* Non-zero, or a read-only zero page or KSM could stand in for it. */
-	for (size_t off = 0; off < len; off += pg)
-		p[off] = (char)0xa5;
-	return 0;
+	(void)arg;
+	wl_progress("alloc_bytes", done);
 }
 
 int wl_alloc_paced(uint64_t rate_bps, uint64_t chunk, uint64_t limit)
 {
-	uint64_t t0 = pnb_mono_ns(), total = 0;
-
-	while (!limit || total < limit) {
-		uint64_t n = (limit && limit - total < chunk) ? limit - total : chunk;
-		int r = wl_alloc_touch(n);
-		if (r)
-			return r;
-		total += n;
-		wl_progress("alloc_bytes", total);
-		/* Deadlines from t0, not from the last wake-up: sleep and
-		 * fault time never accumulate into drift, and a stall is
-		 * caught up on. */
-		unsigned __int128 due = (unsigned __int128)total * NS_PER_S / rate_bps;
-		pnb_sleep_until_ns(due > UINT64_MAX - t0 ? UINT64_MAX : t0 + (uint64_t)due);
-	}
-	return 0;
+	struct pnb_hog h = { .bytes = limit, .rate_bps = rate_bps, .chunk = chunk,
+			     .progress = mark_alloc };
+	return pnb_hog_run(&h);
 }
 
 void wl_hold(uint64_t hold_ns)

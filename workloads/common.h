@@ -48,13 +48,10 @@ int wl_opt_count(const char *opt, const char *val, uint64_t min, uint64_t max,
 
 size_t wl_page_size(void);
 
-/* mmap len bytes of private anonymous memory and write a non-zero byte to
- * every page.  The mapping is never unmapped: the workload keeps it. */
-int wl_alloc_touch(size_t len);
-
 /* Allocate --chunk bytes at a time at rate_bps until limit bytes (0: no
- * limit), marking "alloc_bytes" after each chunk.  Returns 0 when the limit
- * is reached, -errno when allocation fails. */
+ * limit) with lib/memhog's pnb_hog_run, marking "alloc_bytes" after each
+ * chunk.  Returns 0 when the limit is reached, -errno when allocation
+ * fails.  A single block: pnb_hog_touch. */
 int wl_alloc_paced(uint64_t rate_bps, uint64_t chunk, uint64_t limit);
 
 /* Phase "hold", then sleep hold_ns (WL_FOREVER: until killed). */
