@@ -432,18 +432,27 @@ static void note_regression(char *list, size_t len, const char *scn, const char 
 		snprintf(list + l, len - l, ", ...");
 }
 
-int pnb_compare(const struct an_set *base, const struct an_set *new,
-		const struct cmp_opts *o, FILE *out, char *err, size_t errlen)
+/* One comparison's running verdict. */
+struct cmp_verdict {
+	int regressions;
+	char regressed[2048];	/* "scenario: row; ..." */
+};
+
+static void judged(struct cmp_verdict *v, struct row_result rr, const char *scn, const char *what)
 {
-	const char *bk, *nk;
-	int regressions = 0, compared = 0, maxb = 0, maxn = 0;
-	char regressed[2048] = "";
+	if (rr.regression)
+		note_regression(v->regressed, sizeof v->regressed, scn, what);
+	v->regressions += rr.regression;
+}
 
-	if (!(bk = pick_kernel(base, o->base_kernel, "base", err, errlen)) ||
-	    !(nk = pick_kernel(new, o->new_kernel, "new", err, errlen)))
-		return -1;
+/* Refuse first, print after: a refused comparison prints no table.  The
+ * number of scenarios both sides have (0 after an error in err), and the
+ * most runs of a cell on each side. */
+static int check_pairs(const struct an_set *base, const struct an_set *new, const char *bk,
+		       const char *nk, int *maxb, int *maxn, char *err, size_t errlen)
+{
+	int compared = 0;
 
-	/* Refuse first, print after: a refused comparison prints no table. */
 	for (int i = 0; i < base->ncells; i++) {
 		const struct an_cell *bc = &base->cells[i], *pair[2];
 		if (strcmp(bc->kernel, bk))
@@ -453,39 +462,41 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 		if (pair[1] && (check_judgeable(pair[0], "base", err, errlen) ||
 				check_judgeable(pair[1], "new", err, errlen) ||
 				check_comparable(pair, 2, err, errlen)))
-			return -1;
+			return 0;
 		if (pair[1]) {
 			compared++;
-			if (bc->nruns > maxb)
-				maxb = bc->nruns;
-			if (pair[1]->nruns > maxn)
-				maxn = pair[1]->nruns;
+			if (bc->nruns > *maxb)
+				*maxb = bc->nruns;
+			if (pair[1]->nruns > *maxn)
+				*maxn = pair[1]->nruns;
 		}
 	}
-	if (!compared) {
+	if (!compared)
 		snprintf(err, errlen, "base %s (%s) and new %s (%s) have no scenario in common",
 			 base->path, bk, new->path, nk);
-		return -1;
-	}
+	return compared;
+}
 
-	/* Machine knobs (meta.json "knobs": swap, MGLRU, cgroup limits) of
-	 * each side; two sets on one kernel that differ in them are a knob's
-	 * comparison, and the header says which. */
-	char bknobs[256] = "", nknobs[256] = "";
-	int knobs_differ = 0;
-	for (int i = 0; i < base->nruns; i++)
-		if (!strcmp(base->runs[i].kernel, bk) && !base->runs[i].incomplete) {
-			snprintf(bknobs, sizeof bknobs, "%s", base->runs[i].knobs);
-			break;
+/* Machine knobs (meta.json "knobs": swap, MGLRU, cgroup limits) of the
+ * first complete run on kernel k. */
+static void set_knobs(const struct an_set *set, const char *k, char *buf, size_t len)
+{
+	buf[0] = 0;
+	for (int i = 0; i < set->nruns; i++)
+		if (!strcmp(set->runs[i].kernel, k) && !set->runs[i].incomplete) {
+			snprintf(buf, len, "%s", set->runs[i].knobs);
+			return;
 		}
-	for (int i = 0; i < new->nruns; i++)
-		if (!strcmp(new->runs[i].kernel, nk) && !new->runs[i].incomplete) {
-			snprintf(nknobs, sizeof nknobs, "%s", new->runs[i].knobs);
-			break;
-		}
-	knobs_differ = strcmp(bknobs, nknobs) != 0;
+}
+
+static void print_header(FILE *out, const struct an_set *base, const struct an_set *new,
+			 const char *bk, const char *nk, const char *bknobs, const char *nknobs,
+			 const struct cmp_opts *o, int maxb, int maxn)
+{
 	fprintf(out, "pnbench compare\n");
-	if (knobs_differ && !strcmp(bk, nk)) {
+	/* Two sets on one kernel that differ in knobs are a knob's
+	 * comparison, and the header says which. */
+	if (strcmp(bknobs, nknobs) && !strcmp(bk, nk)) {
 		fprintf(out, "  base: %s, machine: %s\n", base->path, bknobs[0] ? bknobs : "defaults");
 		fprintf(out, "  new:  %s, machine: %s\n", new->path, nknobs[0] ? nknobs : "defaults");
 		fprintf(out, "  kernel: %s on both sides; the machine knob is what differs\n", bk);
@@ -514,11 +525,141 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 		fprintf(out, "  note: with %d vs %d runs the smallest possible p is %.3f >= %g: no\n"
 			     "        difference can be significant; use more --reps or a larger --alpha\n",
 			maxb, maxn, pnb_mwu_min_p((size_t)maxb, (size_t)maxn), o->alpha);
+}
 
+/* The run rows, once per hierarchy where either side recorded them: each
+ * boot's OOM kill is its own ground truth. */
+static void compare_run_rows(FILE *out, const struct an_cell *bc, const struct an_cell *nc,
+			     const struct cmp_opts *o, struct cmp_verdict *v)
+{
+	const char *hs[2], *hb[2];
+	int nh = an_cell_hiers(nc, hs), nhb = an_cell_hiers(bc, hb);
+
+	if (nhb > nh) {
+		nh = nhb;
+		hs[0] = hb[0];
+		hs[1] = hb[1];
+	}
+	for (int h = 0; h < (nh ? nh : 1); h++) {
+		struct an_key hk;
+		char lab[64], sfx[8] = "";
+		int bo = 0, no = 0, bn = 0, nn = 0;
+
+		memset(&hk, 0, sizeof hk);
+		if (nh) {
+			snprintf(hk.hier, sizeof hk.hier, "%s", hs[h]);
+			snprintf(sfx, sizeof sfx, " (%s)", hs[h]);
+		}
+		for (int k = 0; k < bc->nruns; k++)
+			if (an_run_matches(bc->runs[k], &hk)) {
+				bn++;
+				bo += bc->runs[k]->t_oom != AN_NONE;
+			}
+		for (int k = 0; k < nc->nruns; k++)
+			if (an_run_matches(nc->runs[k], &hk)) {
+				nn++;
+				no += nc->runs[k]->t_oom != AN_NONE;
+			}
+		snprintf(lab, sizeof lab, "runs with a kernel OOM kill%s", sfx);
+		judged(v, print_count_row(out, lab, bo, bn, no, nn, 1, CMP_RULE_OOM, o), bc->scenario, lab);
+		for (size_t r = 0; r < sizeof run_rows / sizeof run_rows[0]; r++) {
+			snprintf(lab, sizeof lab, "%s%s", an_metrics[run_rows[r]].label, sfx);
+			judged(v, print_row(out, lab, bc, nc, nh ? &hk : NULL, run_rows[r], o),
+			       bc->scenario, lab);
+		}
+	}
+}
+
+/* One probe row (mechanism and level): its k/n rows and its metrics. */
+static void compare_key_rows(FILE *out, const struct an_cell *bc, const struct an_cell *nc,
+			     const struct an_key *key, const struct cmp_opts *o,
+			     struct cmp_verdict *v)
+{
+	char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2], what[AN_PROBE_LEN + AN_LEVEL_LEN + 64];
+	struct an_key_counts cb, cn;
+
+	an_key_label(key, label, sizeof label);
+	an_key_counts(bc, key, &cb);
+	an_key_counts(nc, key, &cn);
+	if (!cb.armed && !cn.armed) {
+		fprintf(out, " %s: unsupported on both\n", label);
+		return;
+	}
+	fprintf(out, " %s\n", label);
+	cur_row = label;
+	if (cb.oom_runs || cn.oom_runs) {
+		snprintf(what, sizeof what, "%s fired before OOM", label);
+		judged(v, print_count_row(out, "fired before OOM", cb.fired_before_oom, cb.oom_runs,
+					  cn.fired_before_oom, cn.oom_runs, 0, CMP_RULE_FIRED, o),
+		       bc->scenario, what);
+	} else {
+		/* Without an OOM kill, firing is neither good nor bad by
+		 * itself: shown, never judged. */
+		char x[16], y[16];
+		snprintf(x, sizeof x, "%d/%d", cb.fired, cb.runs);
+		snprintf(y, sizeof y, "%d/%d", cn.fired, cn.runs);
+		fprintf(out, "  %-27s %9s %9s\n", "fired", x, y);
+	}
+	if (cb.storms || cn.storms) {
+		snprintf(what, sizeof what, "%s storm", label);
+		judged(v, print_count_row(out, "runs with a storm", cb.storms, cb.runs, cn.storms,
+					  cn.runs, 1, CMP_RULE_STORM_SEEN, o), bc->scenario, what);
+	}
+	for (size_t r = 0; r < sizeof group_rows / sizeof group_rows[0]; r++) {
+		snprintf(what, sizeof what, "%s %s", label, an_metrics[group_rows[r]].label);
+		judged(v, print_row(out, an_metrics[group_rows[r]].label, bc, nc, key, group_rows[r], o),
+		       bc->scenario, what);
+	}
+	cur_row = NULL;
+}
+
+/* One scenario both sides ran.  -1 when out of memory. */
+static int compare_cell(FILE *out, const struct an_cell *bc, const struct an_cell *nc,
+			const struct cmp_opts *o, struct cmp_verdict *v)
+{
+	const struct an_cell *both[2] = { bc, nc };
+	struct an_key *keys = NULL;
+	int bcmp = 0, ncmp = 0, n;
+
+	fprintf(out, "\n%-29s %9s %9s %8s %8s\n", bc->scenario, "base", "new", "change", "p");
+	cur_scn = bc->scenario;
+	for (int k = 0; k < bc->nruns; k++)
+		bcmp += !bc->runs[k]->incomplete;
+	for (int k = 0; k < nc->nruns; k++)
+		ncmp += !nc->runs[k]->incomplete;
+	fprintf(out, "  %-27s %9d %9d\n", "runs", bc->nruns, nc->nruns);
+	if (bcmp != bc->nruns || ncmp != nc->nruns)
+		fprintf(out, "  %-27s %9d %9d\n", "  of which complete", bcmp, ncmp);
+	compare_run_rows(out, bc, nc, o, v);
+	/* Rows: the union of both sides' keys. */
+	if ((n = an_cells_keys(both, 2, &keys)) < 0)
+		return -1;
+	for (int a = 0; a < n; a++)
+		compare_key_rows(out, bc, nc, &keys[a], o, v);
+	free(keys);
+	/* Killer outcomes (issue 11), judged whatever --rules says. */
+	v->regressions += an_compare_outcomes(out, bc, nc, o->alpha);
+	return 0;
+}
+
+int pnb_compare(const struct an_set *base, const struct an_set *new,
+		const struct cmp_opts *o, FILE *out, char *err, size_t errlen)
+{
+	const char *bk, *nk;
+	int maxb = 0, maxn = 0;
+	char bknobs[256], nknobs[256];
+	struct cmp_verdict v = { 0 };
+
+	if (!(bk = pick_kernel(base, o->base_kernel, "base", err, errlen)) ||
+	    !(nk = pick_kernel(new, o->new_kernel, "new", err, errlen)))
+		return -1;
+	if (!check_pairs(base, new, bk, nk, &maxb, &maxn, err, errlen))
+		return -1;
+	set_knobs(base, bk, bknobs, sizeof bknobs);
+	set_knobs(new, nk, nknobs, sizeof nknobs);
+	print_header(out, base, new, bk, nk, bknobs, nknobs, o, maxb, maxn);
 	for (int i = 0; i < base->ncells; i++) {
 		const struct an_cell *bc = &base->cells[i], *nc;
-		struct an_key *keys = NULL;
-		int n;
 
 		if (strcmp(bc->kernel, bk))
 			continue;
@@ -526,119 +667,10 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 			fprintf(out, "\n%s: only in base (%d runs), not compared\n", bc->scenario, bc->nruns);
 			continue;
 		}
-		fprintf(out, "\n%-29s %9s %9s %8s %8s\n", bc->scenario, "base", "new", "change", "p");
-		cur_scn = bc->scenario;
-		{
-			int bcmp = 0, ncmp = 0;
-			for (int k = 0; k < bc->nruns; k++)
-				bcmp += !bc->runs[k]->incomplete;
-			for (int k = 0; k < nc->nruns; k++)
-				ncmp += !nc->runs[k]->incomplete;
-			fprintf(out, "  %-27s %9d %9d\n", "runs", bc->nruns, nc->nruns);
-			if (bcmp != bc->nruns || ncmp != nc->nruns)
-				fprintf(out, "  %-27s %9d %9d\n", "  of which complete", bcmp, ncmp);
-		}
-		/* The run rows once per hierarchy where either side recorded
-		 * them: each boot's OOM kill is its own ground truth. */
-		const char *hs[2], *hb[2];
-		int nh = an_cell_hiers(nc, hs), nhb = an_cell_hiers(bc, hb);
-		if (nhb > nh) {
-			nh = nhb;
-			hs[0] = hb[0];
-			hs[1] = hb[1];
-		}
-		for (int h = 0; h < (nh ? nh : 1); h++) {
-			struct an_key hk;
-			char lab[64], sfx[8] = "";
-			memset(&hk, 0, sizeof hk);
-			if (nh) {
-				snprintf(hk.hier, sizeof hk.hier, "%s", hs[h]);
-				snprintf(sfx, sizeof sfx, " (%s)", hs[h]);
-			}
-			int bo = 0, no = 0, bn = 0, nn = 0;
-			for (int k = 0; k < bc->nruns; k++)
-				if (an_run_matches(bc->runs[k], &hk)) {
-					bn++;
-					bo += bc->runs[k]->t_oom != AN_NONE;
-				}
-			for (int k = 0; k < nc->nruns; k++)
-				if (an_run_matches(nc->runs[k], &hk)) {
-					nn++;
-					no += nc->runs[k]->t_oom != AN_NONE;
-				}
-			snprintf(lab, sizeof lab, "runs with a kernel OOM kill%s", sfx);
-			struct row_result rr = print_count_row(out, lab, bo, bn, no, nn, 1, CMP_RULE_OOM, o);
-			if (rr.regression)
-				note_regression(regressed, sizeof regressed, bc->scenario, lab);
-			regressions += rr.regression;
-			for (size_t r = 0; r < sizeof run_rows / sizeof run_rows[0]; r++) {
-				snprintf(lab, sizeof lab, "%s%s", an_metrics[run_rows[r]].label, sfx);
-				rr = print_row(out, lab, bc, nc, nh ? &hk : NULL, run_rows[r], o);
-				if (rr.regression)
-					note_regression(regressed, sizeof regressed, bc->scenario, lab);
-				regressions += rr.regression;
-			}
-		}
-		/* Rows: the union of both sides' keys. */
-		{
-			const struct an_cell *both[2] = { bc, nc };
-			n = an_cells_keys(both, 2, &keys);
-		}
-		if (n < 0) {
+		if (compare_cell(out, bc, nc, o, &v)) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-		for (int a = 0; a < n; a++) {
-			char label[AN_PROBE_LEN + AN_LEVEL_LEN + 2];
-			struct an_key_counts cb, cn;
-			an_key_label(&keys[a], label, sizeof label);
-			an_key_counts(bc, &keys[a], &cb);
-			an_key_counts(nc, &keys[a], &cn);
-			if (!cb.armed && !cn.armed) {
-				fprintf(out, " %s: unsupported on both\n", label);
-				continue;
-			}
-			fprintf(out, " %s\n", label);
-			cur_row = label;
-			char what[AN_PROBE_LEN + AN_LEVEL_LEN + 64];
-			struct row_result rr;
-			if (cb.oom_runs || cn.oom_runs) {
-				rr = print_count_row(out, "fired before OOM", cb.fired_before_oom,
-						     cb.oom_runs, cn.fired_before_oom, cn.oom_runs, 0,
-						     CMP_RULE_FIRED, o);
-				snprintf(what, sizeof what, "%s fired before OOM", label);
-			} else {
-				/* Without an OOM kill, firing is neither good nor bad
-				 * by itself: shown, never judged. */
-				char x[16], y[16];
-				snprintf(x, sizeof x, "%d/%d", cb.fired, cb.runs);
-				snprintf(y, sizeof y, "%d/%d", cn.fired, cn.runs);
-				fprintf(out, "  %-27s %9s %9s\n", "fired", x, y);
-				rr.regression = 0;
-			}
-			if (rr.regression)
-				note_regression(regressed, sizeof regressed, bc->scenario, what);
-			regressions += rr.regression;
-			if (cb.storms || cn.storms) {
-				rr = print_count_row(out, "runs with a storm", cb.storms, cb.runs,
-						     cn.storms, cn.runs, 1, CMP_RULE_STORM_SEEN, o);
-				snprintf(what, sizeof what, "%s storm", label);
-				if (rr.regression)
-					note_regression(regressed, sizeof regressed, bc->scenario, what);
-				regressions += rr.regression;
-			}
-			for (size_t r = 0; r < sizeof group_rows / sizeof group_rows[0]; r++) {
-				rr = print_row(out, an_metrics[group_rows[r]].label, bc, nc,
-					       &keys[a], group_rows[r], o);
-				snprintf(what, sizeof what, "%s %s", label, an_metrics[group_rows[r]].label);
-				if (rr.regression)
-					note_regression(regressed, sizeof regressed, bc->scenario, what);
-				regressions += rr.regression;
-			}
-		}
-		free(keys);
-		/* Killer outcomes (issue 11), judged whatever --rules says. */
-		regressions += an_compare_outcomes(out, bc, nc, o->alpha);
 	}
 	for (int i = 0; i < new->ncells; i++)
 		if (!strcmp(new->cells[i].kernel, nk) && !find_cell(base, bk, new->cells[i].scenario))
@@ -651,15 +683,15 @@ int pnb_compare(const struct an_set *base, const struct an_set *new,
 	if (strcmp(bk, nk))
 		snprintf(kernels, sizeof kernels, " (baseline is %s, this run is %s: not the same "
 			 "kernel)", bk, nk);
-	else if (knobs_differ)
+	else if (strcmp(bknobs, nknobs))
 		snprintf(kernels, sizeof kernels, " (machine knobs differ: baseline %s, this run %s)",
 			 bknobs[0] ? bknobs : "defaults", nknobs[0] ? nknobs : "defaults");
-	if (regressions)
-		fprintf(out, "\nverdict: %d regression%s%s: %s\n", regressions,
-			regressions == 1 ? "" : "s", kernels, regressed);
+	if (v.regressions)
+		fprintf(out, "\nverdict: %d regression%s%s: %s\n", v.regressions,
+			v.regressions == 1 ? "" : "s", kernels, v.regressed);
 	else
 		fprintf(out, "\nverdict: no regression%s\n", kernels);
-	return regressions ? 1 : 0;
+	return v.regressions ? 1 : 0;
 }
 
 static void compare_usage(FILE *f)
