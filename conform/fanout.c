@@ -69,10 +69,78 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* After the episode: every listener woken, each by exactly one event
+ * (PSI) or all by the same events (vmpressure); the detail records the
+ * wake-up spread after the first listener's. */
+static enum cf_result fanout_judge(struct cf_ctx *c, const struct cf_waiter *w, int n, int psi,
+				   uint64_t t0)
+{
+	const char *what = psi ? "PSI triggers" : "vmpressure listeners";
+
+	uint64_t *off = calloc((size_t)n, sizeof *off), first = UINT64_MAX, last = 0;
+	json_t *wake = json_array(), *evs = json_array();
+	int woken = 0, once = 0;
+	uint64_t ev_min = UINT64_MAX, ev_max = 0;
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(wake, json_integer(w[i].wake_ns ? (long long)(w[i].wake_ns - t0) : -1));
+		json_array_append_new(evs, json_integer((long long)w[i].events));
+		ev_min = w[i].events < ev_min ? w[i].events : ev_min;
+		ev_max = w[i].events > ev_max ? w[i].events : ev_max;
+		once += w[i].events == 1;
+		if (!w[i].wake_ns)
+			continue;
+		woken++;
+		first = w[i].wake_ns < first ? w[i].wake_ns : first;
+		last = w[i].wake_ns > last ? w[i].wake_ns : last;
+	}
+	/* Spread: each listener's wake-up after the first listener's. */
+	int k = 0;
+	for (int i = 0; off && i < n; i++)
+		if (w[i].wake_ns)
+			off[k++] = w[i].wake_ns - first;
+	if (off && k)
+		qsort(off, (size_t)k, sizeof *off, cmp_u64);
+	uint64_t p50 = off && k ? off[(k - 1) / 2] : 0, mx = off && k ? off[k - 1] : 0;
+	free(off);
+	jset_int(c->detail, "listeners", n);
+	jset_str(c->detail, "episode", psi ? "thrash start, trigger " PSI_SPEC
+				     : "memory.limit_in_bytes shrunk 640 pages below 24 MiB of clean cache");
+	jset_int(c->detail, "woken", woken);
+	jset_int(c->detail, "exactly_one_event", once);
+	jset_int(c->detail, "first_ns", woken ? (long long)(first - t0) : -1);
+	jset_int(c->detail, "last_ns", woken ? (long long)(last - t0) : -1);
+	jset_int(c->detail, "spread_ns", woken ? (long long)(last - first) : -1);
+	jset_int(c->detail, "spread_p50_ns", woken ? (long long)p50 : -1);
+	jset_int(c->detail, "spread_max_ns", woken ? (long long)mx : -1);
+	/* Per listener, in arming order: wake-up since the episode started
+	 * (-1: never) and events heard. */
+	json_object_set_new(c->detail, "wake_ns", wake);
+	json_object_set_new(c->detail, "events", evs);
+	if (!woken)
+		return cf_say(c, CF_FAIL, "none of %d %s woken within %d s", n, what, psi ? 8 : 5);
+	else if (woken < n)
+		return cf_say(c, CF_FAIL, "%d of %d %s woken by the episode (first %.3f s after it started)",
+			     woken, n, what, (first - t0) / 1e9);
+	else if (psi && once < n)
+		return cf_say(c, CF_FAIL, "%d of %d PSI triggers heard other than exactly one event within 1.5 s "
+			     "of the first wake-up (window 2 s; events per trigger %llu..%llu)", n - once, n,
+			     (unsigned long long)ev_min, (unsigned long long)ev_max);
+	else if (!psi && ev_min != ev_max)
+		return cf_say(c, CF_FAIL, "the %d vmpressure listeners heard different numbers of events from "
+			     "one reclaim (%llu..%llu): some were skipped", n, (unsigned long long)ev_min,
+			     (unsigned long long)ev_max);
+	else if (!psi && ev_max != 1)
+		return cf_say(c, CF_SKIP, "the reclaim made %llu vmpressure events, not one: the wake-ups "
+			     "cannot be tied to one event (all %d listeners heard all of them)",
+			     (unsigned long long)ev_max, n);
+	return cf_say(c, CF_PASS, "all %d woken once by one event; first %.3f s after the episode "
+			     "started; wake-up spread after the first: p50 %.3f ms, max %.3f ms", n,
+			     (first - t0) / 1e9, p50 / 1e6, mx / 1e6);
+}
+
 static enum cf_result episode(struct cf_ctx *c, int n, int psi)
 {
 	struct cf_waiter *w = calloc((size_t)n, sizeof *w);
-	const char *what = psi ? "PSI triggers" : "vmpressure listeners";
 	char why[256];
 	int e, armed = 0;
 	pid_t pid = 0;
@@ -132,66 +200,7 @@ static enum cf_result episode(struct cf_ctx *c, int n, int psi)
 		goto out;
 	}
 
-	uint64_t *off = calloc((size_t)n, sizeof *off), first = UINT64_MAX, last = 0;
-	json_t *wake = json_array(), *evs = json_array();
-	int woken = 0, once = 0;
-	uint64_t ev_min = UINT64_MAX, ev_max = 0;
-	for (int i = 0; i < n; i++) {
-		json_array_append_new(wake, json_integer(w[i].wake_ns ? (long long)(w[i].wake_ns - t0) : -1));
-		json_array_append_new(evs, json_integer((long long)w[i].events));
-		ev_min = w[i].events < ev_min ? w[i].events : ev_min;
-		ev_max = w[i].events > ev_max ? w[i].events : ev_max;
-		once += w[i].events == 1;
-		if (!w[i].wake_ns)
-			continue;
-		woken++;
-		first = w[i].wake_ns < first ? w[i].wake_ns : first;
-		last = w[i].wake_ns > last ? w[i].wake_ns : last;
-	}
-	/* Spread: each listener's wake-up after the first listener's. */
-	int k = 0;
-	for (int i = 0; off && i < n; i++)
-		if (w[i].wake_ns)
-			off[k++] = w[i].wake_ns - first;
-	if (off && k)
-		qsort(off, (size_t)k, sizeof *off, cmp_u64);
-	uint64_t p50 = off && k ? off[(k - 1) / 2] : 0, mx = off && k ? off[k - 1] : 0;
-	free(off);
-	jset_int(c->detail, "listeners", n);
-	jset_str(c->detail, "episode", psi ? "thrash start, trigger " PSI_SPEC
-				     : "memory.limit_in_bytes shrunk 640 pages below 24 MiB of clean cache");
-	jset_int(c->detail, "woken", woken);
-	jset_int(c->detail, "exactly_one_event", once);
-	jset_int(c->detail, "first_ns", woken ? (long long)(first - t0) : -1);
-	jset_int(c->detail, "last_ns", woken ? (long long)(last - t0) : -1);
-	jset_int(c->detail, "spread_ns", woken ? (long long)(last - first) : -1);
-	jset_int(c->detail, "spread_p50_ns", woken ? (long long)p50 : -1);
-	jset_int(c->detail, "spread_max_ns", woken ? (long long)mx : -1);
-	/* Per listener, in arming order: wake-up since the episode started
-	 * (-1: never) and events heard. */
-	json_object_set_new(c->detail, "wake_ns", wake);
-	json_object_set_new(c->detail, "events", evs);
-	if (!woken)
-		res = cf_say(c, CF_FAIL, "none of %d %s woken within %d s", n, what, psi ? 8 : 5);
-	else if (woken < n)
-		res = cf_say(c, CF_FAIL, "%d of %d %s woken by the episode (first %.3f s after it started)",
-			     woken, n, what, (first - t0) / 1e9);
-	else if (psi && once < n)
-		res = cf_say(c, CF_FAIL, "%d of %d PSI triggers heard other than exactly one event within 1.5 s "
-			     "of the first wake-up (window 2 s; events per trigger %llu..%llu)", n - once, n,
-			     (unsigned long long)ev_min, (unsigned long long)ev_max);
-	else if (!psi && ev_min != ev_max)
-		res = cf_say(c, CF_FAIL, "the %d vmpressure listeners heard different numbers of events from "
-			     "one reclaim (%llu..%llu): some were skipped", n, (unsigned long long)ev_min,
-			     (unsigned long long)ev_max);
-	else if (!psi && ev_max != 1)
-		res = cf_say(c, CF_SKIP, "the reclaim made %llu vmpressure events, not one: the wake-ups "
-			     "cannot be tied to one event (all %d listeners heard all of them)",
-			     (unsigned long long)ev_max, n);
-	else
-		res = cf_say(c, CF_PASS, "all %d woken once by one event; first %.3f s after the episode "
-			     "started; wake-up spread after the first: p50 %.3f ms, max %.3f ms", n,
-			     (first - t0) / 1e9, p50 / 1e6, mx / 1e6);
+	res = fanout_judge(c, w, n, psi, t0);
 out:
 	if (pid > 0)
 		cf_hog_stop(pid);

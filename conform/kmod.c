@@ -233,6 +233,54 @@ static int collect(int in, struct wake *w, int have, int want, uint64_t deadline
 	return have;
 }
 
+/* The wake-ups collected: each notification woke all listeners (wake-all)
+ * or exactly one (wake-one), and wake-one went round in FIFO order. */
+static enum cf_result memnotify_judge(struct cf_ctx *c, const struct wake *w, int nw, int n,
+				      int all, uint64_t seq_base, uint64_t *lat, int *count,
+				      int *woken)
+{
+	int nlat = 0;
+
+	/* Per notification (seq), how many listeners it woke. */
+	for (int i = 0; i < nw; i++) {
+		uint64_t k = w[i].seq - seq_base;
+		if (k < MN_EVENTS)
+			count[k]++;
+		woken[w[i].listener]++;
+		lat[nlat++] = w[i].read_ns - w[i].t_ns;
+	}
+	qsort(lat, (size_t)nlat, sizeof *lat, cmp_u64);
+	json_object_set_new(c->detail, "listeners", json_integer(n));
+	json_object_set_new(c->detail, "notifications", json_integer(MN_EVENTS));
+	json_object_set_new(c->detail, "wakeups", json_integer(nw));
+	if (nlat) {
+		json_object_set_new(c->detail, "wakeup_us_p50", json_real(lat[nlat / 2] / 1e3));
+		json_object_set_new(c->detail, "wakeup_us_p99", json_real(lat[(nlat * 99) / 100] / 1e3));
+		json_object_set_new(c->detail, "wakeup_us_max", json_real(lat[nlat - 1] / 1e3));
+		json_object_set_new(c->detail, "wakeup_us_min", json_real(lat[0] / 1e3));
+	}
+	int distinct = 0;
+	for (int i = 0; i < n; i++)
+		distinct += woken[i] > 0;
+	json_object_set_new(c->detail, "distinct_listeners_woken", json_integer(distinct));
+	for (int e = 0; e < MN_EVENTS; e++) {
+		int want = all ? n : 1;
+		if (count[e] != want)
+			return cf_say(c, CF_FAIL, "notification %d of %d woke %d of %d listeners, want "
+				      "%d (wake-%s)", e + 1, MN_EVENTS, count[e], n, want,
+				      all ? "all" : "one");
+	}
+	/* FIFO: with at most as many notifications as listeners, nobody is
+	 * woken twice while another has waited longer. */
+	int fifo_want = all ? n : (MN_EVENTS < n ? MN_EVENTS : n);
+	if (distinct != fifo_want)
+		return cf_say(c, CF_FAIL, "%d notifications reached %d distinct listeners of %d, want "
+			      "%d (FIFO order of waiting)", MN_EVENTS, distinct, n, fifo_want);
+	return cf_say(c, CF_PASS, "%d notifications, each woke %s (%d distinct); wake-up latency "
+		   "p50 %.0f us, max %.0f us", MN_EVENTS, all ? "every listener" : "exactly one listener",
+		   distinct, nlat ? lat[nlat / 2] / 1e3 : 0.0, nlat ? lat[nlat - 1] / 1e3 : 0.0);
+}
+
 static enum cf_result memnotify_case(struct cf_ctx *c, int all, int n)
 {
 	char why[512], params[64];
@@ -240,7 +288,7 @@ static enum cf_result memnotify_case(struct cf_ctx *c, int all, int n)
 	struct wake *w = calloc((size_t)n * MN_EVENTS + n, sizeof *w);
 	uint64_t *lat = calloc((size_t)n * MN_EVENTS, sizeof *lat);
 	int *count = calloc(MN_EVENTS + 1, sizeof *count), *woken = calloc((size_t)n, sizeof *woken);
-	int p[2] = { -1, -1 }, inj = -1, already, nw = 0, nlat = 0, r = CF_FAIL, loaded = 0;
+	int p[2] = { -1, -1 }, inj = -1, already, nw = 0, r = CF_FAIL, loaded = 0;
 
 	if (!pids || !w || !lat || !count || !woken) {
 		r = cf_say(c, CF_FAIL, "out of memory");
@@ -298,47 +346,7 @@ static enum cf_result memnotify_case(struct cf_ctx *c, int all, int n)
 			seq_base = w[before].seq - (uint64_t)e;
 		usleep(50000);
 	}
-	/* Per notification (seq), how many listeners it woke. */
-	for (int i = 0; i < nw; i++) {
-		uint64_t k = w[i].seq - seq_base;
-		if (k < MN_EVENTS)
-			count[k]++;
-		woken[w[i].listener]++;
-		lat[nlat++] = w[i].read_ns - w[i].t_ns;
-	}
-	qsort(lat, (size_t)nlat, sizeof *lat, cmp_u64);
-	json_object_set_new(c->detail, "listeners", json_integer(n));
-	json_object_set_new(c->detail, "notifications", json_integer(MN_EVENTS));
-	json_object_set_new(c->detail, "wakeups", json_integer(nw));
-	if (nlat) {
-		json_object_set_new(c->detail, "wakeup_us_p50", json_real(lat[nlat / 2] / 1e3));
-		json_object_set_new(c->detail, "wakeup_us_p99", json_real(lat[(nlat * 99) / 100] / 1e3));
-		json_object_set_new(c->detail, "wakeup_us_max", json_real(lat[nlat - 1] / 1e3));
-		json_object_set_new(c->detail, "wakeup_us_min", json_real(lat[0] / 1e3));
-	}
-	int distinct = 0;
-	for (int i = 0; i < n; i++)
-		distinct += woken[i] > 0;
-	json_object_set_new(c->detail, "distinct_listeners_woken", json_integer(distinct));
-	for (int e = 0; e < MN_EVENTS; e++) {
-		int want = all ? n : 1;
-		if (count[e] != want) {
-			r = cf_say(c, CF_FAIL, "notification %d of %d woke %d of %d listeners, want %d "
-				   "(wake-%s)", e + 1, MN_EVENTS, count[e], n, want, all ? "all" : "one");
-			goto out;
-		}
-	}
-	/* FIFO: with at most as many notifications as listeners, nobody is
-	 * woken twice while another has waited longer. */
-	int fifo_want = all ? n : (MN_EVENTS < n ? MN_EVENTS : n);
-	if (distinct != fifo_want) {
-		r = cf_say(c, CF_FAIL, "%d notifications reached %d distinct listeners of %d, want %d "
-			   "(FIFO order of waiting)", MN_EVENTS, distinct, n, fifo_want);
-		goto out;
-	}
-	r = cf_say(c, CF_PASS, "%d notifications, each woke %s (%d distinct); wake-up latency "
-		   "p50 %.0f us, max %.0f us", MN_EVENTS, all ? "every listener" : "exactly one listener",
-		   distinct, nlat ? lat[nlat / 2] / 1e3 : 0.0, nlat ? lat[nlat - 1] / 1e3 : 0.0);
+	r = memnotify_judge(c, w, nw, n, all, seq_base, lat, count, woken);
 out:
 	for (int i = 0; pids && i < n; i++)
 		if (pids[i] > 0)
