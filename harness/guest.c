@@ -3,6 +3,7 @@
  * that OOMs, panics or hangs loses nothing it already wrote: QEMU writes each
  * byte the guest sends to the file at once. */
 #include "guest.h"
+#include "spawn.h"
 #include "cli.h"
 #include "clock.h"
 #include "fsutil.h"
@@ -108,22 +109,11 @@ int guest_probe_boot(const char *accel, const char *bzimage, uint64_t timeout_ns
 		"-append", "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 lpj=4000000", NULL
 	};
 	uint64_t t0 = pnb_mono_ns();
-	pid_t pid = fork();
+	pid_t pid = pnb_spawn_child((char *const *)argv, qlog, qlog);
 	if (pid < 0) {
-		snprintf(why, len, "fork: %s", strerror(errno));
+		snprintf(why, len, "fork: %s", strerror((int)-pid));
 		rmdir(dir);
 		return -1;
-	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		int lg = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		dup2(null, 0);
-		dup2(lg >= 0 ? lg : null, 1);
-		dup2(lg >= 0 ? lg : null, 2);
-		execvp(argv[0], (char *const *)argv);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
 	}
 	int st = 0, exited = 0;
 	for (;;) {
@@ -316,11 +306,10 @@ const char *guest_qemu_version(void)
 {
 	static char v[128];
 	if (!v[0]) {
-		FILE *p = popen("qemu-system-x86_64 --version 2>/dev/null", "re");
-		if (!p || !fgets(v, sizeof v, p))
+		char *const argv[] = { "qemu-system-x86_64", "--version", NULL };
+		if (pnb_spawn(argv, &(struct pnb_spawn){ .out = v, .outlen = sizeof v,
+							 .timeout_s = 30 }) || !v[0])
 			snprintf(v, sizeof v, "unknown");
-		if (p)
-			pclose(p);
 		v[strcspn(v, "\n")] = 0;
 	}
 	return v;

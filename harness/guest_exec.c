@@ -2,6 +2,7 @@
  * snapshot restore), run it under a watchdog, and classify how it ended
  * from the console and the events (harness/guest.c has the rest). */
 #include "guest.h"
+#include "spawn.h"
 #include "cli.h"
 #include "clock.h"
 #include "fsutil.h"
@@ -330,23 +331,12 @@ static int cell_launch(struct qemu_cell *q, const struct guest_shape *s, const c
 		       struct qemu_watch *w, struct run_result *res)
 {
 	w->t0 = pnb_mono_ns();
-	w->pid = fork();
+	char qlog[PNB_PATH + 32];
+	snprintf(qlog, sizeof qlog, "%s/qemu.log", dir);
+	/* QEMU dies with the cell worker, however it dies. */
+	w->pid = pnb_spawn_child((char *const *)q->argv, qlog, qlog);
 	if (w->pid < 0)
-		FAIL("broken", "fork: %s", strerror(errno));
-	if (w->pid == 0) {
-		/* QEMU dies with the cell worker, however it dies. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		char qlog[PNB_PATH + 32];
-		snprintf(qlog, sizeof qlog, "%s/qemu.log", dir);
-		int lg = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		dup2(null, 0);
-		dup2(lg >= 0 ? lg : null, 1);
-		dup2(lg >= 0 ? lg : null, 2);
-		execvp(q->argv[0], (char *const *)q->argv);
-		dprintf(2, "cannot run %s: %s\n", q->argv[0], strerror(errno));
-		_exit(127);
-	}
+		FAIL("broken", "fork: %s", strerror((int)-w->pid));
 	w->run_fd = -1;
 	if (q->restore) {
 		char why[400];

@@ -1,6 +1,7 @@
 /* The native backend: a scenario on the running kernel, the workload
  * confined in a memory cgroup with a limit so the host is never driven to
  * OOM.  Without a memory cgroup to confine it, we refuse to run. */
+#include "spawn.h"
 #include "run.h"
 #include "cgroupfs.h"
 #include "cli.h"
@@ -306,24 +307,11 @@ int native_run(const struct scenario *s, unsigned rep, const char *dir, struct r
 	char **argv = args.argv;
 
 	t_start = pnb_mono_ns();
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* The recorder (and through it the workload) dies with pnbench. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int out = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (out < 0 || null < 0)
-			_exit(127);
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(out, 2);
-		execv(rec, argv);
-		dprintf(2, "pnbench: cannot run %s: %s\n", rec, strerror(errno));
-		_exit(127);
-	}
+	/* The recorder (and through it the workload) dies with pnbench. */
+	pid_t pid = pnb_spawn_child(argv, NULL, console);
 	if (pid < 0) {
 		snprintf(res->status, sizeof res->status, "broken");
-		snprintf(res->reason, sizeof res->reason, "fork: %s", strerror(errno));
+		snprintf(res->reason, sizeof res->reason, "fork: %s", strerror((int)-pid));
 		remove_memcg(&m);
 		return -1;
 	}

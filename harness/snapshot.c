@@ -10,6 +10,7 @@
  * multi-threaded TCG: the snapshot is only taken from a boot that reached
  * its snapshot point without a panic (docs/guests.md). */
 #include "snapshot.h"
+#include "spawn.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "log.h"
@@ -164,22 +165,6 @@ static int qmp_migration_done(struct qmp *q, uint64_t deadline_ns, char *why, si
 
 /* ---- the saved machine ------------------------------------------------- */
 
-static pid_t spawn(const char *const *argv, const char *log)
-{
-	pid_t pid = fork();
-	if (pid)
-		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int lg = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	dup2(null, 0);
-	dup2(lg >= 0 ? lg : null, 1);
-	dup2(lg >= 0 ? lg : null, 2);
-	execvp(argv[0], (char *const *)argv);
-	dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
 static int has(const char *path, const char *s)
 {
 	char buf[1 << 16];
@@ -289,9 +274,9 @@ static int snapshot_take(const char *const *machine, const struct snapshot *snap
 	argv[n] = NULL;
 	unlink(sock);
 	uint64_t t0 = pnb_mono_ns();
-	pid_t pid = spawn(argv, log);
+	pid_t pid = pnb_spawn_child((char *const *)argv, log, log);
 	if (pid < 0) {
-		snprintf(why, wl, "fork: %s", strerror(errno));
+		snprintf(why, wl, "fork: %s", strerror((int)-pid));
 		return -1;
 	}
 	int st, exited = 0;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -224,6 +225,29 @@ int pnb_spawn(char *const argv[], const struct pnb_spawn *o)
 		close(pe[0]);
 	set_why(o, rc);
 	return rc;
+}
+
+pid_t pnb_spawn_child(char *const argv[], const char *out_path, const char *err_path)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int ofd = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	int efd = err_path && out_path && !strcmp(err_path, out_path) ? ofd :
+		  err_path ? open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	dup2(null, 0);
+	dup2(ofd >= 0 ? ofd : null, 1);
+	dup2(efd >= 0 ? efd : null, 2);
+	execvp(argv[0], argv);
+	dprintf(2, "pnbench: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
 }
 
 void pnb_text_reason(const char *text, char *out, size_t len)

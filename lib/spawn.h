@@ -5,6 +5,7 @@
 #define PNB_SPAWN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Where the child's output goes, first match wins:
  *   stdout: out buffer (and tee), tee, log, /dev/null
@@ -38,6 +39,13 @@ struct pnb_spawn {
 /* Exit status, 128 + signal, -ETIMEDOUT, or -errno when it could not be
  * started (an exec failure is exit 127, as from a shell). */
 int pnb_spawn(char *const argv[], const struct pnb_spawn *o);
+
+/* A child that runs beside pnbench (QEMU, the native recorder): started,
+ * not waited for.  stdin is /dev/null; stdout goes to out_path and stderr
+ * to err_path (NULL: /dev/null; the same path: one file), created 0644 and
+ * truncated.  It gets SIGKILL when the thread that started it dies, so a
+ * guest or a recorder never outlives its cell.  The pid, or -errno. */
+pid_t pnb_spawn_child(char *const argv[], const char *out_path, const char *err_path);
 
 /* The line of a tool's log that says what went wrong: the last one naming
  * an error, else the last line; "(no output)" for none. */
