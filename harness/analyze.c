@@ -1,6 +1,8 @@
 /* pnbench analyze: result directories into metrics (docs/metrics.md).
  * The reading and computing half is shared with compare and report. */
 #include "analysis.h"
+#include "events_read.h"
+#include "ground_truth.h"
 #include "cli.h"
 #include "fsutil.h"
 #include "log.h"
@@ -170,20 +172,14 @@ static int jget_i64(json_t *o, const char *k, int64_t *v)
 }
 
 /* An event time: see AN_T_MAX. */
-static int jget_time(json_t *o, const char *k, int64_t *v)
+static int ev_time(struct evr_obj o, const char *k, int64_t *v)
 {
 	int64_t t;
 
-	if (jget_i64(o, k, &t) || t < 0 || t >= AN_T_MAX)
+	if (evr_i64(o, k, &t) || t < 0 || t >= AN_T_MAX)
 		return -1;
 	*v = t;
 	return 0;
-}
-
-static double jget_num(json_t *o, const char *k)
-{
-	json_t *x = json_object_get(o, k);
-	return json_is_number(x) ? json_number_value(x) : NAN;
 }
 
 static const char *jget_str(json_t *o, const char *k)
@@ -213,21 +209,6 @@ static json_t *jtime_s(int64_t t, int64_t origin)
 }
 
 /* ---- one run ------------------------------------------------------------- */
-
-enum what { W_OTHER, W_WORKLOAD_START, W_WORKLOAD_EXIT, W_OOM_KILL, W_MARK_VICTIM,
-	    W_KSWAPD_WAKE, W_DIRECT_BEGIN, W_MEMCG_BEGIN, W_RECLAIM_ONSET, W_RECLAIM_RATE,
-	    W_SWAPOUT_ONSET };
-enum source { S_OTHER, S_TRACEFS, S_KMSG, S_VMSTAT };
-
-struct truth {
-	int64_t t;
-	size_t seq;
-	enum what what;
-	enum source source;
-	int64_t pid, tgid, delta;
-	char kind[16];
-	double count, bucket_ns;
-};
 
 struct note {
 	int64_t t;
@@ -309,7 +290,7 @@ struct ctx {
 	struct index gix, pix, hix;	/* (probe, level) -> r->g, probe -> r->probes, hprobes */
 	size_t cg, cp;			/* capacities of r->g, r->probes */
 	json_t *header, *meta;
-	struct truth *tr;
+	struct gt_line *tr;
 	size_t ntr, ctr;
 	struct note *no;
 	size_t nno, cno;
@@ -325,7 +306,6 @@ struct ctx {
 
 #define CMP_T(a, b) ((a)->t != (b)->t ? ((a)->t > (b)->t) - ((a)->t < (b)->t) : \
 		     ((a)->seq > (b)->seq) - ((a)->seq < (b)->seq))
-static int truth_cmp(const void *a, const void *b) { const struct truth *p = a, *q = b; return CMP_T(p, q); }
 static int note_cmp(const void *a, const void *b) { const struct note *p = a, *q = b; return CMP_T(p, q); }
 static int progress_cmp(const void *a, const void *b) { const struct progress *p = a, *q = b; return CMP_T(p, q); }
 static int sample_cmp(const void *a, const void *b)
@@ -407,34 +387,6 @@ static struct an_probe_status *probe_status_slot(struct ctx *c, const char *spec
 	return &np[r->nprobes++];
 }
 
-static enum what what_of(const char *w)
-{
-	static const struct { const char *s; enum what w; } tab[] = {
-		{ "workload_start", W_WORKLOAD_START }, { "workload_exit", W_WORKLOAD_EXIT },
-		{ "oom_kill", W_OOM_KILL }, { "mark_victim", W_MARK_VICTIM },
-		{ "kswapd_wake", W_KSWAPD_WAKE }, { "direct_reclaim_begin", W_DIRECT_BEGIN },
-		{ "memcg_reclaim_begin", W_MEMCG_BEGIN }, { "reclaim_onset", W_RECLAIM_ONSET },
-		{ "reclaim_rate", W_RECLAIM_RATE }, { "swapout_onset", W_SWAPOUT_ONSET },
-	};
-	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-		if (w && !strcmp(w, tab[i].s))
-			return tab[i].w;
-	return W_OTHER;
-}
-
-static enum source source_of(const char *s)
-{
-	if (!s)
-		return S_OTHER;
-	if (!strcmp(s, "tracefs"))
-		return S_TRACEFS;
-	if (!strcmp(s, "kmsg"))
-		return S_KMSG;
-	if (!strcmp(s, "vmstat"))
-		return S_VMSTAT;
-	return S_OTHER;
-}
-
 static int on_header(struct ctx *c, json_t *o)
 {
 	struct an_run *r = c->r;
@@ -461,32 +413,32 @@ static int on_header(struct ctx *c, json_t *o)
 	return 0;
 }
 
-static int on_sample(struct ctx *c, json_t *o, int64_t t)
+static int on_sample(struct ctx *c, struct evr_obj o, int64_t t)
 {
 	struct an_run *r = c->r;
-	json_t *view = json_object_get(o, "view"), *vm = json_object_get(o, "vmstat");
+	struct evr_obj view = evr_get_obj(o, "view"), vm = evr_get_obj(o, "vmstat");
 	struct an_sample s = { .t = t };
 
-	if (!json_is_object(view))
+	if (!evr_ok(view))
 		return 0;
-	s.total_kB = jget_num(view, "total_kB");
-	s.free_kB = jget_num(view, "free_kB");
-	s.available_kB = jget_num(view, "available_kB");
-	s.anon_kB = jget_num(view, "anon_kB");
-	s.cache_kB = jget_num(view, "cache_kB");
+	s.total_kB = evr_num(view, "total_kB");
+	s.free_kB = evr_num(view, "free_kB");
+	s.available_kB = evr_num(view, "available_kB");
+	s.anon_kB = evr_num(view, "anon_kB");
+	s.cache_kB = evr_num(view, "cache_kB");
 	s.pgscan = NAN;
-	if (json_is_object(vm)) {
-		double a = jget_num(vm, "pgscan_kswapd"), b = jget_num(vm, "pgscan_direct");
+	if (evr_ok(vm)) {
+		double a = evr_num(vm, "pgscan_kswapd"), b = evr_num(vm, "pgscan_direct");
 		if (!isnan(a) && !isnan(b))
 			s.pgscan = a + b;
 	}
 	return PUSH(r->samples, r->nsamples, c->csam, s);
 }
 
-static int on_notify(struct ctx *c, json_t *o, int64_t t, size_t seq)
+static int on_notify(struct ctx *c, struct evr_obj o, int64_t t, size_t seq)
 {
-	const char *spec = jget_str(o, "probe"), *mech = jget_str(o, "mech"),
-		   *level = jget_str(o, "level");
+	const char *spec = evr_str(o, "probe"), *mech = evr_str(o, "mech"),
+		   *level = evr_str(o, "level");
 	struct note n = { .t = t, .seq = seq, .signals = 1 };
 	int64_t v;
 
@@ -500,10 +452,10 @@ static int on_notify(struct ctx *c, json_t *o, int64_t t, size_t seq)
 	/* Eventfd counters (vmpressure and the vmpressure-driven LMK) and
 	 * memory.events deltas say how many kernel events one wake-up carries. */
 	if (!strcmp(mech, "vmpressure") || (!strcmp(mech, "lmk") && strstr(spec, "vmpressure"))) {
-		if (!jget_i64(o, "count", &v) && v > 0)
+		if (!evr_i64(o, "count", &v) && v > 0)
 			n.signals = v;
 	} else if (!strcmp(mech, "memevents")) {
-		if (!jget_i64(o, "delta", &v) && v > 0)
+		if (!evr_i64(o, "delta", &v) && v > 0)
 			n.signals = v;
 	}
 	/* A garbage count must not overflow the sums over a run. */
@@ -513,44 +465,34 @@ static int on_notify(struct ctx *c, json_t *o, int64_t t, size_t seq)
 	/* Thresholds of the earliest line (lines are not in time order). */
 	if (g->first_ns == AN_NONE || t < g->first_ns) {
 		g->first_ns = t;
-		g->threshold_kB = jget_num(o, "threshold_kB");
-		g->minfree_kB = jget_num(o, "minfree_kB");
+		g->threshold_kB = evr_num(o, "threshold_kB");
+		g->minfree_kB = evr_num(o, "minfree_kB");
 	}
 	return PUSH(c->no, c->nno, c->cno, n);
 }
 
-static int on_truth(struct ctx *c, json_t *o, int64_t t, size_t seq)
+static int on_truth(struct ctx *c, struct evr_obj o, int64_t t, size_t seq)
 {
-	struct truth x = { .t = t, .seq = seq, .pid = -1, .tgid = -1, .delta = 1 };
+	struct gt_line x;
 
-	x.what = what_of(jget_str(o, "what"));
-	if (x.what == W_OTHER)
+	if (!gt_from_event(o, t, seq, &x))
 		return 0;
-	x.source = source_of(jget_str(o, "source"));
-	jget_i64(o, "pid", &x.pid);
-	jget_i64(o, "tgid", &x.tgid);
-	jget_i64(o, "delta", &x.delta);
-	/* Kill counts are summed in an int. */
-	if (x.delta < 0 || x.delta > 1000000)
-		x.delta = 1;
-	copy_str(x.kind, sizeof x.kind, jget_str(o, "kind"));
-	x.count = jget_num(o, "count");
-	x.bucket_ns = jget_num(o, "bucket_ns");
 	return PUSH(c->tr, c->ntr, c->ctr, x);
 }
 
-static int on_line(struct ctx *c, json_t *o, size_t seq)
+static int on_line(struct ctx *c, struct evr_line *l, size_t seq)
 {
 	struct an_run *r = c->r;
-	const char *type = jget_str(o, "type");
+	struct evr_obj o = evr_root(l);
+	const char *type = evr_str(o, "type");
 	int64_t t;
 
-	if (jget_time(o, "t_ns", &t) || !type)
+	if (ev_time(o, "t_ns", &t) || !type)
 		return 1;	/* not an event */
 	if (t > c->max_t)
 		c->max_t = t;
 	if (!strcmp(type, "header"))
-		return on_header(c, o);
+		return on_header(c, evr_json(l));
 	if (!strcmp(type, "sample"))
 		return on_sample(c, o, t);
 	if (!strcmp(type, "notify"))
@@ -558,36 +500,36 @@ static int on_line(struct ctx *c, json_t *o, size_t seq)
 	if (!strcmp(type, "truth"))
 		return on_truth(c, o, t, seq);
 	if (!strcmp(type, "progress")) {
-		const char *w = jget_str(o, "what");
-		struct progress p = { .t = t, .seq = seq, .bytes = jget_num(o, "value") };
+		const char *w = evr_str(o, "what");
+		struct progress p = { .t = t, .seq = seq, .bytes = evr_num(o, "value") };
 		if (!w || isnan(p.bytes) || (strcmp(w, "alloc_bytes") && strcmp(w, "read_bytes")))
 			return 0;
 		p.read = !strcmp(w, "read_bytes");
 		return PUSH(c->pr, c->npr, c->cpr, p);
 	}
 	if (!strcmp(type, "phase")) {
-		const char *ph = jget_str(o, "phase");
+		const char *ph = evr_str(o, "phase");
 		if (ph && !strcmp(ph, "alloc") && (r->t_alloc == AN_NONE || t < r->t_alloc))
 			r->t_alloc = t;
 		return 0;
 	}
 	if (!strcmp(type, "probe")) {
-		const char *spec = jget_str(o, "probe"), *st = jget_str(o, "status");
+		const char *spec = evr_str(o, "probe"), *st = evr_str(o, "status");
 		struct an_probe_status *ps;
 		if (!spec)
 			return 0;
 		if (!(ps = probe_status_slot(c, spec)))
 			return -ENOMEM;
-		copy_str(ps->mech, sizeof ps->mech, jget_str(o, "mech"));
+		copy_str(ps->mech, sizeof ps->mech, evr_str(o, "mech"));
 		copy_str(ps->status, sizeof ps->status, st);
-		if (jget_str(o, "reason"))
-			copy_str(ps->reason, sizeof ps->reason, jget_str(o, "reason"));
+		if (evr_str(o, "reason"))
+			copy_str(ps->reason, sizeof ps->reason, evr_str(o, "reason"));
 		if (st && (!strcmp(st, "armed") || !strcmp(st, "degraded")))
 			ps->armed = 1;
 		return 0;
 	}
 	if (!strcmp(type, "recorder")) {
-		const char *w = jget_str(o, "what");
+		const char *w = evr_str(o, "what");
 		if (w && !strcmp(w, "trace_filtered"))
 			c->trace_filtered = 1;
 		else if (w && !strcmp(w, "trace_unfiltered"))
@@ -598,8 +540,8 @@ static int on_line(struct ctx *c, json_t *o, size_t seq)
 		int64_t cpu;
 		r->flags &= ~AN_F_NO_END;
 		c->end_t = t;
-		copy_str(r->end_reason, sizeof r->end_reason, jget_str(o, "reason"));
-		if (!jget_i64(o, "recorder_cpu_ns", &cpu)) {
+		copy_str(r->end_reason, sizeof r->end_reason, evr_str(o, "reason"));
+		if (!evr_i64(o, "recorder_cpu_ns", &cpu)) {
 			c->end_cpu_ns = cpu;
 			c->have_end_cpu = 1;
 		}
@@ -638,26 +580,24 @@ static int read_events(struct ctx *c, const char *path, char *err, size_t errlen
 {
 	struct an_run *r = c->r;
 	FILE *f = open_events(r, path);
-	char *line = NULL;
-	size_t cap = 0, seq = 0;
-	ssize_t n;
-	int last_bad = 0, ret = 0;
+	struct evr_reader rd;
+	struct evr_line l = { 0 };
+	size_t seq = 0;
+	int last_bad = 0, ret = 0, n;
 
 	/* Nothing to read is an incomplete run, never a dropped one. */
 	if (!f) {
 		r->flags |= AN_F_NO_EVENTS;
 		return 0;
 	}
-	while ((n = getline(&line, &cap, f)) > 0) {
-		json_error_t e;
-		json_t *o;
-		size_t k = strspn(line, " \t\r\n");
+	evr_init(&rd, f);
+	while ((n = evr_next(&rd, &l)) > 0) {
+		size_t k = strspn(l.text, " \t\r\n");
 
-		if (line[k] == 0)
+		if (l.text[k] == 0)
 			continue;
 		r->lines++;
-		o = json_loads(line, 0, &e);
-		if (!json_is_object(o) || (ret = on_line(c, o, seq++)) == 1) {
+		if (evr_parse(&l) || (ret = on_line(c, &l, seq++)) == 1) {
 			/* Counted as bad now; the last one is a cut line instead. */
 			r->bad_lines++;
 			last_bad = 1;
@@ -665,11 +605,13 @@ static int read_events(struct ctx *c, const char *path, char *err, size_t errlen
 		} else {
 			last_bad = 0;
 		}
-		json_decref(o);
 		if (ret < 0)
 			break;
 	}
-	free(line);
+	if (n < 0 && !ret)
+		ret = n;
+	evr_line_free(&l);
+	evr_free(&rd);
 	fclose(f);
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
@@ -910,131 +852,33 @@ static int calm_at(const struct an_run *r, int64_t t)
 	return r->samples[i].available_kB >= r->samples[i].total_kB / 2;
 }
 
-static int pid_matches(const struct ctx *c, const struct truth *x, const int64_t *thr, size_t nthr)
-{
-	if (c->r->workload_pid <= 0)
-		return 1;
-	if (x->pid == c->r->workload_pid || x->tgid == c->r->workload_pid)
-		return 1;
-	for (size_t i = 0; i < nthr; i++)
-		if (x->pid == thr[i])
-			return 1;
-	return 0;
-}
-
-static void ground_truth(struct ctx *c)
+/* The library's rule (lib/ground_truth.c), also the progress line's. */
+static int ground_truth(struct ctx *c)
 {
 	struct an_run *r = c->r;
+	struct gt_onsets o;
 	int memcg = strncmp(r->domain, "system", 6) != 0;
-	int filter_trace = memcg && !c->trace_filtered;
-	int64_t first[4] = { AN_NONE, AN_NONE, AN_NONE, AN_NONE };	/* by source */
-	int kills[4] = { 0, 0, 0, 0 }, seen[4] = { 0, 0, 0, 0 };
-	int64_t *thr = NULL;
-	size_t nthr = 0, cthr = 0;
-	int64_t victims[64];
-	int nvictims = 0;
 
-	/* Threads of the workload: pids whose reclaim lines carry its tgid. */
-	for (size_t i = 0; i < c->ntr; i++) {
-		struct truth *x = &c->tr[i];
-		if (r->workload_pid > 0 && x->tgid == r->workload_pid && x->pid > 0)
-			PUSH(thr, nthr, cthr, x->pid);
+	if (gt_onsets(c->tr, c->ntr, memcg, c->trace_filtered, &o))
+		return -ENOMEM;
+	r->t_start = 0;
+	r->flags |= AN_F_NO_WORKLOAD_START;
+	if (o.t_start != GT_NONE) {
+		r->t_start = o.t_start;
+		r->workload_pid = o.workload_pid;
+		r->flags &= ~AN_F_NO_WORKLOAD_START;
 	}
-	for (size_t i = 0; i < c->ntr; i++) {
-		struct truth *x = &c->tr[i];
-		int ok;
-
-		switch (x->what) {
-		case W_MARK_VICTIM:
-		case W_OOM_KILL:
-			if (x->source == S_VMSTAT) {
-				ok = 1;
-			} else if (x->source == S_TRACEFS) {
-				ok = !filter_trace || pid_matches(c, x, thr, nthr);
-			} else if (x->source == S_KMSG) {
-				ok = !memcg || pid_matches(c, x, thr, nthr);
-			} else {
-				ok = 0;
-			}
-			if ((x->what == W_MARK_VICTIM) != (x->source == S_TRACEFS))
-				break;
-			seen[x->source] = 1;
-			if (!ok)
-				break;
-			if (first[x->source] == AN_NONE)
-				first[x->source] = x->t;
-			if (x->source == S_VMSTAT) {
-				kills[S_VMSTAT] += x->delta > 0 ? (int)x->delta : 1;
-			} else if (x->source == S_TRACEFS) {
-				/* A kill marks each thread group member it reaches. */
-				int seen = 0;
-				for (int v = 0; v < nvictims; v++)
-					seen |= victims[v] == x->pid;
-				if (!seen && nvictims < 64) {
-					victims[nvictims++] = x->pid;
-					kills[S_TRACEFS]++;
-				}
-			} else {
-				kills[x->source]++;
-			}
-			break;
-		case W_KSWAPD_WAKE:
-		case W_DIRECT_BEGIN:
-		case W_MEMCG_BEGIN:
-			if (x->source != S_TRACEFS || (filter_trace && !pid_matches(c, x, thr, nthr)))
-				break;
-			if (r->t_reclaim == AN_NONE || strcmp(r->reclaim_source, "tracefs")) {
-				r->t_reclaim = x->t;
-				copy_str(r->reclaim_source, sizeof r->reclaim_source, "tracefs");
-			}
-			if (x->what != W_KSWAPD_WAKE &&
-			    (r->t_direct == AN_NONE || strcmp(r->direct_source, "tracefs"))) {
-				r->t_direct = x->t;
-				copy_str(r->direct_source, sizeof r->direct_source, "tracefs");
-			}
-			break;
-		case W_SWAPOUT_ONSET:
-			if (r->t_swapout == AN_NONE)
-				r->t_swapout = x->t;
-			break;
-		case W_RECLAIM_ONSET:
-			if (x->source != S_VMSTAT)
-				break;
-			if (r->t_reclaim == AN_NONE) {
-				r->t_reclaim = x->t;
-				copy_str(r->reclaim_source, sizeof r->reclaim_source, "vmstat");
-			}
-			if ((!strcmp(x->kind, "direct") || !strcmp(x->kind, "memcg")) &&
-			    r->t_direct == AN_NONE) {
-				r->t_direct = x->t;
-				copy_str(r->direct_source, sizeof r->direct_source, "vmstat");
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	free(thr);
-	/* Sorted by time, so the first accepted line of a source is its
-	 * earliest; a tracefs onset found after a vmstat one replaced it. */
-	if (first[S_TRACEFS] != AN_NONE) {
-		r->t_oom = first[S_TRACEFS];
-		copy_str(r->oom_source, sizeof r->oom_source, "tracefs");
-	} else if (first[S_KMSG] != AN_NONE) {
-		r->t_oom = first[S_KMSG];
-		copy_str(r->oom_source, sizeof r->oom_source, "kmsg");
-	} else if (first[S_VMSTAT] != AN_NONE && !seen[S_TRACEFS] && !seen[S_KMSG]) {
-		/* Only when nothing could tell whose kill it was: a kmsg or
-		 * tracefs line about another task proves it was not ours. */
-		r->t_oom = first[S_VMSTAT];
-		copy_str(r->oom_source, sizeof r->oom_source, "vmstat");
+	r->t_oom = o.t_oom;
+	r->t_reclaim = o.t_reclaim;
+	r->t_direct = o.t_direct;
+	r->t_swapout = o.t_swapout;
+	copy_str(r->oom_source, sizeof r->oom_source, o.oom_source);
+	copy_str(r->reclaim_source, sizeof r->reclaim_source, o.reclaim_source);
+	copy_str(r->direct_source, sizeof r->direct_source, o.direct_source);
+	r->oom_kills = o.oom_kills;
+	if (o.oom_from_vmstat)
 		r->flags |= AN_F_OOM_FROM_VMSTAT;
-	}
-	if (r->t_oom == AN_NONE)
-		r->oom_kills = 0;
-	else
-		r->oom_kills = kills[S_KMSG] ? kills[S_KMSG] : kills[S_TRACEFS] ? kills[S_TRACEFS] :
-			       kills[S_VMSTAT];
+	return 0;
 }
 
 static void reclaim_rates(struct ctx *c)
@@ -1044,8 +888,8 @@ static void reclaim_rates(struct ctx *c)
 
 	/* Sum lines of equal bucket start (late reads give a second line). */
 	for (size_t i = 0; i < c->ntr; i++) {
-		struct truth *x = &c->tr[i];
-		if (x->what != W_RECLAIM_RATE || isnan(x->count))
+		struct gt_line *x = &c->tr[i];
+		if (x->what != GT_W_RECLAIM_RATE || isnan(x->count))
 			continue;
 		if (r->nrates && r->rates[r->nrates - 1].t == x->t) {
 			r->rates[r->nrates - 1].count += x->count;
@@ -1437,21 +1281,13 @@ int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen)
 	scenario_info(&c);
 
 	/* qsort(NULL, 0, ...) is undefined (glibc declares it nonnull). */
-	if (c.ntr) qsort(c.tr, c.ntr, sizeof *c.tr, truth_cmp);
+	gt_sort(c.tr, c.ntr);
 	if (c.nno) qsort(c.no, c.nno, sizeof *c.no, note_cmp);
 	if (c.npr) qsort(c.pr, c.npr, sizeof *c.pr, progress_cmp);
 	if (r->nsamples) qsort(r->samples, r->nsamples, sizeof *r->samples, sample_cmp);
 
-	r->t_start = 0;
-	r->flags |= AN_F_NO_WORKLOAD_START;
-	for (size_t i = 0; i < c.ntr; i++)
-		if (c.tr[i].what == W_WORKLOAD_START) {
-			r->t_start = c.tr[i].t;
-			r->workload_pid = (int)c.tr[i].pid;
-			r->flags &= ~AN_F_NO_WORKLOAD_START;
-			break;
-		}
-	ground_truth(&c);
+	if ((ret = ground_truth(&c)))
+		goto out;
 	reclaim_rates(&c);
 	run_metrics(&c);
 	silent_groups(&c);

@@ -4,6 +4,7 @@
  * analysis, in a pass of its own so analyze.c keeps its shape: only the
  * "app", "killer" and OOM ground-truth lines matter here. */
 #include "analysis.h"
+#include "events_read.h"
 #include "scenario.h"
 
 #include <errno.h>
@@ -75,6 +76,13 @@ static void workload_label(struct an_outcome *o, json_t *argv)
 		copy(o->workload, sizeof o->workload, json_string_value(json_array_get(argv, 1)));
 }
 
+/* The lines the outcome pass reads. */
+static int wanted_type(const char *t)
+{
+	return !strcmp(t, "header") || !strcmp(t, "app") || !strcmp(t, "truth") ||
+	       !strcmp(t, "recorder") || !strcmp(t, "killer");
+}
+
 int an_outcome_wanted(const struct an_run *r)
 {
 	return !strcmp(r->workload, "apps") || (r->scenario_text && strstr(r->scenario_text, "[killer]"));
@@ -84,8 +92,9 @@ int an_outcome_load(const struct an_run *r, struct an_outcome *o)
 {
 	char path[PATH_MAX + 16];
 	FILE *f;
-	char *line = NULL;
-	size_t cap = 0, capk = 0;
+	struct evr_reader rd;
+	struct evr_line l = { 0 };
+	size_t capk = 0;
 	struct app apps[64];
 	int napps = 0, kmsg_seen = 0, ret = 0;
 	struct { int pid; int64_t t; int kmsg; } victims[64];
@@ -110,8 +119,17 @@ int an_outcome_load(const struct an_run *r, struct an_outcome *o)
 	snprintf(path, sizeof path, "%s/events.jsonl", r->dir);
 	if (!(f = fopen(path, "re")))
 		return 0;	/* analyze.c has flagged it already */
-	while (getline(&line, &cap, f) > 0) {
-		json_t *j = json_loads(line, 0, NULL);
+	evr_init(&rd, f);
+	while (evr_next(&rd, &l) > 0) {
+		char peek[32];
+		/* Only these lines matter here: the others are skipped unparsed,
+		 * or stay on the reader's fast path, never jansson objects. */
+		if (!evr_peek_type(&l, peek, sizeof peek) && !wanted_type(peek))
+			continue;
+		const char *ty = evr_parse(&l) ? NULL : evr_str(evr_root(&l), "type");
+		if (!ty || !wanted_type(ty))
+			continue;
+		json_t *j = json_incref(evr_json(&l));
 		const char *type = jstr(j, "type"), *what = jstr(j, "what");
 		int64_t t = jtime(j, "t_ns");
 		if (!type || t == AN_NONE) {
@@ -205,7 +223,8 @@ int an_outcome_load(const struct an_run *r, struct an_outcome *o)
 		}
 		json_decref(j);
 	}
-	free(line);
+	evr_line_free(&l);
+	evr_free(&rd);
 	fclose(f);
 	if (ret)
 		return ret;
