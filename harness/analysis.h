@@ -313,8 +313,11 @@ struct an_cell_outcome {
 
 /* Does this run get an outcome (the apps workload or a [killer])? */
 int an_outcome_wanted(const struct an_run *r);
-/* Read the run's killer, app and OOM lines: 0 or -ENOMEM. */
-int an_outcome_load(const struct an_run *r, struct an_outcome *o);
+/* A line of this "type" is one the outcome pass reads. */
+int an_outcome_line(const char *type);
+/* From the run's killer, app and OOM lines, which the main pass over
+ * events.jsonl kept ('\n'-separated, len bytes): 0 or -ENOMEM. */
+int an_outcome_load(const struct an_run *r, const char *lines, size_t len, struct an_outcome *o);
 void an_outcome_free(struct an_outcome *o);
 double an_kill_value(const struct an_kill *k, enum an_kill_metric m);
 json_t *an_outcome_json(const struct an_outcome *o);

@@ -302,6 +302,8 @@ struct ctx {
 	int nhprobes;
 	int64_t end_t, end_cpu_ns, max_t;
 	int have_end_cpu;
+	char *olines;			/* the outcome pass's lines, '\n'-separated */
+	size_t nolines, colines;
 };
 
 #define CMP_T(a, b) ((a)->t != (b)->t ? ((a)->t > (b)->t) - ((a)->t < (b)->t) : \
@@ -550,6 +552,30 @@ static int on_line(struct ctx *c, struct evr_line *l, size_t seq)
 	return 0;
 }
 
+/* The killer outcome's lines, for its own pass (harness/outcome.c): whether
+ * the run gets one is known only from the header and meta.json. */
+static int keep_line(struct ctx *c, const struct evr_line *l)
+{
+	const char *type = evr_str(evr_root(l), "type");
+
+	if (!type || !an_outcome_line(type))
+		return 0;
+	if (c->nolines + l->len + 1 > c->colines) {
+		size_t nc = c->colines ? 2 * c->colines : 4096;
+		while (nc < c->nolines + l->len + 1)
+			nc *= 2;
+		char *p = realloc(c->olines, nc);
+		if (!p)
+			return -ENOMEM;
+		c->olines = p;
+		c->colines = nc;
+	}
+	memcpy(c->olines + c->nolines, l->text, l->len);
+	c->nolines += l->len;
+	c->olines[c->nolines++] = '\n';
+	return 0;
+}
+
 /* events.jsonl as a stream, or NULL with the reason in r->events_error.
  * Only a regular file: a directory, a FIFO or /dev/zero in its place
  * would fail, block or never end. */
@@ -604,6 +630,8 @@ static int read_events(struct ctx *c, const char *path, char *err, size_t errlen
 			ret = 0;
 		} else {
 			last_bad = 0;
+			if (!ret)
+				ret = keep_line(c, &l);
 		}
 		if (ret < 0)
 			break;
@@ -1299,7 +1327,7 @@ int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen)
 	r->incomplete = (r->flags & AN_F_INCOMPLETE_MASK) != 0;
 	/* Killer outcomes: a pass of their own (harness/outcome.c). */
 	if (an_outcome_wanted(r)) {
-		if (!(r->outcome = calloc(1, sizeof *r->outcome)) || an_outcome_load(r, r->outcome)) {
+		if (!(r->outcome = calloc(1, sizeof *r->outcome)) || an_outcome_load(r, c.olines, c.nolines, r->outcome)) {
 			ret = -ENOMEM;
 			goto out;
 		}
@@ -1308,6 +1336,7 @@ out:
 	json_decref(c.header);
 	json_decref(c.meta);
 	free(c.tr);
+	free(c.olines);
 	free(c.no);
 	free(c.pr);
 	free(c.hprobes);

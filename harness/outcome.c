@@ -76,8 +76,7 @@ static void workload_label(struct an_outcome *o, json_t *argv)
 		copy(o->workload, sizeof o->workload, json_string_value(json_array_get(argv, 1)));
 }
 
-/* The lines the outcome pass reads. */
-static int wanted_type(const char *t)
+int an_outcome_line(const char *t)
 {
 	return !strcmp(t, "header") || !strcmp(t, "app") || !strcmp(t, "truth") ||
 	       !strcmp(t, "recorder") || !strcmp(t, "killer");
@@ -88,9 +87,8 @@ int an_outcome_wanted(const struct an_run *r)
 	return !strcmp(r->workload, "apps") || (r->scenario_text && strstr(r->scenario_text, "[killer]"));
 }
 
-int an_outcome_load(const struct an_run *r, struct an_outcome *o)
+int an_outcome_load(const struct an_run *r, const char *lines, size_t len, struct an_outcome *o)
 {
-	char path[PATH_MAX + 16];
 	FILE *f;
 	struct evr_reader rd;
 	struct evr_line l = { 0 };
@@ -116,18 +114,15 @@ int an_outcome_load(const struct an_run *r, struct an_outcome *o)
 		o->margin_pct = (double)s.killer_margin_pct;
 		scenario_free(&s);
 	}
-	snprintf(path, sizeof path, "%s/events.jsonl", r->dir);
-	if (!(f = fopen(path, "re")))
-		return 0;	/* analyze.c has flagged it already */
+	/* No such line (or no events.jsonl: analyze.c has flagged it). */
+	if (!len)
+		return 0;
+	if (!(f = fmemopen((void *)lines, len, "r")))
+		return -errno;
 	evr_init(&rd, f);
 	while (evr_next(&rd, &l) > 0) {
-		char peek[32];
-		/* Only these lines matter here: the others are skipped unparsed,
-		 * or stay on the reader's fast path, never jansson objects. */
-		if (!evr_peek_type(&l, peek, sizeof peek) && !wanted_type(peek))
-			continue;
 		const char *ty = evr_parse(&l) ? NULL : evr_str(evr_root(&l), "type");
-		if (!ty || !wanted_type(ty))
+		if (!ty || !an_outcome_line(ty))
 			continue;
 		json_t *j = json_incref(evr_json(&l));
 		const char *type = jstr(j, "type"), *what = jstr(j, "what");

@@ -244,6 +244,17 @@ static int literal(struct scan *s, const char *word, size_t len)
 
 static int object(struct scan *s, int parent, int depth);
 
+/* A key's length and first four bytes in one word: find() compares one
+ * word per member, and the rest of the key only when that matches. */
+static inline uint64_t tag_of(const char *key, size_t len)
+{
+	uint32_t w = 0;
+
+	for (size_t i = 0; i < len && i < 4; i++)
+		w |= (uint32_t)(unsigned char)key[i] << (8 * i);
+	return (uint64_t)len << 32 | w;
+}
+
 static int value(struct scan *s, int idx, int depth)
 {
 	struct evr_node *n = &s->l->node[idx];
@@ -292,6 +303,7 @@ static int object(struct scan *s, int parent, int depth)
 		n->parent = parent;
 		if (span(s, &n->key, &n->klen))
 			return -1;
+		n->tag = tag_of(n->key, n->klen);
 		ws(s);
 		if (*s->p++ != ':')
 			return -1;
@@ -389,11 +401,11 @@ static int find(struct evr_obj o, const char *key)
 	const struct evr_line *l = o.l;
 	int from = o.node + 1, to = o.node < 0 ? l->nnodes : l->node[o.node].end, hit = -1;
 	size_t n = strlen(key);
+	uint64_t tag = tag_of(key, n);
 
 	/* Members only: an object's own members are skipped as a block. */
 	for (int i = from; i < to; i = l->node[i].kind == EVR_OBJ ? l->node[i].end : i + 1)
-		if (l->node[i].klen == n && (!n || l->node[i].key[0] == key[0]) &&
-		    !memcmp(l->node[i].key, key, n))
+		if (l->node[i].tag == tag && (n <= 4 || !memcmp(l->node[i].key + 4, key + 4, n - 4)))
 			hit = i;
 	return hit;
 }

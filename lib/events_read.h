@@ -26,6 +26,7 @@ enum evr_kind { EVR_NULL, EVR_TRUE, EVR_FALSE, EVR_INT, EVR_REAL, EVR_STR, EVR_O
 struct evr_node {
 	const char *key;	/* in the line's text, klen bytes */
 	size_t klen;
+	uint64_t tag;		/* klen and the first bytes of key (find() in events_read.c) */
 	const char *str;	/* EVR_STR: a NUL-terminated copy in the scratch */
 	int parent;		/* node index of the enclosing object, -1 the top level */
 	int end;		/* EVR_OBJ: one past the index of its last member */
