@@ -4,21 +4,10 @@
 
 /* ---- ordering of rows ---------------------------------------------------- */
 
+/* Rows of one probe in its mechanism's order of levels (probes/). */
 static int level_rank(const char *mech, const char *level)
 {
-	static const char *const order[] = { "low", "medium", "critical", "some", "full",
-					     "high", "max", "oom", "oom_kill", "oom_group_kill",
-					     "below", "pressure", "kswapd", "direct" };
-	uint64_t n;
-
-	/* adj12 before adj0: the LMK rule reaches the higher adj first. */
-	if ((!strcmp(mech, "lmk") || !strcmp(mech, "klmk")) && !strncmp(level, "adj", 3) &&
-	    !pnb_parse_u64(level + 3, &n))
-		return 100 + (int)(1000 - (n > 1000 ? 1000 : n));
-	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-		if (!strcmp(level, order[i]))
-			return (int)i;
-	return 2000;
+	return probe_level_rank(probe_find(mech), level);
 }
 
 static int key_order(int ia, const char *pa, const char *ma, const char *la,

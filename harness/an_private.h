@@ -80,10 +80,6 @@ struct ctx {
 };
 
 
-/* analyze.c */
-int an_activity_only(const char *mech, const char *level);
-int an_is_notifier(const char *mech);
-
 /* an_read.c */
 int an_index_add(struct index *ix, uint64_t h, int idx);
 int an_index_find(const struct index *ix, uint64_t h,

@@ -196,15 +196,12 @@ static int on_notify(struct ctx *c, struct evr_obj o, int64_t t, size_t seq)
 	n.group = an_group_slot(c, spec, mech, level);
 	if (n.group < 0)
 		return n.group;
-	/* Eventfd counters (vmpressure and the vmpressure-driven LMK) and
-	 * memory.events deltas say how many kernel events one wake-up carries. */
-	if (!strcmp(mech, "vmpressure") || (!strcmp(mech, "lmk") && strstr(spec, "vmpressure"))) {
-		if (!evr_i64(o, "count", &v) && v > 0)
-			n.signals = v;
-	} else if (!strcmp(mech, "memevents")) {
-		if (!evr_i64(o, "delta", &v) && v > 0)
-			n.signals = v;
-	}
+	/* Eventfd counters and counter deltas say how many kernel events one
+	 * wake-up carries: the probe names the field (probes/probe.h). */
+	const struct probe_ops *ops = probe_find(mech);
+	if (ops && ops->signals_field && (!ops->signals_if || strstr(spec, ops->signals_if)) &&
+	    !evr_i64(o, ops->signals_field, &v) && v > 0)
+		n.signals = v;
 	/* A garbage count must not overflow the sums over a run. */
 	if (n.signals > SIGNALS_MAX)
 		n.signals = SIGNALS_MAX;

@@ -106,14 +106,19 @@ static double progress_at(const struct ctx *c, int64_t t, int read)
 	return NAN;
 }
 
+/* When the memory the group's threshold is about crossed it (the
+ * probe says which: probes/probe.h enum probe_threshold). */
 static int64_t threshold_onset(const struct an_run *r, const struct an_group *g)
 {
+	const struct probe_ops *ops = probe_find(g->mech);
+	enum probe_threshold kind = ops ? ops->threshold : PROBE_THRESHOLD_NONE;
+
 	for (size_t i = 0; i < r->nsamples; i++) {
 		const struct an_sample *s = &r->samples[i];
-		if (!strcmp(g->mech, "memavail") && !isnan(g->threshold_kB) &&
+		if (kind == PROBE_THRESHOLD_AVAILABLE && !isnan(g->threshold_kB) &&
 		    s->available_kB < g->threshold_kB)
 			return s->t;
-		if ((!strcmp(g->mech, "lmk") || !strcmp(g->mech, "klmk")) && !isnan(g->minfree_kB) &&
+		if (kind == PROBE_THRESHOLD_MINFREE && !isnan(g->minfree_kB) &&
 		    s->free_kB < g->minfree_kB && s->cache_kB < g->minfree_kB)
 			return s->t;
 	}
@@ -276,27 +281,13 @@ static void silent_groups(struct ctx *c)
 			break;
 	for (int i = 0; i < r->nprobes; i++) {
 		struct an_probe_status *p = &r->probes[i];
-		char lvl[AN_LEVEL_LEN] = "*";
+		char lvl[AN_LEVEL_LEN];
 
 		if (!p->armed || !an_is_notifier(p->mech))
 			continue;
 		if (an_index_find(&has, an_hash2(p->probe, NULL), group_probe_eq, c, p->probe, NULL) >= 0)
 			continue;
-		if (!strcmp(p->mech, "vmpressure") || !strcmp(p->mech, "psi")) {
-			/* "vmpressure:medium:..." and "psi:some:..." name their level. */
-			const char *a = strchr(p->probe, ':');
-			if (a) {
-				size_t len = strcspn(a + 1, ":");
-				if (len && len < sizeof lvl) {
-					memcpy(lvl, a + 1, len);
-					lvl[len] = 0;
-				}
-			}
-		} else if (!strcmp(p->mech, "memavail")) {
-			strcpy(lvl, "below");
-		} else if (!strcmp(p->mech, "memnotify")) {
-			strcpy(lvl, "pressure");
-		}
+		probe_silent_level(probe_find(p->mech), p->probe, lvl, sizeof lvl);
 		an_group_slot(c, p->probe, p->mech, lvl);
 	}
 	free(has.slot);

@@ -70,64 +70,27 @@ const char *an_expect_name(enum an_expect e)
 	return n[e];
 }
 
+/* The mechanism's own word (its probe_ops levels, probes/): the analysis
+ * names no mechanism. */
 enum an_claim an_claim_of(const char *mech, const char *level)
 {
-	if (!strcmp(mech, "vmpressure")) {
-		if (!strcmp(level, "low"))
-			return AN_CLAIM_RECLAIM;
-		if (!strcmp(level, "medium"))
-			return AN_CLAIM_DIRECT;
-		if (!strcmp(level, "critical"))
-			return AN_CLAIM_OOM;
-	} else if (!strcmp(mech, "psi")) {
-		if (!strcmp(level, "some"))
-			return AN_CLAIM_RECLAIM;
-		if (!strcmp(level, "full"))
-			return AN_CLAIM_DIRECT;
-	} else if (!strcmp(mech, "memevents")) {
-		if (!strcmp(level, "low"))
-			return AN_CLAIM_RECLAIM;
-		if (!strcmp(level, "high") || !strcmp(level, "max"))
-			return AN_CLAIM_DIRECT;
-		if (!strncmp(level, "oom", 3))
-			return AN_CLAIM_OOM;
-	} else if (!strcmp(mech, "memavail")) {
-		if (!strcmp(level, "below"))
-			return AN_CLAIM_THRESHOLD;
-	} else if (!strcmp(mech, "lmk") || !strcmp(mech, "klmk")) {
-		/* The same rule, in user space or inside reclaim (docs/kmod.md). */
-		if (!strncmp(level, "adj", 3))
-			return AN_CLAIM_THRESHOLD;
-	} else if (!strcmp(mech, "memnotify")) {
-		/* 2008: anonymous pages are being deactivated, i.e. reclaim
-		 * has reached the anon LRU. */
-		if (!strcmp(level, "pressure"))
-			return AN_CLAIM_RECLAIM;
-	} else if (!strcmp(mech, "simplelmk")) {
-		/* simple_lmk killed at this moment instead of waiting for the
-		 * OOM killer: it claims the OOM is near, as vmpressure's
-		 * priority-driven critical does. */
-		if (!strcmp(level, "kswapd") || !strcmp(level, "direct"))
-			return AN_CLAIM_OOM;
-	}
-	return AN_CLAIM_NONE;
+	const struct probe_level *l = probe_level_of(probe_find(mech), level);
+	return l ? (enum an_claim)l->claim : AN_CLAIM_NONE;
 }
 
 /* Levels that only report reclaim activity (metrics.md 3.4). */
 int an_activity_only(const char *mech, const char *level)
 {
-	if (!strcmp(mech, "vmpressure"))
-		return !strcmp(level, "low");
-	if (!strcmp(mech, "memevents"))
-		return !strcmp(level, "low") || !strcmp(level, "high") || !strcmp(level, "max");
-	return 0;
+	const struct probe_level *l = probe_level_of(probe_find(mech), level);
+	return l && l->activity_only;
 }
 
-/* Mechanisms that are ground truth or sampling, not notifications. */
+/* Mechanisms that are ground truth or sampling are no notifications; one
+ * the registry does not know (an older result's) is taken for one. */
 int an_is_notifier(const char *mech)
 {
-	return strcmp(mech, "sample") && strcmp(mech, "oom") && strcmp(mech, "reclaim") &&
-	       strcmp(mech, "swapout");
+	const struct probe_ops *ops = probe_find(mech);
+	return !ops || ops->role == PROBE_NOTIFIER;
 }
 
 /* ---- growable arrays ----------------------------------------------------- */

@@ -488,7 +488,14 @@ static void killer_short(const char *spec, const char *action, char *b, size_t n
 	char tmp[160];
 	snprintf(tmp, sizeof tmp, "%s", spec);
 	char *c1 = strchr(tmp, ':');
-	if (c1 && (!strncmp(tmp, "psi", 3) || !strncmp(tmp, "vmpressure", 10))) {
+	const struct probe_ops *ops = NULL;
+	if (c1) {
+		*c1 = 0;
+		ops = probe_find(tmp);
+		*c1 = ':';
+	}
+	/* A mechanism whose first argument is its level keeps it. */
+	if (c1 && ops && ops->level_in_spec) {
 		char *c2 = strchr(c1 + 1, ':');
 		if (c2)
 			*c2 = 0;

@@ -548,6 +548,8 @@ const struct probe_ops probe_oom = {
 	.synopsis = "oom",
 	.summary = "ground truth: OOM kills from /dev/kmsg (victim pid, comm) and the "
 		   "/proc/vmstat oom_kill counter (polled every 10ms)",
+	.help = "Ground truth: OOM kills from /dev/kmsg (victim pid) and /proc/vmstat oom_kill.",
+	.role = PROBE_GROUND_TRUTH,
 	.parse = oom_parse,
 	.supported = oom_supported,
 	.open = oom_open,

@@ -290,6 +290,61 @@ ATF_TC_BODY(cell_statistics, tc)
 	an_set_free(&s);
 }
 
+/* The claims metrics.md 3.3 lists, as the registry now gives them. */
+ATF_TC_WITHOUT_HEAD(registry_claims);
+ATF_TC_BODY(registry_claims, tc)
+{
+	static const struct { const char *mech, *level; enum an_claim c; int activity; } t[] = {
+		{ "vmpressure", "low", AN_CLAIM_RECLAIM, 1 }, { "vmpressure", "medium", AN_CLAIM_DIRECT, 0 },
+		{ "vmpressure", "critical", AN_CLAIM_OOM, 0 }, { "psi", "some", AN_CLAIM_RECLAIM, 0 },
+		{ "psi", "full", AN_CLAIM_DIRECT, 0 }, { "memevents", "low", AN_CLAIM_RECLAIM, 1 },
+		{ "memevents", "high", AN_CLAIM_DIRECT, 1 }, { "memevents", "max", AN_CLAIM_DIRECT, 1 },
+		{ "memevents", "oom", AN_CLAIM_OOM, 0 }, { "memevents", "oom_kill", AN_CLAIM_OOM, 0 },
+		{ "memevents", "oom_group_kill", AN_CLAIM_OOM, 0 }, { "memavail", "below", AN_CLAIM_THRESHOLD, 0 },
+		{ "lmk", "adj0", AN_CLAIM_THRESHOLD, 0 }, { "klmk", "adj12", AN_CLAIM_THRESHOLD, 0 },
+		{ "memnotify", "pressure", AN_CLAIM_RECLAIM, 0 }, { "simplelmk", "kswapd", AN_CLAIM_OOM, 0 },
+		{ "simplelmk", "direct", AN_CLAIM_OOM, 0 }, { "psi", "low", AN_CLAIM_NONE, 0 },
+		{ "nosuch", "low", AN_CLAIM_NONE, 0 }, { "sample", "", AN_CLAIM_NONE, 0 },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		const struct probe_level *l = probe_level_of(probe_find(t[i].mech), t[i].level);
+		ATF_CHECK_EQ_MSG(an_claim_of(t[i].mech, t[i].level), t[i].c, "%s %s", t[i].mech, t[i].level);
+		ATF_CHECK_EQ_MSG(l && l->activity_only, t[i].activity, "%s %s", t[i].mech, t[i].level);
+	}
+	/* Rows: adj12 before adj6 before adj0, named levels in their order. */
+	ATF_CHECK(probe_level_rank(probe_find("lmk"), "adj12") < probe_level_rank(probe_find("lmk"), "adj6"));
+	ATF_CHECK(probe_level_rank(probe_find("lmk"), "adj6") < probe_level_rank(probe_find("lmk"), "adj0"));
+	ATF_CHECK(probe_level_rank(probe_find("vmpressure"), "low") <
+		  probe_level_rank(probe_find("vmpressure"), "critical"));
+	ATF_CHECK(probe_level_rank(probe_find("memevents"), "oom_group_kill") <
+		  probe_level_rank(probe_find("memevents"), "zzz"));
+}
+
+/* Every mechanism describes itself enough for the analysis and the man
+ * page: a new probe without levels or help fails here. */
+ATF_TC_WITHOUT_HEAD(registry_complete);
+ATF_TC_BODY(registry_complete, tc)
+{
+	char lvl[32];
+
+	for (size_t i = 0; probe_registry[i]; i++) {
+		const struct probe_ops *o = probe_registry[i];
+		ATF_CHECK_MSG(o->synopsis && o->summary && o->help && o->example, "%s", o->name);
+		if (o->role != PROBE_NOTIFIER)
+			continue;
+		ATF_CHECK_MSG(o->levels && o->levels[0].name, "%s: a notifier without levels", o->name);
+		for (const struct probe_level *l = o->levels; l && l->name; l++)
+			ATF_CHECK_MSG(l->claim != PROBE_CLAIM_NONE, "%s %s claims nothing", o->name, l->name);
+	}
+	probe_silent_level(probe_find("psi"), "psi:full:1s:10s", lvl, sizeof lvl);
+	ATF_CHECK_STREQ(lvl, "full");
+	probe_silent_level(probe_find("memnotify"), "memnotify:all", lvl, sizeof lvl);
+	ATF_CHECK_STREQ(lvl, "pressure");
+	probe_silent_level(probe_find("lmk"), "lmk:poll", lvl, sizeof lvl);
+	ATF_CHECK_STREQ(lvl, "*");
+	ATF_CHECK(!an_is_notifier("oom") && !an_is_notifier("sample") && an_is_notifier("klmk"));
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, lead_headroom_latency);
@@ -298,5 +353,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, storm);
 	ATF_TP_ADD_TC(tp, incomplete);
 	ATF_TP_ADD_TC(tp, cell_statistics);
+	ATF_TP_ADD_TC(tp, registry_claims);
+	ATF_TP_ADD_TC(tp, registry_complete);
 	return atf_no_error();
 }
