@@ -188,6 +188,7 @@ json_t *an_run_json(const struct an_run *r)
 		json_object_set_new(x, "status", json_string(p->status));
 		if (p->reason[0])
 			json_object_set_new(x, "reason", json_string(p->reason));
+		json_object_set_new(x, "cpu_per_s", an_jreal(p->cpu_per_s));
 		json_array_append_new(probes, x);
 	}
 	json_object_set_new(o, "probes", probes);

@@ -75,6 +75,7 @@ struct ctx {
 	int nhprobes;
 	int64_t end_t, end_cpu_ns, max_t;
 	int have_end_cpu;
+	json_t *probe_cpu;		/* the end line's probe_cpu_ns, NULL when absent */
 	char *olines;			/* the outcome pass's lines, '\n'-separated */
 	size_t nolines, colines;
 };
@@ -91,6 +92,8 @@ void an_read_meta(struct ctx *c, const char *dir);
 int an_read_events(struct ctx *c, const char *path, char *err, size_t errlen);
 void an_fill_names(struct ctx *c, const char *dir);
 void an_scenario_info(struct ctx *c);
+/* Each probe's cpu_per_s from the end line (after the whole file is read). */
+void an_probe_cpu(struct ctx *c);
 
 /* an_json.c */
 int an_group_order(const void *a, const void *b);

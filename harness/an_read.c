@@ -289,9 +289,31 @@ static int on_line(struct ctx *c, struct evr_line *l, size_t seq)
 			c->end_cpu_ns = cpu;
 			c->have_end_cpu = 1;
 		}
+		/* An object of unknown keys: jansson's to walk (one line a run). */
+		json_t *pc = json_object_get(evr_json(l), "probe_cpu_ns");
+		json_decref(c->probe_cpu);
+		c->probe_cpu = json_is_object(pc) ? json_incref(pc) : NULL;
 		return 0;
 	}
 	return 0;
+}
+
+void an_probe_cpu(struct ctx *c)
+{
+	struct an_run *r = c->r;
+	const char *spec;
+	json_t *v;
+
+	for (int i = 0; i < r->nprobes; i++)
+		r->probes[i].cpu_per_s = NAN;
+	/* The same duration as recorder_cpu_per_s: the recorder's, to its end. */
+	if (!c->probe_cpu || c->end_t == AN_NONE || c->end_t <= 0)
+		return;
+	json_object_foreach(c->probe_cpu, spec, v) {
+		int i = an_index_find(&c->pix, an_hash2(spec, NULL), probe_eq, c, spec, NULL);
+		if (i >= 0 && json_is_number(v) && json_number_value(v) >= 0)
+			r->probes[i].cpu_per_s = json_number_value(v) / (double)c->end_t;
+	}
 }
 
 /* The killer outcome's lines, for its own pass (harness/outcome.c): whether

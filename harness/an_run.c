@@ -452,6 +452,7 @@ int an_run_load(const char *dir, struct an_run *r, char *err, size_t errlen)
 	ret = an_read_events(&c, path, err, errlen);
 	if (ret)
 		goto out;
+	an_probe_cpu(&c);
 	if (!c.header)
 		r->flags |= AN_F_NO_HEADER;
 	an_fill_names(&c, dir);
@@ -486,6 +487,7 @@ out:
 	json_decref(c.meta);
 	free(c.tr);
 	free(c.olines);
+	json_decref(c.probe_cpu);
 	free(c.no);
 	free(c.pr);
 	free(c.hprobes);

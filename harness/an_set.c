@@ -10,24 +10,61 @@
 
 /* ---- cells and sets ------------------------------------------------------ */
 
+/* The stats object of run_metrics, groups and probe_cpu. */
+static json_t *stats_json(const struct pnb_dist *d)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "n", json_integer((json_int_t)d->n));
+	json_object_set_new(o, "min", an_jreal(d->min));
+	json_object_set_new(o, "q1", an_jreal(d->q1));
+	json_object_set_new(o, "median", an_jreal(d->median));
+	json_object_set_new(o, "q3", an_jreal(d->q3));
+	json_object_set_new(o, "max", an_jreal(d->max));
+	return o;
+}
+
 static json_t *dist_json(const struct an_cell *c, const struct an_key *k, enum an_metric m)
 {
 	double v[c->nruns + 1];
 	struct pnb_dist d;
-	json_t *o;
 
 	for (int i = 0; i < c->nruns; i++)
 		v[i] = an_run_value(c->runs[i], k, m);
 	if (pnb_dist_compute(v, (size_t)c->nruns, &d))
 		return json_null();
-	o = json_object();
-	json_object_set_new(o, "n", json_integer((json_int_t)d.n));
-	json_object_set_new(o, "min", an_jreal(d.min));
-	json_object_set_new(o, "q1", an_jreal(d.q1));
-	json_object_set_new(o, "median", an_jreal(d.median));
-	json_object_set_new(o, "q3", an_jreal(d.q3));
-	json_object_set_new(o, "max", an_jreal(d.max));
-	return o;
+	return stats_json(&d);
+}
+
+/* cell.json probe_cpu: each probe spec with a cpu_per_s in any run, in
+ * the order the runs list them, with its distribution over the runs. */
+static json_t *probe_cpu_json(const struct an_cell *c)
+{
+	json_t *a = json_array(), *seen = json_object();
+	double v[c->nruns + 1];
+	struct pnb_dist d;
+
+	for (int i = 0; i < c->nruns; i++)
+		for (int p = 0; p < c->runs[i]->nprobes; p++) {
+			const char *spec = c->runs[i]->probes[p].probe;
+			if (isnan(c->runs[i]->probes[p].cpu_per_s) || json_object_get(seen, spec))
+				continue;
+			json_object_set_new(seen, spec, json_true());
+			for (int k = 0; k < c->nruns; k++) {
+				v[k] = NAN;
+				for (int q = 0; q < c->runs[k]->nprobes; q++)
+					if (!strcmp(c->runs[k]->probes[q].probe, spec))
+						v[k] = c->runs[k]->probes[q].cpu_per_s;
+			}
+			if (pnb_dist_compute(v, (size_t)c->nruns, &d))
+				continue;
+			json_t *x = json_object();
+			json_object_set_new(x, "probe", json_string(spec));
+			json_object_set_new(x, "cpu_per_s", stats_json(&d));
+			json_array_append_new(a, x);
+		}
+	json_decref(seen);
+	return a;
 }
 
 json_t *an_cell_json(const struct an_cell *c)
@@ -80,6 +117,7 @@ json_t *an_cell_json(const struct an_cell *c)
 		json_array_append_new(groups, x);
 	}
 	json_object_set_new(o, "groups", groups);
+	json_object_set_new(o, "probe_cpu", probe_cpu_json(c));
 	free(keys);
 	{
 		struct an_cell_outcome co;

@@ -89,6 +89,9 @@ struct an_probe_status {
 	char status[16];		/* the last status line */
 	char reason[384];
 	int armed;			/* ever armed */
+	/* CPU time inside the probe's calls (the end line's probe_cpu_ns) per
+	 * ns of the recorder's run, a fraction of one CPU; NAN without it. */
+	double cpu_per_s;
 };
 
 /* Timeline material the report plots. */
