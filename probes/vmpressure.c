@@ -242,8 +242,8 @@ const struct probe_ops probe_vmpressure = {
 	.synopsis = "vmpressure:low|medium|critical[:default|hierarchy|local][:root][:n=N]",
 	.summary = "memcg v1 memory.pressure_level eventfd on the run's v1 memcg (the v1 root in a guest)",
 	.help = "memcg v1 memory.pressure_level through cgroup.event_control and an eventfd, on "
-		"the run's v1 memcg (with :root, or in a guest, the v1 root). MODE default, "
-		"hierarchy or local (4.13+); n=N registers N listeners.",
+		"the run's v1 memcg (with :root, or in a guest, the v1 root). A mode (default, "
+		"hierarchy or local) needs 4.13+; n=N registers N listeners.",
 	.role = PROBE_NOTIFIER,
 	.levels = vmp_levels,
 	.level_in_spec = 1,
