@@ -224,23 +224,49 @@ static int on_truth(struct ctx *c, struct evr_obj o, int64_t t, size_t seq)
 	return PUSH(c->tr, c->ntr, c->ctr, x);
 }
 
+/* The killer outcome's lines, for its own pass (harness/outcome.c): whether
+ * the run gets one is known only from the header and meta.json. */
+static int keep_line(struct ctx *c, const struct evr_line *l, const char *type)
+{
+	if (!an_outcome_line(type))
+		return 0;
+	if (c->nolines + l->len + 1 > c->colines) {
+		size_t nc = c->colines ? 2 * c->colines : 4096;
+		while (nc < c->nolines + l->len + 1)
+			nc *= 2;
+		char *p = realloc(c->olines, nc);
+		if (!p)
+			return -ENOMEM;
+		c->olines = p;
+		c->colines = nc;
+	}
+	memcpy(c->olines + c->nolines, l->text, l->len);
+	c->nolines += l->len;
+	c->olines[c->nolines++] = '\n';
+	return 0;
+}
+
 static int on_line(struct ctx *c, struct evr_line *l, size_t seq)
 {
 	struct an_run *r = c->r;
 	struct evr_obj o = evr_root(l);
 	const char *type = evr_str(o, "type");
 	int64_t t;
+	int ret;
 
 	if (an_ev_time(o, "t_ns", &t) || !type)
 		return 1;	/* not an event */
 	if (t > c->max_t)
 		c->max_t = t;
-	if (!strcmp(type, "header"))
-		return on_header(c, evr_json(l));
+	/* The hot types first; the outcome pass wants none of them. */
 	if (!strcmp(type, "sample"))
 		return on_sample(c, o, t);
 	if (!strcmp(type, "notify"))
 		return on_notify(c, o, t, seq);
+	if ((ret = keep_line(c, l, type)))
+		return ret;
+	if (!strcmp(type, "header"))
+		return on_header(c, evr_json(l));
 	if (!strcmp(type, "truth"))
 		return on_truth(c, o, t, seq);
 	if (!strcmp(type, "progress")) {
@@ -316,30 +342,6 @@ void an_probe_cpu(struct ctx *c)
 	}
 }
 
-/* The killer outcome's lines, for its own pass (harness/outcome.c): whether
- * the run gets one is known only from the header and meta.json. */
-static int keep_line(struct ctx *c, const struct evr_line *l)
-{
-	const char *type = evr_str(evr_root(l), "type");
-
-	if (!type || !an_outcome_line(type))
-		return 0;
-	if (c->nolines + l->len + 1 > c->colines) {
-		size_t nc = c->colines ? 2 * c->colines : 4096;
-		while (nc < c->nolines + l->len + 1)
-			nc *= 2;
-		char *p = realloc(c->olines, nc);
-		if (!p)
-			return -ENOMEM;
-		c->olines = p;
-		c->colines = nc;
-	}
-	memcpy(c->olines + c->nolines, l->text, l->len);
-	c->nolines += l->len;
-	c->olines[c->nolines++] = '\n';
-	return 0;
-}
-
 /* events.jsonl as a stream, or NULL with the reason in r->events_error.
  * Only a regular file: a directory, a FIFO or /dev/zero in its place
  * would fail, block or never end. */
@@ -394,8 +396,6 @@ int an_read_events(struct ctx *c, const char *path, char *err, size_t errlen)
 			ret = 0;
 		} else {
 			last_bad = 0;
-			if (!ret)
-				ret = keep_line(c, &l);
 		}
 		if (ret < 0)
 			break;

@@ -244,8 +244,9 @@ static int literal(struct scan *s, const char *word, size_t len)
 
 static int object(struct scan *s, int parent, int depth);
 
-/* A key's length and first four bytes in one word: find() compares one
- * word per member, and the rest of the key only when that matches. */
+/* A key's length and first four bytes (little-endian) in one word: find()
+ * compares one word per member, and the rest of the key only when that
+ * matches.  object() computes the same from the line with one load. */
 static inline uint64_t tag_of(const char *key, size_t len)
 {
 	uint32_t w = 0;
@@ -303,7 +304,10 @@ static int object(struct scan *s, int parent, int depth)
 		n->parent = parent;
 		if (span(s, &n->key, &n->klen))
 			return -1;
-		n->tag = tag_of(n->key, n->klen);
+		/* The key is followed by '"', ':' and a value: four bytes are there. */
+		uint32_t w;
+		memcpy(&w, n->key, 4);
+		n->tag = (uint64_t)n->klen << 32 | (n->klen >= 4 ? w : w & ((1u << (8 * n->klen)) - 1));
 		ws(s);
 		if (*s->p++ != ':')
 			return -1;
