@@ -148,11 +148,42 @@ ATF_TC_BODY(reader_matches_jansson, tc)
 	same_as_jansson("{\"a\":tru}\n", 0);
 }
 
+/* The type of a recorder line without a parse; anything else says "parse". */
+ATF_TC_WITHOUT_HEAD(peek_type);
+ATF_TC_BODY(peek_type, tc)
+{
+	static const struct { const char *line; const char *type; } t[] = {
+		{ "{\"t_ns\":12,\"type\":\"sample\",\"view\":{}}\n", "sample" },
+		{ "{\"t_ns\":12,\"type\":\"notify\"\n", "notify" },	/* cut: the type is still known */
+		{ "{\"type\":\"sample\",\"t_ns\":12}\n", NULL },	/* not the recorder's order */
+		{ "{\"t_ns\":12,\"type\":\"sample\",\"type\":\"app\"}\n", NULL },	/* jansson keeps the last */
+		{ "{\"t_ns\":12,\"type\":\"sa\\\"mple\"}\n", NULL },
+		{ "{\"t_ns\":,\"type\":\"x\"}\n", "x" },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		FILE *f = fmemopen((void *)t[i].line, strlen(t[i].line), "r");
+		struct evr_reader rd;
+		struct evr_line l = { 0 };
+		char buf[32];
+
+		ATF_REQUIRE(f);
+		evr_init(&rd, f);
+		ATF_REQUIRE_EQ(evr_next(&rd, &l), 1);
+		int r = evr_peek_type(&l, buf, sizeof buf);
+		ATF_CHECK_EQ_MSG(r == 0, t[i].type != NULL, "%s", t[i].line);
+		if (!r && t[i].type)
+			ATF_CHECK_STREQ(buf, t[i].type);
+		evr_free(&rd);
+		fclose(f);
+	}
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, unprotected_recorder_is_shown);
 	ATF_TP_ADD_TC(tp, protected_recorder_says_nothing);
 	ATF_TP_ADD_TC(tp, progress_and_analyze_agree_on_kills);
 	ATF_TP_ADD_TC(tp, reader_matches_jansson);
+	ATF_TP_ADD_TC(tp, peek_type);
 	return atf_no_error();
 }
