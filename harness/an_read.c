@@ -168,16 +168,21 @@ static int on_sample(struct ctx *c, struct evr_obj o, int64_t t)
 
 	if (!evr_ok(view))
 		return 0;
-	s.total_kB = evr_num(view, "total_kB");
-	s.free_kB = evr_num(view, "free_kB");
-	s.available_kB = evr_num(view, "available_kB");
-	s.anon_kB = evr_num(view, "anon_kB");
-	s.cache_kB = evr_num(view, "cache_kB");
+	static const char *const vk[] = { "total_kB", "free_kB", "available_kB", "anon_kB", "cache_kB" };
+	static const char *const sk[] = { "pgscan_kswapd", "pgscan_direct" };
+	double v[5], sc[2];
+
+	evr_nums(view, vk, 5, v);
+	s.total_kB = v[0];
+	s.free_kB = v[1];
+	s.available_kB = v[2];
+	s.anon_kB = v[3];
+	s.cache_kB = v[4];
 	s.pgscan = NAN;
 	if (evr_ok(vm)) {
-		double a = evr_num(vm, "pgscan_kswapd"), b = evr_num(vm, "pgscan_direct");
-		if (!isnan(a) && !isnan(b))
-			s.pgscan = a + b;
+		evr_nums(vm, sk, 2, sc);
+		if (!isnan(sc[0]) && !isnan(sc[1]))
+			s.pgscan = sc[0] + sc[1];
 	}
 	return PUSH(r->samples, r->nsamples, c->csam, s);
 }

@@ -17,22 +17,22 @@
 
 #define NS 1e9
 
-static double jnum(json_t *o, const char *k)
+/* Lines come through the library reader (lib/events_read.h). */
+static double jnum(struct evr_obj o, const char *k)
 {
-	json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : NAN;
+	return evr_num(o, k);
 }
 
-static int64_t jtime(json_t *o, const char *k)
+/* An event time: an integer in [0, AN_T_MAX), else AN_NONE. */
+static int64_t jtime(struct evr_obj o, const char *k)
 {
-	json_t *v = json_object_get(o, k);
-	return json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < AN_T_MAX ?
-	       (int64_t)json_integer_value(v) : AN_NONE;
+	int64_t v;
+	return !evr_int(o, k, &v) && v >= 0 && v < AN_T_MAX ? v : AN_NONE;
 }
 
-static const char *jstr(json_t *o, const char *k)
+static const char *jstr(struct evr_obj o, const char *k)
 {
-	return json_string_value(json_object_get(o, k));
+	return evr_str(o, k);
 }
 
 static void copy(char *dst, size_t len, const char *s)
@@ -124,15 +124,13 @@ int an_outcome_load(const struct an_run *r, const char *lines, size_t len, struc
 		const char *ty = evr_parse(&l) ? NULL : evr_str(evr_root(&l), "type");
 		if (!ty || !an_outcome_line(ty))
 			continue;
-		json_t *j = json_incref(evr_json(&l));
+		struct evr_obj j = evr_root(&l);
 		const char *type = jstr(j, "type"), *what = jstr(j, "what");
 		int64_t t = jtime(j, "t_ns");
-		if (!type || t == AN_NONE) {
-			json_decref(j);
+		if (!type || t == AN_NONE)
 			continue;
-		}
 		if (!strcmp(type, "header")) {
-			workload_label(o, json_object_get(j, "workload_argv"));
+			workload_label(o, json_object_get(evr_json(&l), "workload_argv"));
 			if (jstr(j, "killer"))
 				copy(o->killer, sizeof o->killer, jstr(j, "killer"));
 		} else if (!strcmp(type, "app") && napps < 64) {
@@ -160,8 +158,8 @@ int an_outcome_load(const struct an_run *r, const char *lines, size_t len, struc
 				victims[k].kmsg |= kmsg;
 			}
 		} else if (!strcmp(type, "truth") && what && !strcmp(what, "workload_exit")) {
-			json_t *ec = json_object_get(j, "exit_code");
-			o->fg_alive = json_is_integer(ec) && json_integer_value(ec) == 0;
+			int64_t ec;
+			o->fg_alive = !evr_int(j, "exit_code", &ec) && ec == 0;
 		} else if (!strcmp(type, "recorder") && what && !strcmp(what, "killer_failed")) {
 			o->killer_failed = 1;
 			copy(o->killer_why, sizeof o->killer_why, jstr(j, "detail"));
@@ -190,14 +188,12 @@ int an_outcome_load(const struct an_run *r, const char *lines, size_t len, struc
 						     .rss_kB = jnum(j, "rss_kB"),
 						     .avail_before_kB = jnum(j, "avail_before_kB"),
 						     .avail_after_kB = jnum(j, "avail_after_kB") };
-				json_t *why = json_object_get(j, "reason");
+				struct evr_obj why = evr_get_obj(j, "reason");
 				/* An external killer says null: it has no decision time of ours. */
-				if (k.t_decision == AN_NONE && !json_object_get(j, "t_decision_ns"))
+				if (k.t_decision == AN_NONE && !evr_has(j, "t_decision_ns"))
 					k.t_decision = t;
-				if (k.t_signal == AN_NONE) {
-					json_decref(j);
+				if (k.t_signal == AN_NONE)
 					continue;	/* not sent: no kill */
-				}
 				/* ESRCH: the exit had already released the mm, so it
 				 * was free by the time process_mrelease returned. */
 				k.mrelease_ok = jstr(j, "mrelease") && (!strcmp(jstr(j, "mrelease"), "ok") ||
@@ -208,7 +204,6 @@ int an_outcome_load(const struct an_run *r, const char *lines, size_t len, struc
 					void *p = realloc(o->kills, capk * sizeof *o->kills);
 					if (!p) {
 						ret = -ENOMEM;
-						json_decref(j);
 						break;
 					}
 					o->kills = p;
@@ -216,7 +211,6 @@ int an_outcome_load(const struct an_run *r, const char *lines, size_t len, struc
 				o->kills[o->nkills++] = k;
 			}
 		}
-		json_decref(j);
 	}
 	evr_line_free(&l);
 	evr_free(&rd);

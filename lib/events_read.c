@@ -197,7 +197,6 @@ static int number(struct scan *s, struct evr_node *n)
 			return -1;	/* jansson refuses it */
 		n->kind = EVR_INT;
 		n->i = *b == '-' ? (int64_t)(0 - v) : (int64_t)v;
-		n->d = (double)n->i;
 		return 0;
 	}
 	if (real && !exp && s->p - d <= 16) {
@@ -228,7 +227,6 @@ static int number(struct scan *s, struct evr_node *n)
 	} else {
 		n->kind = EVR_INT;
 		n->i = strtoll(b, &end, 10);
-		n->d = (double)n->i;
 	}
 	/* Out of range: jansson refuses an integer, and a real it may. */
 	return errno || end != s->p ? -1 : 0;
@@ -302,12 +300,13 @@ static int object(struct scan *s, int parent, int depth)
 			return -1;
 		l->nnodes++;
 		n->parent = parent;
-		if (span(s, &n->key, &n->klen))
+		size_t klen;
+		if (span(s, &n->key, &klen))
 			return -1;
 		/* The key is followed by '"', ':' and a value: four bytes are there. */
 		uint32_t w;
 		memcpy(&w, n->key, 4);
-		n->tag = (uint64_t)n->klen << 32 | (n->klen >= 4 ? w : w & ((1u << (8 * n->klen)) - 1));
+		n->tag = (uint64_t)klen << 32 | (klen >= 4 ? w : w & ((1u << (8 * klen)) - 1));
 		ws(s);
 		if (*s->p++ != ':')
 			return -1;
@@ -433,6 +432,13 @@ struct evr_obj evr_get_obj(struct evr_obj o, const char *key)
 	return r;
 }
 
+int evr_has(struct evr_obj o, const char *key)
+{
+	if (!o.ok)
+		return 0;
+	return o.l->fast ? find(o, key) >= 0 : json_object_get(o.j, key) != NULL;
+}
+
 const char *evr_str(struct evr_obj o, const char *key)
 {
 	if (!o.ok)
@@ -456,7 +462,36 @@ double evr_num(struct evr_obj o, const char *key)
 	int i = find(o, key);
 	if (i < 0 || (o.l->node[i].kind != EVR_INT && o.l->node[i].kind != EVR_REAL))
 		return NAN;
-	return o.l->node[i].d;
+	return o.l->node[i].kind == EVR_INT ? (double)o.l->node[i].i : o.l->node[i].d;
+}
+
+void evr_nums(struct evr_obj o, const char *const *keys, int n, double *out)
+{
+	uint64_t tag[16];
+	size_t len[16];
+
+	for (int k = 0; k < n; k++)
+		out[k] = NAN;
+	if (!o.ok || n > 16 || !o.l->fast) {
+		for (int k = 0; k < n; k++)
+			out[k] = evr_num(o, keys[k]);
+		return;
+	}
+	for (int k = 0; k < n; k++) {
+		len[k] = strlen(keys[k]);
+		tag[k] = tag_of(keys[k], len[k]);
+	}
+	const struct evr_line *l = o.l;
+	int from = o.node + 1, to = o.node < 0 ? l->nnodes : l->node[o.node].end;
+	for (int i = from; i < to; i = l->node[i].kind == EVR_OBJ ? l->node[i].end : i + 1) {
+		const struct evr_node *x = &l->node[i];
+		for (int k = 0; k < n; k++) {
+			if (x->tag != tag[k] || (len[k] > 4 && memcmp(x->key + 4, keys[k] + 4, len[k] - 4)))
+				continue;
+			/* The last of equal keys, as evr_num: a later non-number unsets it. */
+			out[k] = x->kind == EVR_INT ? (double)x->i : x->kind == EVR_REAL ? x->d : NAN;
+		}
+	}
 }
 
 int evr_int(struct evr_obj o, const char *key, int64_t *v)

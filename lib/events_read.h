@@ -22,17 +22,19 @@
 
 enum evr_kind { EVR_NULL, EVR_TRUE, EVR_FALSE, EVR_INT, EVR_REAL, EVR_STR, EVR_OBJ };
 
-/* One member of an object of a line the scanner took. */
+/* One member of an object of a line the scanner took: 40 bytes, as a
+ * sample line has about 70 of them. */
 struct evr_node {
-	const char *key;	/* in the line's text, klen bytes */
-	size_t klen;
-	uint64_t tag;		/* klen and the first bytes of key (find() in events_read.c) */
-	const char *str;	/* EVR_STR: a NUL-terminated copy in the scratch */
-	int parent;		/* node index of the enclosing object, -1 the top level */
-	int end;		/* EVR_OBJ: one past the index of its last member */
-	enum evr_kind kind;
-	int64_t i;		/* EVR_INT */
-	double d;		/* EVR_INT, EVR_REAL */
+	const char *key;	/* in the line's text, (tag >> 32) bytes */
+	uint64_t tag;		/* the key's length and first bytes (find() in events_read.c) */
+	union {
+		const char *str;	/* EVR_STR: a NUL-terminated copy in the scratch */
+		int64_t i;		/* EVR_INT */
+		double d;		/* EVR_REAL */
+	};
+	int32_t parent;		/* node index of the enclosing object, -1 the top level */
+	int32_t end;		/* EVR_OBJ: one past the index of its last member */
+	uint8_t kind;		/* enum evr_kind */
 };
 
 /* Objects wider than this go to jansson (a sample line has about 70). */
@@ -97,10 +99,15 @@ int evr_peek_type(const struct evr_line *l, char *buf, size_t len);
 struct evr_obj evr_root(const struct evr_line *l);
 struct evr_obj evr_get_obj(struct evr_obj o, const char *key);
 static inline int evr_ok(struct evr_obj o) { return o.ok; }
+/* The object has the member (of any type, null too). */
+int evr_has(struct evr_obj o, const char *key);
 /* A string member, or NULL. */
 const char *evr_str(struct evr_obj o, const char *key);
 /* A number member as a double, NAN when missing or not a number. */
 double evr_num(struct evr_obj o, const char *key);
+/* evr_num of n keys at once (one pass over the members): out[k] for
+ * keys[k]; n at most 16. */
+void evr_nums(struct evr_obj o, const char *const *keys, int n, double *out);
 /* An integer member, or a real one in int64 range truncated: 0, else -1. */
 int evr_i64(struct evr_obj o, const char *key, int64_t *v);
 /* An integer member only (json_unpack's "I"): 0, else -1. */
