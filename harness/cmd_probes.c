@@ -90,6 +90,11 @@ int cmd_probes(int argc, char **argv)
 		pnb_err("probes: unexpected argument '%s'", argv[optind]);
 		return PNB_EXIT_USAGE;
 	}
+	/* The man page is the registry's, the same on every machine. */
+	if (man && env.root[0]) {
+		pnb_err("probes: --man takes no --root");
+		return PNB_EXIT_USAGE;
+	}
 	if (man)
 		return probes_man();
 	/* A root that is not there would report every probe unsupported, as

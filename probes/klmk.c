@@ -184,7 +184,7 @@ static void klmk_close(struct probe *p, struct jsonl *out)
 /* The same rule as probes/lmk.c, in the kernel (docs/kmod.md). */
 static const struct probe_level klmk_levels[] = {
 	{ "adj*", PROBE_CLAIM_THRESHOLD, .by_number_desc = 1,
-	  .help = "adjN: the shrinker's decision for min_score_adj N" },
+	  .help = "the shrinker's decision for min_score_adj N" },
 	{ NULL },
 };
 

@@ -269,7 +269,7 @@ static int lmk_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 
 static const struct probe_level lmk_levels[] = {
 	{ "adj*", PROBE_CLAIM_THRESHOLD, .by_number_desc = 1,
-	  .help = "adjN: free memory and page cache both below the minfree of min_score_adj N" },
+	  .help = "free memory and page cache both below the minfree of min_score_adj N" },
 	{ NULL },
 };
 
