@@ -144,6 +144,14 @@ bench-killers: deps all
 	bin/pnbench analyze -q $(KILLERS_OUT) && bin/pnbench report -q $(KILLERS_OUT) || rc=1; \
 	echo "bench-killers: results in $(KILLERS_OUT), table in $(KILLERS_OUT)/report/table-killers.txt"; exit $$rc
 
+# The analysis rate (issue 16): a committed set's runs, each run's lines
+# repeated (harness/bench-analyze.sh), analysed; events/s of CPU time, and
+# a failure below 1 M/s.
+BENCH_ANALYZE_SET ?= results/baselines/debian-cloud
+bench-analyze: bin/pnbench
+	harness/bench-analyze.sh $(BENCH_ANALYZE_SET) $(B)/bench-analyze
+.PHONY: bench-analyze
+
 clean:
 	rm -rf $(B) bin $(TEST_BIN)
 

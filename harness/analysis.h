@@ -4,6 +4,8 @@
 #ifndef PNB_ANALYSIS_H
 #define PNB_ANALYSIS_H
 
+#include "probe.h"
+
 #include <jansson.h>
 #include <limits.h>
 #include <stdint.h>
@@ -23,9 +25,11 @@
 #define AN_LEVEL_LEN 32
 #define AN_NAME_LEN 128
 
-/* The ground-truth onset a level claims to describe (metrics.md 3.3). */
-enum an_claim { AN_CLAIM_NONE, AN_CLAIM_RECLAIM, AN_CLAIM_DIRECT, AN_CLAIM_OOM,
-		AN_CLAIM_THRESHOLD };
+/* The ground-truth onset a level claims to describe (metrics.md 3.3), as
+ * its probe says (probes/probe.h). */
+enum an_claim { AN_CLAIM_NONE = PROBE_CLAIM_NONE, AN_CLAIM_RECLAIM = PROBE_CLAIM_RECLAIM,
+		AN_CLAIM_DIRECT = PROBE_CLAIM_DIRECT, AN_CLAIM_OOM = PROBE_CLAIM_OOM,
+		AN_CLAIM_THRESHOLD = PROBE_CLAIM_THRESHOLD };
 enum an_lead { AN_LEAD_OK, AN_LEAD_MISSED, AN_LEAD_NO_OOM };
 /* scenario "expect", as lib/scenario.h has it. */
 enum an_expect { AN_EXPECT_ANY, AN_EXPECT_OOM, AN_EXPECT_NO_OOM };
@@ -85,6 +89,9 @@ struct an_probe_status {
 	char status[16];		/* the last status line */
 	char reason[384];
 	int armed;			/* ever armed */
+	/* CPU time inside the probe's calls (the end line's probe_cpu_ns) per
+	 * ns of the recorder's run, a fraction of one CPU; NAN without it. */
+	double cpu_per_s;
 };
 
 /* Timeline material the report plots. */
@@ -225,6 +232,10 @@ const char *an_lead_name(enum an_lead l);
 const char *an_expect_name(enum an_expect e);
 /* The claim of (mech, level) from the table of metrics.md 3.3. */
 enum an_claim an_claim_of(const char *mech, const char *level);
+/* The level only reports reclaim activity (metrics.md 3.4). */
+int an_activity_only(const char *mech, const char *level);
+/* Not ground truth nor the sampler (an unknown mechanism counts as one). */
+int an_is_notifier(const char *mech);
 
 /* Read and analyse one run directory.  0, or -errno with a reason in err
  * (out of memory).  A run whose events.jsonl cannot be read is analysed
@@ -313,8 +324,11 @@ struct an_cell_outcome {
 
 /* Does this run get an outcome (the apps workload or a [killer])? */
 int an_outcome_wanted(const struct an_run *r);
-/* Read the run's killer, app and OOM lines: 0 or -ENOMEM. */
-int an_outcome_load(const struct an_run *r, struct an_outcome *o);
+/* A line of this "type" is one the outcome pass reads. */
+int an_outcome_line(const char *type);
+/* From the run's killer, app and OOM lines, which the main pass over
+ * events.jsonl kept ('\n'-separated, len bytes): 0 or -ENOMEM. */
+int an_outcome_load(const struct an_run *r, const char *lines, size_t len, struct an_outcome *o);
 void an_outcome_free(struct an_outcome *o);
 double an_kill_value(const struct an_kill *k, enum an_kill_metric m);
 json_t *an_outcome_json(const struct an_outcome *o);

@@ -4,6 +4,7 @@
  * analysis, in a pass of its own so analyze.c keeps its shape: only the
  * "app", "killer" and OOM ground-truth lines matter here. */
 #include "analysis.h"
+#include "events_read.h"
 #include "scenario.h"
 
 #include <errno.h>
@@ -16,22 +17,22 @@
 
 #define NS 1e9
 
-static double jnum(json_t *o, const char *k)
+/* Lines come through the library reader (lib/events_read.h). */
+static double jnum(struct evr_obj o, const char *k)
 {
-	json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : NAN;
+	return evr_num(o, k);
 }
 
-static int64_t jtime(json_t *o, const char *k)
+/* An event time: an integer in [0, AN_T_MAX), else AN_NONE. */
+static int64_t jtime(struct evr_obj o, const char *k)
 {
-	json_t *v = json_object_get(o, k);
-	return json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < AN_T_MAX ?
-	       (int64_t)json_integer_value(v) : AN_NONE;
+	int64_t v;
+	return !evr_int(o, k, &v) && v >= 0 && v < AN_T_MAX ? v : AN_NONE;
 }
 
-static const char *jstr(json_t *o, const char *k)
+static const char *jstr(struct evr_obj o, const char *k)
 {
-	return json_string_value(json_object_get(o, k));
+	return evr_str(o, k);
 }
 
 static void copy(char *dst, size_t len, const char *s)
@@ -75,21 +76,188 @@ static void workload_label(struct an_outcome *o, json_t *argv)
 		copy(o->workload, sizeof o->workload, json_string_value(json_array_get(argv, 1)));
 }
 
+int an_outcome_line(const char *t)
+{
+	return !strcmp(t, "header") || !strcmp(t, "app") || !strcmp(t, "truth") ||
+	       !strcmp(t, "recorder") || !strcmp(t, "killer");
+}
+
 int an_outcome_wanted(const struct an_run *r)
 {
 	return !strcmp(r->workload, "apps") || (r->scenario_text && strstr(r->scenario_text, "[killer]"));
 }
 
-int an_outcome_load(const struct an_run *r, struct an_outcome *o)
-{
-	char path[PATH_MAX + 16];
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0, capk = 0;
+/* What one pass over a run's lines collects. */
+struct pass {
 	struct app apps[64];
-	int napps = 0, kmsg_seen = 0, ret = 0;
+	int napps, kmsg_seen;
 	struct { int pid; int64_t t; int kmsg; } victims[64];
-	int nvict = 0;
+	int nvict;
+	size_t capk;
+};
+
+/* One line of the run (of a type an_outcome_line wants): 0 or -ENOMEM. */
+static int outcome_line(struct pass *ps, struct an_outcome *o, struct evr_line *l)
+{
+	struct evr_obj j = evr_root(l);
+	const char *type = jstr(j, "type"), *what = jstr(j, "what");
+	int64_t t = jtime(j, "t_ns");
+	if (!type || t == AN_NONE)
+		return 0;
+	if (!strcmp(type, "header")) {
+		workload_label(o, json_object_get(evr_json(l), "workload_argv"));
+		if (jstr(j, "killer"))
+			copy(o->killer, sizeof o->killer, jstr(j, "killer"));
+	} else if (!strcmp(type, "app") && ps->napps < 64) {
+		struct app a = { .pid = (int)jnum(j, "pid"), .adj = (int)jnum(j, "adj"),
+				 .t_born = t, .t_dead = AN_NONE };
+		a.fg = jstr(j, "role") && !strcmp(jstr(j, "role"), "foreground");
+		if (a.fg)
+			o->fg_pid = a.pid;
+		ps->apps[ps->napps++] = a;
+		o->apps++;
+	} else if (!strcmp(type, "truth") && what && jstr(j, "source") &&
+		   ((!strcmp(what, "oom_kill") && !strcmp(jstr(j, "source"), "kmsg")) ||
+		    (!strcmp(what, "mark_victim") && !strcmp(jstr(j, "source"), "tracefs")))) {
+		int pid = (int)jnum(j, "pid"), kmsg = !strcmp(what, "oom_kill"), k;
+		ps->kmsg_seen |= kmsg;
+		for (k = 0; k < ps->nvict && ps->victims[k].pid != pid; k++)
+			;
+		if (k == ps->nvict && ps->nvict < 64) {
+			ps->victims[ps->nvict].pid = pid;
+			ps->victims[ps->nvict].t = t;
+			ps->victims[ps->nvict++].kmsg = kmsg;
+		} else if (k < ps->nvict) {
+			if (!kmsg && t < ps->victims[k].t)
+				ps->victims[k].t = t;	/* tracefs: the kernel's own time */
+			ps->victims[k].kmsg |= kmsg;
+		}
+	} else if (!strcmp(type, "truth") && what && !strcmp(what, "workload_exit")) {
+		int64_t ec;
+		o->fg_alive = !evr_int(j, "exit_code", &ec) && ec == 0;
+	} else if (!strcmp(type, "recorder") && what && !strcmp(what, "killer_failed")) {
+		o->killer_failed = 1;
+		copy(o->killer_why, sizeof o->killer_why, jstr(j, "detail"));
+	} else if (!strcmp(type, "killer") && what) {
+		if (!strcmp(what, "unsupported")) {
+			o->killer_failed = 1;
+			copy(o->killer_why, sizeof o->killer_why, jstr(j, "reason"));
+		} else if (!strcmp(what, "start")) {
+			o->killer_started = 1;
+			copy(o->mrelease, sizeof o->mrelease, jstr(j, "process_mrelease"));
+		} else if (!strcmp(what, "no_victim")) {
+			o->no_victim++;
+		} else if (!strcmp(what, "reclaim")) {
+			double a0 = jnum(j, "rss_anon_before_kB"), f0 = jnum(j, "rss_file_before_kB");
+			double a1 = jnum(j, "rss_anon_after_kB"), f1 = jnum(j, "rss_file_after_kB");
+			o->reclaims++;
+			if (!isnan(a0 + f0 + a1 + f1) && a0 >= 0 && a1 >= 0)
+				o->reclaimed_kB += (a0 + f0) - (a1 + f1);
+			copy(o->reclaimable, sizeof o->reclaimable, jstr(j, "reclaimable"));
+		} else if (!strcmp(what, "kill")) {
+			struct an_kill k = { .t_decision = jtime(j, "t_decision_ns"),
+					     .t_signal = jtime(j, "t_signal_ns"),
+					     .t_exit = jtime(j, "t_exit_ns"),
+					     .t_mrelease = jtime(j, "t_mrelease_ns"),
+					     .pid = (int)jnum(j, "pid"), .adj = (int)jnum(j, "adj"),
+					     .rss_kB = jnum(j, "rss_kB"),
+					     .avail_before_kB = jnum(j, "avail_before_kB"),
+					     .avail_after_kB = jnum(j, "avail_after_kB") };
+			struct evr_obj why = evr_get_obj(j, "reason");
+			/* An external killer says null: it has no decision time of ours. */
+			if (k.t_decision == AN_NONE && !evr_has(j, "t_decision_ns"))
+				k.t_decision = t;
+			if (k.t_signal == AN_NONE)
+				return 0;	/* not sent: no kill */
+			/* ESRCH: the exit had already released the mm, so it
+			 * was free by the time process_mrelease returned. */
+			k.mrelease_ok = jstr(j, "mrelease") && (!strcmp(jstr(j, "mrelease"), "ok") ||
+								 !strncmp(jstr(j, "mrelease"), "mm already", 10));
+			copy(k.reason, sizeof k.reason, jstr(why, "level"));
+			if (o->nkills == (int)ps->capk) {
+				ps->capk = ps->capk ? ps->capk * 2 : 16;
+				void *p = realloc(o->kills, ps->capk * sizeof *o->kills);
+				if (!p)
+					return -ENOMEM;
+				o->kills = p;
+			}
+			o->kills[o->nkills++] = k;
+		}
+	}
+	return 0;
+}
+
+/* The verdicts on the kills, from what the pass collected. */
+static void outcome_verdicts(const struct an_run *r, struct pass *ps, struct an_outcome *o)
+{
+	/* "Did not run" is a killer that never started; one that started and
+	 * was slow to stop keeps its kills (the reason stays recorded). */
+	if (o->killer_started)
+		o->killer_failed = 0;
+	/* Kernel kills: kmsg lines when the run has any (one per kill), else
+	 * the distinct tracefs ps->victims. */
+	for (int v = 0; v < ps->nvict; v++) {
+		if (ps->kmsg_seen && !ps->victims[v].kmsg)
+			continue;
+		o->kernel_kills++;
+		struct app *a = app_of(ps->apps, ps->napps, ps->victims[v].pid);
+		o->kernel_t[o->nkernel] = ps->victims[v].t;
+		o->kernel_adj[o->nkernel++] = a ? a->adj : -1001;
+		if (a && (a->t_dead == AN_NONE || ps->victims[v].t < a->t_dead))
+			a->t_dead = ps->victims[v].t;
+		if (a && a->fg)
+			o->fg_oom_killed = 1;
+	}
+	for (int i = 0; i < o->nkills; i++) {
+		struct app *a = app_of(ps->apps, ps->napps, o->kills[i].pid);
+		int64_t td = o->kills[i].t_exit != AN_NONE ? o->kills[i].t_exit : o->kills[i].t_signal;
+		if (a && (a->t_dead == AN_NONE || td < a->t_dead))
+			a->t_dead = td;
+	}
+	o->daemon_kills = o->nkills;
+	/* A kernel kill of a victim the killer had signalled before: the
+	 * killer chose right but its signal was too slow (earlyoom's SIGTERM). */
+	for (int v = 0; v < ps->nvict; v++) {
+		if (ps->kmsg_seen && !ps->victims[v].kmsg)
+			continue;
+		for (int i = 0; i < o->nkills; i++)
+			if (o->kills[i].pid == ps->victims[v].pid && o->kills[i].t_signal <= ps->victims[v].t) {
+				o->kernel_after_signal++;
+				break;
+			}
+	}
+	for (int i = 0; i < o->nkills; i++) {
+		struct an_kill *k = &o->kills[i];
+		double avail, total;
+		/* Wrong victim: a higher level still alive when the signal went. */
+		for (int a = 0; a < ps->napps; a++)
+			if (ps->apps[a].adj > k->adj && ps->apps[a].t_born <= k->t_signal &&
+			    (ps->apps[a].t_dead == AN_NONE || ps->apps[a].t_dead > k->t_signal)) {
+				k->wrong = 1;
+				break;
+			}
+		/* Unnecessary: any kill where the scenario says memory is never
+		 * short; else a kill while MemAvailable was above the margin. */
+		sample_at(r, k->t_decision, &avail, &total);
+		if (!isnan(k->avail_before_kB) && k->avail_before_kB >= 0)
+			avail = k->avail_before_kB;
+		k->unnecessary = r->expect == AN_EXPECT_NO_OOM ||
+				 (!isnan(avail) && !isnan(total) && total > 0 &&
+				  avail > total * o->margin_pct / 100.0);
+		o->wrong_victim += k->wrong;
+		o->unnecessary += k->unnecessary;
+		if (k->pid == o->fg_pid)
+			o->fg_daemon_killed = 1;
+	}
+}
+
+int an_outcome_load(const struct an_run *r, const char *lines, size_t len, struct an_outcome *o)
+{
+	FILE *f;
+	struct evr_reader rd;
+	struct evr_line l = { 0 };
+	struct pass *ps;
+	int ret = 0;
 	struct scenario s;
 	char err[256];
 
@@ -107,169 +275,28 @@ int an_outcome_load(const struct an_run *r, struct an_outcome *o)
 		o->margin_pct = (double)s.killer_margin_pct;
 		scenario_free(&s);
 	}
-	snprintf(path, sizeof path, "%s/events.jsonl", r->dir);
-	if (!(f = fopen(path, "re")))
-		return 0;	/* analyze.c has flagged it already */
-	while (getline(&line, &cap, f) > 0) {
-		json_t *j = json_loads(line, 0, NULL);
-		const char *type = jstr(j, "type"), *what = jstr(j, "what");
-		int64_t t = jtime(j, "t_ns");
-		if (!type || t == AN_NONE) {
-			json_decref(j);
-			continue;
-		}
-		if (!strcmp(type, "header")) {
-			workload_label(o, json_object_get(j, "workload_argv"));
-			if (jstr(j, "killer"))
-				copy(o->killer, sizeof o->killer, jstr(j, "killer"));
-		} else if (!strcmp(type, "app") && napps < 64) {
-			struct app a = { .pid = (int)jnum(j, "pid"), .adj = (int)jnum(j, "adj"),
-					 .t_born = t, .t_dead = AN_NONE };
-			a.fg = jstr(j, "role") && !strcmp(jstr(j, "role"), "foreground");
-			if (a.fg)
-				o->fg_pid = a.pid;
-			apps[napps++] = a;
-			o->apps++;
-		} else if (!strcmp(type, "truth") && what && jstr(j, "source") &&
-			   ((!strcmp(what, "oom_kill") && !strcmp(jstr(j, "source"), "kmsg")) ||
-			    (!strcmp(what, "mark_victim") && !strcmp(jstr(j, "source"), "tracefs")))) {
-			int pid = (int)jnum(j, "pid"), kmsg = !strcmp(what, "oom_kill"), k;
-			kmsg_seen |= kmsg;
-			for (k = 0; k < nvict && victims[k].pid != pid; k++)
-				;
-			if (k == nvict && nvict < 64) {
-				victims[nvict].pid = pid;
-				victims[nvict].t = t;
-				victims[nvict++].kmsg = kmsg;
-			} else if (k < nvict) {
-				if (!kmsg && t < victims[k].t)
-					victims[k].t = t;	/* tracefs: the kernel's own time */
-				victims[k].kmsg |= kmsg;
-			}
-		} else if (!strcmp(type, "truth") && what && !strcmp(what, "workload_exit")) {
-			json_t *ec = json_object_get(j, "exit_code");
-			o->fg_alive = json_is_integer(ec) && json_integer_value(ec) == 0;
-		} else if (!strcmp(type, "recorder") && what && !strcmp(what, "killer_failed")) {
-			o->killer_failed = 1;
-			copy(o->killer_why, sizeof o->killer_why, jstr(j, "detail"));
-		} else if (!strcmp(type, "killer") && what) {
-			if (!strcmp(what, "unsupported")) {
-				o->killer_failed = 1;
-				copy(o->killer_why, sizeof o->killer_why, jstr(j, "reason"));
-			} else if (!strcmp(what, "start")) {
-				o->killer_started = 1;
-				copy(o->mrelease, sizeof o->mrelease, jstr(j, "process_mrelease"));
-			} else if (!strcmp(what, "no_victim")) {
-				o->no_victim++;
-			} else if (!strcmp(what, "reclaim")) {
-				double a0 = jnum(j, "rss_anon_before_kB"), f0 = jnum(j, "rss_file_before_kB");
-				double a1 = jnum(j, "rss_anon_after_kB"), f1 = jnum(j, "rss_file_after_kB");
-				o->reclaims++;
-				if (!isnan(a0 + f0 + a1 + f1) && a0 >= 0 && a1 >= 0)
-					o->reclaimed_kB += (a0 + f0) - (a1 + f1);
-				copy(o->reclaimable, sizeof o->reclaimable, jstr(j, "reclaimable"));
-			} else if (!strcmp(what, "kill")) {
-				struct an_kill k = { .t_decision = jtime(j, "t_decision_ns"),
-						     .t_signal = jtime(j, "t_signal_ns"),
-						     .t_exit = jtime(j, "t_exit_ns"),
-						     .t_mrelease = jtime(j, "t_mrelease_ns"),
-						     .pid = (int)jnum(j, "pid"), .adj = (int)jnum(j, "adj"),
-						     .rss_kB = jnum(j, "rss_kB"),
-						     .avail_before_kB = jnum(j, "avail_before_kB"),
-						     .avail_after_kB = jnum(j, "avail_after_kB") };
-				json_t *why = json_object_get(j, "reason");
-				/* An external killer says null: it has no decision time of ours. */
-				if (k.t_decision == AN_NONE && !json_object_get(j, "t_decision_ns"))
-					k.t_decision = t;
-				if (k.t_signal == AN_NONE) {
-					json_decref(j);
-					continue;	/* not sent: no kill */
-				}
-				/* ESRCH: the exit had already released the mm, so it
-				 * was free by the time process_mrelease returned. */
-				k.mrelease_ok = jstr(j, "mrelease") && (!strcmp(jstr(j, "mrelease"), "ok") ||
-									 !strncmp(jstr(j, "mrelease"), "mm already", 10));
-				copy(k.reason, sizeof k.reason, jstr(why, "level"));
-				if (o->nkills == (int)capk) {
-					capk = capk ? capk * 2 : 16;
-					void *p = realloc(o->kills, capk * sizeof *o->kills);
-					if (!p) {
-						ret = -ENOMEM;
-						json_decref(j);
-						break;
-					}
-					o->kills = p;
-				}
-				o->kills[o->nkills++] = k;
-			}
-		}
-		json_decref(j);
+	/* No such line (or no events.jsonl: analyze.c has flagged it). */
+	if (!len)
+		return 0;
+	if (!(ps = calloc(1, sizeof *ps)))
+		return -ENOMEM;
+	if (!(f = fmemopen((void *)lines, len, "r"))) {
+		free(ps);
+		return -errno;
 	}
-	free(line);
+	evr_init(&rd, f);
+	while (!ret && evr_next(&rd, &l) > 0) {
+		const char *ty = evr_parse(&l) ? NULL : evr_str(evr_root(&l), "type");
+		if (ty && an_outcome_line(ty))
+			ret = outcome_line(ps, o, &l);
+	}
+	evr_line_free(&l);
+	evr_free(&rd);
 	fclose(f);
-	if (ret)
-		return ret;
-
-	/* "Did not run" is a killer that never started; one that started and
-	 * was slow to stop keeps its kills (the reason stays recorded). */
-	if (o->killer_started)
-		o->killer_failed = 0;
-	/* Kernel kills: kmsg lines when the run has any (one per kill), else
-	 * the distinct tracefs victims. */
-	for (int v = 0; v < nvict; v++) {
-		if (kmsg_seen && !victims[v].kmsg)
-			continue;
-		o->kernel_kills++;
-		struct app *a = app_of(apps, napps, victims[v].pid);
-		o->kernel_t[o->nkernel] = victims[v].t;
-		o->kernel_adj[o->nkernel++] = a ? a->adj : -1001;
-		if (a && (a->t_dead == AN_NONE || victims[v].t < a->t_dead))
-			a->t_dead = victims[v].t;
-		if (a && a->fg)
-			o->fg_oom_killed = 1;
-	}
-	for (int i = 0; i < o->nkills; i++) {
-		struct app *a = app_of(apps, napps, o->kills[i].pid);
-		int64_t td = o->kills[i].t_exit != AN_NONE ? o->kills[i].t_exit : o->kills[i].t_signal;
-		if (a && (a->t_dead == AN_NONE || td < a->t_dead))
-			a->t_dead = td;
-	}
-	o->daemon_kills = o->nkills;
-	/* A kernel kill of a victim the killer had signalled before: the
-	 * killer chose right but its signal was too slow (earlyoom's SIGTERM). */
-	for (int v = 0; v < nvict; v++) {
-		if (kmsg_seen && !victims[v].kmsg)
-			continue;
-		for (int i = 0; i < o->nkills; i++)
-			if (o->kills[i].pid == victims[v].pid && o->kills[i].t_signal <= victims[v].t) {
-				o->kernel_after_signal++;
-				break;
-			}
-	}
-	for (int i = 0; i < o->nkills; i++) {
-		struct an_kill *k = &o->kills[i];
-		double avail, total;
-		/* Wrong victim: a higher level still alive when the signal went. */
-		for (int a = 0; a < napps; a++)
-			if (apps[a].adj > k->adj && apps[a].t_born <= k->t_signal &&
-			    (apps[a].t_dead == AN_NONE || apps[a].t_dead > k->t_signal)) {
-				k->wrong = 1;
-				break;
-			}
-		/* Unnecessary: any kill where the scenario says memory is never
-		 * short; else a kill while MemAvailable was above the margin. */
-		sample_at(r, k->t_decision, &avail, &total);
-		if (!isnan(k->avail_before_kB) && k->avail_before_kB >= 0)
-			avail = k->avail_before_kB;
-		k->unnecessary = r->expect == AN_EXPECT_NO_OOM ||
-				 (!isnan(avail) && !isnan(total) && total > 0 &&
-				  avail > total * o->margin_pct / 100.0);
-		o->wrong_victim += k->wrong;
-		o->unnecessary += k->unnecessary;
-		if (k->pid == o->fg_pid)
-			o->fg_daemon_killed = 1;
-	}
-	return 0;
+	if (!ret)
+		outcome_verdicts(r, ps, o);
+	free(ps);
+	return ret;
 }
 
 void an_outcome_free(struct an_outcome *o)
@@ -474,7 +501,14 @@ static void killer_short(const char *spec, const char *action, char *b, size_t n
 	char tmp[160];
 	snprintf(tmp, sizeof tmp, "%s", spec);
 	char *c1 = strchr(tmp, ':');
-	if (c1 && (!strncmp(tmp, "psi", 3) || !strncmp(tmp, "vmpressure", 10))) {
+	const struct probe_ops *ops = NULL;
+	if (c1) {
+		*c1 = 0;
+		ops = probe_find(tmp);
+		*c1 = ':';
+	}
+	/* A mechanism whose first argument is its level keeps it. */
+	if (c1 && ops && ops->level_in_spec) {
 		char *c2 = strchr(c1 + 1, ':');
 		if (c2)
 			*c2 = 0;

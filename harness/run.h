@@ -83,7 +83,7 @@ struct events_summary {
 	int has_header, has_end;
 	char end_reason[64];
 	int64_t end_t_ns;
-	int oom_kills;		/* truth oom_kill from kmsg (vmstat deltas when no kmsg) */
+	int oom_kills;		/* by analyze's rule (lib/ground_truth.c) */
 	int64_t first_oom_t_ns;	/* -1 when none */
 	int64_t start_t_ns;	/* the workload_start line, -1 when none */
 	int nprobes;

@@ -181,11 +181,23 @@ static void klmk_close(struct probe *p, struct jsonl *out)
 	pnb_kmod_unload(&s->mod);
 }
 
+/* The same rule as probes/lmk.c, in the kernel (docs/kmod.md). */
+static const struct probe_level klmk_levels[] = {
+	{ "adj*", PROBE_CLAIM_THRESHOLD, .by_number_desc = 1,
+	  .help = "the shrinker's decision for min_score_adj N" },
+	{ NULL },
+};
+
 const struct probe_ops probe_klmk = {
 	.name = "klmk",
 	.example = "klmk:report",
 	.synopsis = "klmk[:report|kill][:minfree=P,..][:adj=A,..]",
 	.summary = "Android staging lowmemorykiller as a shrinker in our module (pnb_klmk.ko); report or kill",
+	.help = "The Android staging lowmemorykiller as a shrinker in pnb_klmk.ko, with the same "
+		"tables as lmk: report (default) records what it would kill, kill also kills.",
+	.role = PROBE_NOTIFIER,
+	.levels = klmk_levels,
+	.threshold = PROBE_THRESHOLD_MINFREE,
 	.parse = klmk_parse,
 	.supported = klmk_supported,
 	.open = klmk_open,

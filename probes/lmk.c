@@ -267,11 +267,25 @@ static int lmk_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 	return evaluate(p, now_ns, out, -1);
 }
 
+static const struct probe_level lmk_levels[] = {
+	{ "adj*", PROBE_CLAIM_THRESHOLD, .by_number_desc = 1,
+	  .help = "free memory and page cache both below the minfree of min_score_adj N" },
+	{ NULL },
+};
+
 const struct probe_ops probe_lmk = {
 	.name = "lmk",
 	.example = "lmk:poll:100ms",
 	.synopsis = "lmk:poll[:INTERVAL][:minfree=P,..][:adj=A,..] | lmk:vmpressure[:minfree=P,..][:adj=A,..]",
 	.summary = "Android lowmemorykiller rule (minfree pages/adj), evaluated on a timer or on vmpressure low; kills nothing",
+	.help = "The Android lowmemorykiller rule in user space (minfree in pages, adj in "
+		"oom_score_adj, the driver's defaults), evaluated every INTERVAL (default 100ms) or on "
+		"each vmpressure low event; one notification when the level gets more severe.",
+	.role = PROBE_NOTIFIER,
+	.levels = lmk_levels,
+	.signals_field = "count",
+	.signals_if = "vmpressure",
+	.threshold = PROBE_THRESHOLD_MINFREE,
 	.parse = lmk_parse,
 	.supported = lmk_supported,
 	.open = lmk_open,

@@ -246,11 +246,22 @@ static int memavail_handle(struct probe *p, int idx, uint64_t now_ns, struct jso
 	return jsonl_emit(out, o);
 }
 
+static const struct probe_level memavail_levels[] = {
+	{ "below", PROBE_CLAIM_THRESHOLD, .help = "available memory crossed THRESHOLD downwards" },
+	{ NULL },
+};
+
 const struct probe_ops probe_memavail = {
 	.name = "memavail",
 	.example = "memavail:10%:100ms",
 	.synopsis = "memavail:THRESHOLD[:INTERVAL]",
 	.summary = "available memory of the run's domain below a size or % of total (earlyoom's rule), polled",
+	.help = "Available memory of the run's domain (MemAvailable, or the memcg's limit - "
+		"usage + file LRU) below THRESHOLD, a size (64M) or a percentage of the total (10%), "
+		"polled every INTERVAL (default 100ms): earlyoom's rule. Re-armed 5% above.",
+	.role = PROBE_NOTIFIER,
+	.levels = memavail_levels,
+	.threshold = PROBE_THRESHOLD_AVAILABLE,
 	.parse = memavail_parse,
 	.supported = memavail_supported,
 	.open = memavail_open,

@@ -216,11 +216,27 @@ out:
 	return r;
 }
 
+static const struct probe_level memevents_levels[] = {
+	{ "low", PROBE_CLAIM_RECLAIM, .activity_only = 1, .help = "reclaimed although under memory.low" },
+	{ "high", PROBE_CLAIM_DIRECT, .activity_only = 1, .help = "over memory.high: throttled into direct reclaim" },
+	{ "max", PROBE_CLAIM_DIRECT, .activity_only = 1, .help = "about to exceed memory.max: direct reclaim" },
+	{ "oom", PROBE_CLAIM_OOM, .help = "at its limit, an allocation about to fail" },
+	{ "oom_kill", PROBE_CLAIM_OOM, .help = "a task of the memcg was OOM-killed" },
+	{ "oom_group_kill", PROBE_CLAIM_OOM, .help = "a group OOM kill" },
+	{ "oom*", PROBE_CLAIM_OOM },
+	{ NULL },
+};
+
 const struct probe_ops probe_memevents = {
 	.name = "memevents",
 	.example = "memevents",
 	.synopsis = "memevents[:local]",
 	.summary = "cgroup v2 memory.events (or .local) counters of the run's memcg, on POLLPRI",
+	.help = "The run's cgroup2 memory.events (or with :local memory.events.local, 5.2+), "
+		"on POLLPRI: one notification per counter that moved, its level the counter's name.",
+	.role = PROBE_NOTIFIER,
+	.levels = memevents_levels,
+	.signals_field = "delta",
 	.parse = memevents_parse,
 	.supported = memevents_supported,
 	.open = memevents_open,

@@ -180,11 +180,22 @@ static void mn_close(struct probe *p, struct jsonl *out)
 	pnb_kmod_unload(&s->mod);
 }
 
+/* 2008: anonymous pages are being deactivated, i.e. reclaim has reached
+ * the anon LRU. */
+static const struct probe_level mn_levels[] = {
+	{ "pressure", PROBE_CLAIM_RECLAIM, .help = "reclaim deactivated anonymous pages" },
+	{ NULL },
+};
+
 const struct probe_ops probe_memnotify = {
 	.name = "memnotify",
 	.example = "memnotify:one",
 	.synopsis = "memnotify[:one|all][:n=N][:freq=DUR]",
 	.summary = "/dev/mem_notify (2008) in our module (pnb_memnotify.ko): anon deactivation, wake-one or wake-all",
+	.help = "/dev/mem_notify (2008) from pnb_memnotify.ko: wake one (default) or all of N "
+		"listeners (default 1, up to 256) at most every freq (default 200ms).",
+	.role = PROBE_NOTIFIER,
+	.levels = mn_levels,
 	.parse = mn_parse,
 	.supported = mn_supported,
 	.open = mn_open,

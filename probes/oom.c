@@ -572,6 +572,8 @@ const struct probe_ops probe_oom = {
 	.summary = "ground truth: OOM kills from /dev/kmsg (victim pid, comm) and the "
 		   "/proc/vmstat oom_kill counter (read after each kill; polled every 100ms, "
 		   "10ms without kmsg)",
+	.help = "Ground truth: OOM kills from /dev/kmsg (victim pid) and /proc/vmstat oom_kill.",
+	.role = PROBE_GROUND_TRUTH,
 	.parse = oom_parse,
 	.supported = oom_supported,
 	.open = oom_open,

@@ -1,4 +1,5 @@
 #include "probe.h"
+#include "parse.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -113,4 +114,57 @@ int probe_split_args(const char *args, char *buf, size_t buflen, char **fields, 
 	}
 	(void)save;
 	return n;
+}
+
+/* ---- levels ---------------------------------------------------------------- */
+
+static int level_matches(const char *pattern, const char *level)
+{
+	size_t n = strlen(pattern);
+
+	if (n && pattern[n - 1] == '*')
+		return !strncmp(pattern, level, n - 1);
+	return !strcmp(pattern, level);
+}
+
+const struct probe_level *probe_level_of(const struct probe_ops *ops, const char *level)
+{
+	for (const struct probe_level *l = ops && ops->levels ? ops->levels : NULL; l && l->name; l++)
+		if (level_matches(l->name, level))
+			return l;
+	return NULL;
+}
+
+int probe_level_rank(const struct probe_ops *ops, const char *level)
+{
+	const struct probe_level *l = probe_level_of(ops, level);
+	size_t n = l ? strlen(l->name) : 0;
+	uint64_t num;
+
+	if (!l)
+		return 2000;
+	if (l->name[n - 1] != '*')
+		return (int)(l - ops->levels);
+	if (l->by_number_desc && !pnb_parse_u64(level + n - 1, &num))
+		return 100 + (int)(1000 - (num > 1000 ? 1000 : num));
+	return 2000;
+}
+
+void probe_silent_level(const struct probe_ops *ops, const char *spec, char *buf, size_t len)
+{
+	snprintf(buf, len, "*");
+	if (!ops)
+		return;
+	if (ops->level_in_spec) {
+		const char *a = strchr(spec, ':');
+		size_t n = a ? strcspn(a + 1, ":") : 0;
+		if (n && n < len) {
+			memcpy(buf, a + 1, n);
+			buf[n] = 0;
+		}
+		return;
+	}
+	if (ops->levels && ops->levels[0].name && !ops->levels[1].name &&
+	    !strchr(ops->levels[0].name, '*'))
+		snprintf(buf, len, "%s", ops->levels[0].name);
 }

@@ -38,6 +38,40 @@ struct probe_env {
 
 struct probe;
 
+/* ---- what a mechanism is to the analysis ----------------------------------
+ * analyze, report and the man page ask these fields and never name a
+ * mechanism (docs/design.md, "A mechanism describes itself"). */
+
+/* notifier: its notify lines are what is measured; ground truth: what the
+ * notifiers are measured against; sampler: the periodic snapshot. */
+enum probe_role { PROBE_NOTIFIER, PROBE_GROUND_TRUTH, PROBE_SAMPLER };
+
+/* The ground-truth onset a level claims to describe (docs/metrics.md 3.3);
+ * harness/analysis.h's enum an_claim has the same values. */
+enum probe_claim { PROBE_CLAIM_NONE, PROBE_CLAIM_RECLAIM, PROBE_CLAIM_DIRECT, PROBE_CLAIM_OOM,
+		   PROBE_CLAIM_THRESHOLD };
+
+/* Which memory a threshold level was crossing, for its latency (the
+ * threshold_crossed onset, docs/metrics.md 3.3): the notify line's
+ * threshold_kB against MemAvailable, or its minfree_kB against both free
+ * memory and page cache (the LMK rule). */
+enum probe_threshold { PROBE_THRESHOLD_NONE, PROBE_THRESHOLD_AVAILABLE, PROBE_THRESHOLD_MINFREE };
+
+struct probe_level {
+	/* The notify lines' "level".  Ending in '*': a prefix ("adj*" is
+	 * adj0, adj12...); levels are tried in order, so a prefix goes after
+	 * the names it would also match. */
+	const char *name;
+	enum probe_claim claim;
+	/* It only says reclaim is going on: never a false positive in a run
+	 * that must not OOM (docs/metrics.md 3.4). */
+	int activity_only;
+	/* Prefix levels: rank by the number after the prefix, highest first
+	 * (adj12 before adj0: the LMK rule reaches the higher adj first). */
+	int by_number_desc;
+	const char *help;	/* one line for the man page */
+};
+
 struct probe_ops {
 	const char *name;
 	/* One line each, for `pnbench probes` and the man page. */
@@ -45,6 +79,21 @@ struct probe_ops {
 	const char *summary;
 	/* A spec that `pnbench probes` checks support with, e.g. "psi:some:150ms:1s". */
 	const char *example;
+	/* The man page's paragraph: arguments and defaults, plain text. */
+	const char *help;
+	enum probe_role role;
+	/* The levels of its notify lines, in the order of rows (their rank),
+	 * ended by a NULL name; levels not listed rank last, claim nothing. */
+	const struct probe_level *levels;
+	/* The spec's first argument names the level ("psi:some:..."): an armed
+	 * probe that never notified gets a row of that level, and a killer
+	 * driven by it is called "name:level". */
+	int level_in_spec;
+	/* The notify field that counts kernel events in one wake-up (an
+	 * eventfd counter, a counter delta), or NULL (one each); with
+	 * signals_if set, only for specs containing it. */
+	const char *signals_field, *signals_if;
+	enum probe_threshold threshold;
 	/* Parse the text after "name" (args, may be "" or start with ':').
 	 * Return 0, or -EINVAL with a one-line reason in err. */
 	int (*parse)(struct probe *p, const char *args, char *err, size_t errlen);
@@ -80,6 +129,17 @@ struct probe {
 /* Registry: probes/registry.c lists every probe_ops (one line per probe). */
 extern const struct probe_ops *const probe_registry[];
 const struct probe_ops *probe_find(const char *name);
+
+/* The level entry that names this level (exact, or by prefix), or NULL. */
+const struct probe_level *probe_level_of(const struct probe_ops *ops, const char *level);
+/* Its rank among the rows of the mechanism: lower first.  Listed names
+ * rank by their place, numbered prefix levels (by_number_desc) after them
+ * by number, anything else last (ties: by name). */
+int probe_level_rank(const struct probe_ops *ops, const char *level);
+/* The level an armed probe that never notified is shown with: the spec's
+ * first argument (level_in_spec), the only level when it has exactly one
+ * named level, else "*". */
+void probe_silent_level(const struct probe_ops *ops, const char *spec, char *buf, size_t len);
 
 /* Split "name:args" and run ops->parse.  On success *p is ready for open(). */
 int probe_from_spec(struct probe *p, const char *spec, char *err, size_t errlen);

@@ -353,11 +353,23 @@ static int psi_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 	return 0;
 }
 
+static const struct probe_level psi_levels[] = {
+	{ "some", PROBE_CLAIM_RECLAIM, .help = "some task stalled on memory for STALL within WINDOW" },
+	{ "full", PROBE_CLAIM_DIRECT, .help = "all non-idle tasks stalled on memory for STALL within WINDOW" },
+	{ NULL },
+};
+
 const struct probe_ops probe_psi = {
 	.name = "psi",
 	.example = "psi:some:150ms:2s",
 	.synopsis = "psi:some|full:STALL:WINDOW[:cgroup][:n=N]",
 	.summary = "PSI memory trigger on /proc/pressure/memory or the run's cgroup2 memory.pressure",
+	.help = "A PSI memory trigger on /proc/pressure/memory, or with :cgroup the run's "
+		"cgroup2 memory.pressure: a notification when tasks stalled on memory for STALL "
+		"(e.g. 150ms) within WINDOW (up to 10s). n=N arms N identical triggers (one per fd).",
+	.role = PROBE_NOTIFIER,
+	.levels = psi_levels,
+	.level_in_spec = 1,
 	.parse = psi_parse,
 	.supported = psi_supported,
 	.open = psi_open,

@@ -324,6 +324,10 @@ const struct probe_ops probe_reclaim = {
 	.summary = "ground truth: kswapd wake/sleep, first direct/memcg reclaim per task, "
 		   "reclaim rates and OOM victim marking from tracefs (trace_clock mono), or "
 		   "reclaim onset from vmstat pgscan",
+	.help = "Ground truth: reclaim onset, rates and OOM victim marking from tracefs (trace_clock "
+		"mono, per-CPU buffer SIZE, default 4M), or from vmstat pgscan deltas; by default "
+		"tracefs with vmstat where tracefs is missing.",
+	.role = PROBE_GROUND_TRUTH,
 	.parse = reclaim_parse,
 	.supported = reclaim_supported,
 	.open = reclaim_open,

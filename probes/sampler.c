@@ -575,6 +575,9 @@ const struct probe_ops probe_sampler = {
 	.synopsis = "sample[:INTERVAL]",
 	.summary = "periodic snapshot of meminfo, vmstat, PSI, the memory view and the "
 		   "memcg (default every 100ms, at least 10ms)",
+	.help = "meminfo, vmstat, PSI, the memory view and the memcg every INTERVAL (default "
+		"100ms, at least 10ms), on the run's t0-aligned grid.",
+	.role = PROBE_SAMPLER,
 	.parse = sampler_parse,
 	.supported = sampler_supported,
 	.open = sampler_open,

@@ -148,11 +148,23 @@ static void sl_close(struct probe *p, struct jsonl *out)
 	pnb_kmod_unload(&s->mod);
 }
 
+/* simple_lmk killed at this moment instead of waiting for the OOM killer:
+ * it claims the OOM is near, as vmpressure's priority-driven critical does. */
+static const struct probe_level sl_levels[] = {
+	{ "kswapd", PROBE_CLAIM_OOM, .help = "kswapd reached priority AGGRESSION: simple_lmk would kill" },
+	{ "direct", PROBE_CLAIM_OOM, .help = "the same in direct reclaim, which simple_lmk ignored" },
+	{ NULL },
+};
+
 const struct probe_ops probe_simplelmk = {
 	.name = "simplelmk",
 	.example = "simplelmk",
 	.synopsis = "simplelmk[:AGGRESSION][:kswapd]",
 	.summary = "simple_lmk's trigger: reclaim priority <= AGGRESSION in kswapd (or direct reclaim), from our module",
+	.help = "simple_lmk's trigger from pnb_simplelmk.ko: reclaim priority at or below "
+		"AGGRESSION (1..12, default 1) in kswapd, and in direct reclaim unless :kswapd.",
+	.role = PROBE_NOTIFIER,
+	.levels = sl_levels,
 	.parse = sl_parse,
 	.supported = sl_supported,
 	.open = sl_open,

@@ -180,6 +180,9 @@ const struct probe_ops probe_swapout = {
 	.synopsis = "swapout[:POLL]",
 	.summary = "ground truth: swap-out onset from /proc/vmstat pswpout, polled (default 10ms)",
 	.example = "swapout",
+	.help = "Ground truth: swap-out onset, the first increase of /proc/vmstat pswpout "
+		"(polled every POLL, default 10ms), again after 1 s without one.",
+	.role = PROBE_GROUND_TRUTH,
 	.parse = swapout_parse,
 	.supported = swapout_supported,
 	.open = swapout_open,

@@ -229,11 +229,25 @@ static int vmp_handle(struct probe *p, int idx, uint64_t now_ns, struct jsonl *o
 	return jsonl_emit(out, o);
 }
 
+static const struct probe_level vmp_levels[] = {
+	{ "low", PROBE_CLAIM_RECLAIM, .activity_only = 1, .help = "reclaim is going on" },
+	{ "medium", PROBE_CLAIM_DIRECT, .help = "reclaim finds under 40% of what it scans" },
+	{ "critical", PROBE_CLAIM_OOM, .help = "under 5%, or reclaim priority down to 3: OOM is near" },
+	{ NULL },
+};
+
 const struct probe_ops probe_vmpressure = {
 	.name = "vmpressure",
 	.example = "vmpressure:low:hierarchy",
 	.synopsis = "vmpressure:low|medium|critical[:default|hierarchy|local][:root][:n=N]",
 	.summary = "memcg v1 memory.pressure_level eventfd on the run's v1 memcg (the v1 root in a guest)",
+	.help = "memcg v1 memory.pressure_level through cgroup.event_control and an eventfd, on "
+		"the run's v1 memcg (with :root, or in a guest, the v1 root). A mode (default, "
+		"hierarchy or local) needs 4.13+; n=N registers N listeners.",
+	.role = PROBE_NOTIFIER,
+	.levels = vmp_levels,
+	.level_in_spec = 1,
+	.signals_field = "count",
 	.parse = vmp_parse,
 	.supported = vmp_supported,
 	.open = vmp_open,

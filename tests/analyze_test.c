@@ -290,6 +290,141 @@ ATF_TC_BODY(cell_statistics, tc)
 	an_set_free(&s);
 }
 
+/* The claims metrics.md 3.3 lists, as the registry now gives them. */
+ATF_TC_WITHOUT_HEAD(registry_claims);
+ATF_TC_BODY(registry_claims, tc)
+{
+	static const struct { const char *mech, *level; enum an_claim c; int activity; } t[] = {
+		{ "vmpressure", "low", AN_CLAIM_RECLAIM, 1 }, { "vmpressure", "medium", AN_CLAIM_DIRECT, 0 },
+		{ "vmpressure", "critical", AN_CLAIM_OOM, 0 }, { "psi", "some", AN_CLAIM_RECLAIM, 0 },
+		{ "psi", "full", AN_CLAIM_DIRECT, 0 }, { "memevents", "low", AN_CLAIM_RECLAIM, 1 },
+		{ "memevents", "high", AN_CLAIM_DIRECT, 1 }, { "memevents", "max", AN_CLAIM_DIRECT, 1 },
+		{ "memevents", "oom", AN_CLAIM_OOM, 0 }, { "memevents", "oom_kill", AN_CLAIM_OOM, 0 },
+		{ "memevents", "oom_group_kill", AN_CLAIM_OOM, 0 }, { "memavail", "below", AN_CLAIM_THRESHOLD, 0 },
+		{ "lmk", "adj0", AN_CLAIM_THRESHOLD, 0 }, { "klmk", "adj12", AN_CLAIM_THRESHOLD, 0 },
+		{ "memnotify", "pressure", AN_CLAIM_RECLAIM, 0 }, { "simplelmk", "kswapd", AN_CLAIM_OOM, 0 },
+		{ "simplelmk", "direct", AN_CLAIM_OOM, 0 }, { "psi", "low", AN_CLAIM_NONE, 0 },
+		{ "nosuch", "low", AN_CLAIM_NONE, 0 }, { "sample", "", AN_CLAIM_NONE, 0 },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		const struct probe_level *l = probe_level_of(probe_find(t[i].mech), t[i].level);
+		ATF_CHECK_EQ_MSG(an_claim_of(t[i].mech, t[i].level), t[i].c, "%s %s", t[i].mech, t[i].level);
+		ATF_CHECK_EQ_MSG(l && l->activity_only, t[i].activity, "%s %s", t[i].mech, t[i].level);
+	}
+	/* Rows: adj12 before adj6 before adj0, named levels in their order. */
+	ATF_CHECK(probe_level_rank(probe_find("lmk"), "adj12") < probe_level_rank(probe_find("lmk"), "adj6"));
+	ATF_CHECK(probe_level_rank(probe_find("lmk"), "adj6") < probe_level_rank(probe_find("lmk"), "adj0"));
+	ATF_CHECK(probe_level_rank(probe_find("vmpressure"), "low") <
+		  probe_level_rank(probe_find("vmpressure"), "critical"));
+	ATF_CHECK(probe_level_rank(probe_find("memevents"), "oom_group_kill") <
+		  probe_level_rank(probe_find("memevents"), "zzz"));
+}
+
+/* Every mechanism describes itself enough for the analysis and the man
+ * page: a new probe without levels or help fails here. */
+ATF_TC_WITHOUT_HEAD(registry_complete);
+ATF_TC_BODY(registry_complete, tc)
+{
+	char lvl[32];
+
+	for (size_t i = 0; probe_registry[i]; i++) {
+		const struct probe_ops *o = probe_registry[i];
+		ATF_CHECK_MSG(o->synopsis && o->summary && o->help && o->example, "%s", o->name);
+		if (o->role != PROBE_NOTIFIER)
+			continue;
+		ATF_CHECK_MSG(o->levels && o->levels[0].name, "%s: a notifier without levels", o->name);
+		for (const struct probe_level *l = o->levels; l && l->name; l++)
+			ATF_CHECK_MSG(l->claim != PROBE_CLAIM_NONE, "%s %s claims nothing", o->name, l->name);
+	}
+	probe_silent_level(probe_find("psi"), "psi:full:1s:10s", lvl, sizeof lvl);
+	ATF_CHECK_STREQ(lvl, "full");
+	probe_silent_level(probe_find("memnotify"), "memnotify:all", lvl, sizeof lvl);
+	ATF_CHECK_STREQ(lvl, "pressure");
+	probe_silent_level(probe_find("lmk"), "lmk:poll", lvl, sizeof lvl);
+	ATF_CHECK_STREQ(lvl, "*");
+	ATF_CHECK(!an_is_notifier("oom") && !an_is_notifier("sample") && an_is_notifier("klmk"));
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ATF_REQUIRE_MSG(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The per-probe CPU contract: the end line's probe_cpu_ns over the
+ * recorder's run (its end t_ns), per run and over a cell's runs. */
+ATF_TC_WITHOUT_HEAD(probe_cpu);
+ATF_TC_BODY(probe_cpu, tc)
+{
+	struct an_set s;
+	char err[512];
+	const char *hdr = "{\"t_ns\":1,\"type\":\"header\",\"domain\":\"system\","
+			  "\"probes\":[\"sample:100ms\",\"psi:some:150ms:1s\"],"
+			  "\"labels\":{\"kernel\":\"k\",\"scenario\":\"s\",\"rep\":\"%d\"}}\n"
+			  "{\"t_ns\":2,\"type\":\"probe\",\"probe\":\"sample:100ms\",\"mech\":\"sample\",\"status\":\"armed\"}\n"
+			  "{\"t_ns\":3,\"type\":\"probe\",\"probe\":\"psi:some:150ms:1s\",\"mech\":\"psi\",\"status\":\"armed\"}\n"
+			  "{\"t_ns\":4,\"type\":\"truth\",\"what\":\"workload_start\",\"source\":\"recorder\",\"pid\":9}\n";
+	char text[4096];
+
+	ATF_REQUIRE_EQ(system("mkdir -p set/k/s/1 set/k/s/2 set/k/s/3"), 0);
+	/* 1: 2 s; sample 200 ms of CPU (0.1), psi 20 ms (0.01). */
+	snprintf(text, sizeof text, hdr, 1);
+	strcat(text, "{\"t_ns\":2000000000,\"type\":\"end\",\"reason\":\"workload_exit\",\"recorder_cpu_ns\":300000000,"
+		     "\"probe_cpu_ns\":{\"sample:100ms\":200000000,\"psi:some:150ms:1s\":20000000}}\n");
+	write_file("set/k/s/1/events.jsonl", text);
+	/* 2: 4 s; psi 20 ms (0.005); the sampler's key is missing. */
+	snprintf(text, sizeof text, hdr, 2);
+	strcat(text, "{\"t_ns\":4000000000,\"type\":\"end\",\"reason\":\"workload_exit\","
+		     "\"probe_cpu_ns\":{\"psi:some:150ms:1s\":20000000}}\n");
+	write_file("set/k/s/2/events.jsonl", text);
+	/* 3: an older recorder, no probe_cpu_ns: null. */
+	snprintf(text, sizeof text, hdr, 3);
+	strcat(text, "{\"t_ns\":4000000000,\"type\":\"end\",\"reason\":\"workload_exit\"}\n");
+	write_file("set/k/s/3/events.jsonl", text);
+
+	if (an_set_load("set", &s, err, sizeof err))
+		atf_tc_fail("an_set_load: %s", err);
+	ATF_REQUIRE_EQ(s.ncells, 1);
+	ATF_REQUIRE_EQ(s.nruns, 3);
+	for (int i = 0; i < s.nruns; i++) {
+		const struct an_run *r = &s.runs[i];
+		for (int p = 0; p < r->nprobes; p++) {
+			int sample = !strcmp(r->probes[p].probe, "sample:100ms");
+			double want = r->rep == 1 ? (sample ? 0.1 : 0.01) : r->rep == 2 && !sample ? 0.005 : NAN;
+			if (isnan(want))
+				ATF_CHECK_MSG(isnan(r->probes[p].cpu_per_s), "rep %d %s", r->rep, r->probes[p].probe);
+			else
+				CHECK_NUM(r->probes[p].cpu_per_s, want);
+		}
+		json_t *j = an_run_json(r), *pr = json_object_get(j, "probes");
+		ATF_CHECK_EQ(json_array_size(pr), 2);
+		for (size_t k = 0; k < json_array_size(pr); k++)
+			ATF_CHECK(json_object_get(json_array_get(pr, k), "cpu_per_s") != NULL);
+		json_decref(j);
+	}
+	json_t *cell = an_cell_json(&s.cells[0]), *pc = json_object_get(cell, "probe_cpu");
+	ATF_REQUIRE_EQ(json_array_size(pc), 2);
+	for (size_t k = 0; k < 2; k++) {
+		json_t *x = json_array_get(pc, k), *st = json_object_get(x, "cpu_per_s");
+		const char *probe = json_string_value(json_object_get(x, "probe"));
+		ATF_REQUIRE(probe && st);
+		if (!strcmp(probe, "psi:some:150ms:1s")) {
+			ATF_CHECK_EQ(json_integer_value(json_object_get(st, "n")), 2);
+			CHECK_NUM(json_number_value(json_object_get(st, "min")), 0.005);
+			CHECK_NUM(json_number_value(json_object_get(st, "max")), 0.01);
+			CHECK_NUM(json_number_value(json_object_get(st, "median")), 0.0075);
+		} else {
+			ATF_CHECK_STREQ(probe, "sample:100ms");
+			ATF_CHECK_EQ(json_integer_value(json_object_get(st, "n")), 1);
+			CHECK_NUM(json_number_value(json_object_get(st, "median")), 0.1);
+		}
+	}
+	json_decref(cell);
+	an_set_free(&s);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, lead_headroom_latency);
@@ -298,5 +433,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, storm);
 	ATF_TP_ADD_TC(tp, incomplete);
 	ATF_TP_ADD_TC(tp, cell_statistics);
+	ATF_TP_ADD_TC(tp, registry_claims);
+	ATF_TP_ADD_TC(tp, registry_complete);
+	ATF_TP_ADD_TC(tp, probe_cpu);
 	return atf_no_error();
 }
