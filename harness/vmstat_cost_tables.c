@@ -125,6 +125,59 @@ void vc_report_read(const struct vc_set *set, FILE *t, const char *dir)
 	vc_datset_close(&ds, 1 + 2 * nseries);
 }
 
+/* gnuplot: one file per counter, rows CPU count, columns kernel x rate
+ * (drift p50, drift max), plus the threshold bound per kernel. */
+static void stale_data(const struct vc_set *set, const char *dir, const unsigned *cpus, int nc,
+		       char (*rates)[24], int nr)
+{
+	char a[32], b[32];
+
+	struct datset ds;
+	if (vc_datset_open(&ds, dir, "staleness", "counters"))
+		return;
+	int nk = 0;
+	for (size_t s = 0; s < sizeof stale_counters / sizeof *stale_counters; s++) {
+		FILE *d;
+		int have = 0;
+		if (!(d = vc_datset_file(&ds, stale_counters[s])))
+			continue;
+		fprintf(d, "cpus");
+		for (int k = 0; k < set->nkern; k++) {
+			if (!vc_has_data(set, k, S_STALE, "sample_count", -1, 0))
+				continue;
+			nk += s == 0;
+			for (int r = 0; r < nr; r++)
+				fprintf(d, " \"%s load %s p50\" \"%s load %s max\"", set->kern[k], rates[r], set->kern[k],
+					rates[r]);
+			fprintf(d, " \"%s bound\"", set->kern[k]);
+		}
+		fprintf(d, "\n");
+		for (int i = 0; i < nc; i++) {
+			fprintf(d, "%u", cpus[i]);
+			for (int k = 0; k < set->nkern; k++) {
+				char k50[96], kmax[96];
+				if (!vc_has_data(set, k, S_STALE, "sample_count", -1, 0))
+					continue;
+				snprintf(k50, sizeof k50, "drift_pages_p50:%s", stale_counters[s]);
+				snprintf(kmax, sizeof kmax, "drift_pages_max:%s", stale_counters[s]);
+				for (int r = 0; r < nr; r++) {
+					int c = vc_find_cell(set, S_STALE, cpus[i], 0, 0, rates[r]);
+					double p50 = c >= 0 ? vc_med(set, k, c, k50) : NAN, mx = c >= 0 ? vc_med(set, k, c, kmax) : NAN;
+					have |= !isnan(p50);
+					fprintf(d, " %s %s", vc_num(p50, "%.0f", a, sizeof a), vc_num(mx, "%.0f", b, sizeof b));
+				}
+				int c = vc_find_cell(set, S_STALE, cpus[i], 0, 0, rates[0]);
+				fprintf(d, " %s", vc_num(c >= 0 ? vc_med(set, k, c, strncmp(stale_counters[s], "nr_zone_", 8) &&
+						   strcmp(stale_counters[s], "nr_free_pages") ? "node_bound_pages" :
+						   "zone_bound_pages") : NAN, "%.0f", a, sizeof a));
+			}
+			fprintf(d, "\n");
+		}
+		vc_datset_item(&ds, d, stale_counters[s], have);
+	}
+	vc_datset_close(&ds, 1 + nk * (2 * nr + 1));
+}
+
 void vc_report_stale(const struct vc_set *set, FILE *t, const char *dir)
 {
 	unsigned cpus[VC_MAX_VALS];
@@ -205,52 +258,7 @@ void vc_report_stale(const struct vc_set *set, FILE *t, const char *dir)
 		fprintf(t, "\n");
 	}
 
-	/* gnuplot: one file per counter, rows CPU count, columns kernel x rate
-	 * (drift p50, drift max), plus the threshold bound per kernel. */
-	struct datset ds;
-	if (vc_datset_open(&ds, dir, "staleness", "counters"))
-		return;
-	int nk = 0;
-	for (size_t s = 0; s < sizeof stale_counters / sizeof *stale_counters; s++) {
-		FILE *d;
-		int have = 0;
-		if (!(d = vc_datset_file(&ds, stale_counters[s])))
-			continue;
-		fprintf(d, "cpus");
-		for (int k = 0; k < set->nkern; k++) {
-			if (!vc_has_data(set, k, S_STALE, "sample_count", -1, 0))
-				continue;
-			nk += s == 0;
-			for (int r = 0; r < nr; r++)
-				fprintf(d, " \"%s load %s p50\" \"%s load %s max\"", set->kern[k], rates[r], set->kern[k],
-					rates[r]);
-			fprintf(d, " \"%s bound\"", set->kern[k]);
-		}
-		fprintf(d, "\n");
-		for (int i = 0; i < nc; i++) {
-			fprintf(d, "%u", cpus[i]);
-			for (int k = 0; k < set->nkern; k++) {
-				char k50[96], kmax[96];
-				if (!vc_has_data(set, k, S_STALE, "sample_count", -1, 0))
-					continue;
-				snprintf(k50, sizeof k50, "drift_pages_p50:%s", stale_counters[s]);
-				snprintf(kmax, sizeof kmax, "drift_pages_max:%s", stale_counters[s]);
-				for (int r = 0; r < nr; r++) {
-					int c = vc_find_cell(set, S_STALE, cpus[i], 0, 0, rates[r]);
-					double p50 = c >= 0 ? vc_med(set, k, c, k50) : NAN, mx = c >= 0 ? vc_med(set, k, c, kmax) : NAN;
-					have |= !isnan(p50);
-					fprintf(d, " %s %s", vc_num(p50, "%.0f", a, sizeof a), vc_num(mx, "%.0f", b, sizeof b));
-				}
-				int c = vc_find_cell(set, S_STALE, cpus[i], 0, 0, rates[0]);
-				fprintf(d, " %s", vc_num(c >= 0 ? vc_med(set, k, c, strncmp(stale_counters[s], "nr_zone_", 8) &&
-						   strcmp(stale_counters[s], "nr_free_pages") ? "node_bound_pages" :
-						   "zone_bound_pages") : NAN, "%.0f", a, sizeof a));
-			}
-			fprintf(d, "\n");
-		}
-		vc_datset_item(&ds, d, stale_counters[s], have);
-	}
-	vc_datset_close(&ds, 1 + nk * (2 * nr + 1));
+	stale_data(set, dir, cpus, nc, rates, nr);
 }
 
 void vc_report_mech(const struct vc_set *set, FILE *t, const char *dir)
