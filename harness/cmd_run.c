@@ -2,6 +2,7 @@
  * result directory, written under a temporary name and renamed when done. */
 #include "cli.h"
 #include "log.h"
+#include "matrix.h"
 #include "parse.h"
 #include "runner.h"
 
@@ -21,6 +22,8 @@ static void usage(FILE *f)
 "                     or native (the running kernel, workload confined in a\n"
 "                     memory cgroup limited to the scenario's memory)\n"
 "  -s, --scenario S   harness/scenarios/S.ini or a path (repeat)\n"
+"      --matrix M     the scenarios, kernels and reps of harness/matrices/M or of\n"
+"                     file M (docs/matrices.md); --kernel and --reps override it\n"
 "  -r, --reps N       repetitions (default: the scenario's reps)\n"
 "      --rep N        run only repetition N (one cell per kernel x scenario)\n"
 "  -j, --jobs J       run J cells at a time (default 1)\n"
@@ -43,7 +46,7 @@ static void usage(FILE *f)
 struct run_args {
 	const char **kernels, **names, **want, **overrides;
 	int nk, ns, nwant, noverrides;
-	const char *fault;
+	const char *fault, *matrix;
 	int force, list, fetch, json;
 	uint64_t shard_i, shard_n;	/* --shard I/N, 0/0 when none */
 	uint64_t reps, only_rep, jobs;
@@ -91,6 +94,7 @@ static int parse_opt(int c, const char *arg, struct run_args *a)
 	case 's': oom = push(&a->names, &a->ns, arg); break;
 	case 'C': oom = push(&a->want, &a->nwant, arg); break;
 	case 'm': oom = push(&a->overrides, &a->noverrides, arg); break;
+	case 'M': a->matrix = arg; break;
 	case 'r':
 		if (pnb_parse_u64(arg, &a->reps) || a->reps < 1 || a->reps > 1000)
 			return bad("run: --reps '%s': need a number 1..1000", arg);
@@ -143,7 +147,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "jobs", required_argument, 0, 'j' }, { "out", required_argument, 0, 'o' },
 		{ "force", no_argument, 0, 'f' }, { "list", no_argument, 0, 'l' },
 		{ "fetch", required_argument, 0, 'F' }, { "fault", required_argument, 0, 'X' },
-		{ "machine", required_argument, 0, 'm' },
+		{ "machine", required_argument, 0, 'm' }, { "matrix", required_argument, 0, 'M' },
 		{ "cell", required_argument, 0, 'C' }, { "shard", required_argument, 0, 'S' },
 		{ "json", no_argument, 0, 'J' },
 		{ "help", no_argument, 0, 'h' }, { 0 }
@@ -167,7 +171,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 static int check_args(const struct run_args *a)
 {
 	if (!a->nk || !a->ns)
-		return bad("run: need --kernel and --scenario (see 'pnbench run "
+		return bad("run: need --kernel and --scenario, or --matrix (see 'pnbench run "
 			   "--help')%s", "");
 	if (a->json && !a->list)
 		return bad("run: --json goes with --list%s", "");
@@ -250,6 +254,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_args a = { .fetch = 1, .jobs = 1 };
 	struct run_plan p = { 0 };
+	struct matrix mx = { 0 };
 	struct run_totals t;
 	char err[1400];
 	int rc;
@@ -257,7 +262,19 @@ int cmd_run(int argc, char **argv)
 	optind = 1;
 	if ((rc = parse_args(argc, argv, &a)))
 		goto out;
-	if ((rc = check_args(&a)) || (rc = build_plan(&p, &a, argc, argv)))
+	/* A matrix adds its scenarios and kernels, and its reps unless
+	 * --reps says otherwise: the command line has the last word. */
+	if (a.matrix && (rc = matrix_load(a.matrix, &mx, err, sizeof err))) {
+		pnb_err("run: %s", err);
+		goto out;
+	}
+	for (int i = 0; i < mx.nscenarios && !rc; i++)
+		rc = push(&a.names, &a.ns, mx.scenarios[i]);
+	for (int i = 0; i < mx.nkernels && !a.nk && !rc; i++)
+		rc = push(&a.kernels, &a.nk, mx.kernels[i]);
+	if (!a.reps)
+		a.reps = mx.reps;
+	if (rc || (rc = check_args(&a)) || (rc = build_plan(&p, &a, argc, argv)))
 		goto out;
 	if (a.list) {
 		list_cells(&p, &a);
@@ -272,6 +289,7 @@ int cmd_run(int argc, char **argv)
 	rc = t.failed ? PNB_EXIT_FAIL : 0;
 out:
 	run_plan_free(&p);
+	matrix_free(&mx);
 	free(a.kernels);
 	free(a.names);
 	free(a.want);
