@@ -300,6 +300,23 @@ int run_plan_select(struct run_plan *p, const char *const *want, int nwant,
 	return 0;
 }
 
+int run_plan_add_job(struct run_plan *p, int ki, const char *name, const char *dir,
+		     char *err, size_t len)
+{
+	struct run_cell *a = realloc(p->cells, (size_t)(p->ncells + 1) * sizeof *a);
+
+	if (!a) {
+		snprintf(err, len, "no memory for cell %s", name);
+		return PNB_EXIT_FAIL;
+	}
+	p->cells = a;
+	a[p->ncells] = (struct run_cell){ .ki = ki, .si = -1, .rep = 1, .hier = SCN_HIER_V1 };
+	snprintf(a[p->ncells].name, sizeof a[p->ncells].name, "%s", name);
+	snprintf(a[p->ncells].final, sizeof a[p->ncells].final, "%s", dir);
+	p->ncells++;
+	return 0;
+}
+
 void run_plan_free(struct run_plan *p)
 {
 	for (int i = 0; i < p->nscenarios; i++)
@@ -318,6 +335,8 @@ void run_plan_free(struct run_plan *p)
 /* One cell, in the forked worker: its own directory, nothing else. */
 static int run_cell(const struct run_plan *p, const struct run_cell *c)
 {
+	if (c->si < 0)
+		return p->job(p, c, p->job_arg);
 	const struct kernel_image *k = &p->kernels[c->ki];
 	const struct scenario *s = &p->scenarios[c->si];
 	char tmp[1300];
@@ -372,7 +391,7 @@ static int run_cell(const struct run_plan *p, const struct run_cell *c)
 static int plan_prepare(struct run_plan *p, char *err, size_t len)
 {
 	/* The lock functions have said why already: err stays empty. */
-	if (pnb_lock_set(p->out, p->named, "run"))
+	if (pnb_lock_set(p->out, p->named, p->who ? p->who : "run"))
 		return PNB_EXIT_FAIL;
 	for (int i = 0; i < p->ncells && p->named; i++)
 		if (lock_cell(p->out, p->cells[i].name))
@@ -380,7 +399,8 @@ static int plan_prepare(struct run_plan *p, char *err, size_t len)
 	for (int i = 0; i < p->ncells && !p->force; i++) {
 		char was[64];
 		const struct run_cell *c = &p->cells[i];
-		if (cell_scenario_differs(p, c->final, &p->scenarios[c->si], was, sizeof was)) {
+		if (c->si >= 0 &&
+		    cell_scenario_differs(p, c->final, &p->scenarios[c->si], was, sizeof was)) {
 			snprintf(err, len, "%s was run from another text of scenario %s (%s): a set "
 				 "holds one version; use a new --out, or --force to rerun every cell",
 				 c->final, p->scenarios[c->si].name, was);
@@ -460,13 +480,19 @@ int run_plan_execute(struct run_plan *p, run_progress_fn progress, void *arg,
 	err[0] = 0;
 	if (p->jobs < 1)
 		p->jobs = 1;
+	for (int i = 0; i < p->ncells; i++)
+		if (p->cells[i].si < 0 && !p->job) {
+			snprintf(err, len, "cell %s is a job cell and the plan has no job", p->cells[i].name);
+			return PNB_EXIT_FAIL;
+		}
 	if ((rc = plan_prepare(p, err, len)))
 		return rc;
 	fflush(stdout);
 	while (x.finished < p->ncells) {
 		while (x.running < (int)p->jobs && next < p->ncells) {
 			struct run_cell *c = &p->cells[next++];
-			if (!p->force && run_cell_complete(c->final)) {
+			if (!p->force && (p->complete ? p->complete(c->final) :
+					  run_cell_complete(c->final))) {
 				c->state = RUN_DONE;
 				x.finished++;
 				x.skipped++;
@@ -493,6 +519,7 @@ int run_plan_execute(struct run_plan *p, run_progress_fn progress, void *arg,
 				continue;
 			c->state = RUN_DONE;
 			c->wstatus = st;
+			c->ended_ns = pnb_mono_ns();
 			x.running--;
 			x.finished++;
 			x.busy_ns += pnb_mono_ns() - c->started_ns;
@@ -509,6 +536,12 @@ int run_plan_execute(struct run_plan *p, run_progress_fn progress, void *arg,
 static void print_done(const struct run_plan *p, const struct run_event *ev)
 {
 	const struct run_cell *c = ev->cell;
+	if (c->si < 0) {
+		int code = WIFEXITED(c->wstatus) ? WEXITSTATUS(c->wstatus) : -1;
+		printf("[%d/%d] %s: %s in %.1fs\n", ev->finished, ev->total, c->name,
+		       code == 0 ? "ok" : "failed", (c->ended_ns - c->started_ns) / 1e9);
+		return;
+	}
 	char path[1400], line[1024], how[160], cost[96] = "";
 	struct events_summary sum;
 	const char *status = "broken", *reason = how;
@@ -553,11 +586,16 @@ void run_progress_print(const struct run_plan *p, const struct run_event *ev, vo
 	(void)arg;
 	switch (ev->kind) {
 	case RUN_EV_SKIPPED:
-		printf("[%d/%d] %s %s rep %u: complete already, skipped\n", ev->finished, ev->total,
-		       p->kernels[c->ki].name, p->scenarios[c->si].name, c->rep);
+		if (c->si < 0)
+			printf("[%d/%d] %s: complete already, skipped\n", ev->finished, ev->total, c->name);
+		else
+			printf("[%d/%d] %s %s rep %u: complete already, skipped\n", ev->finished,
+			       ev->total, p->kernels[c->ki].name, p->scenarios[c->si].name, c->rep);
 		break;
 	case RUN_EV_STARTED:
-		if (!tty)
+		if (!tty && c->si < 0)
+			printf("        start %s\n", c->name);
+		else if (!tty)
 			printf("        start %s %s rep %u\n", p->kernels[c->ki].name,
 			       p->scenarios[c->si].name, c->rep);
 		break;

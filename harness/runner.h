@@ -23,7 +23,8 @@
 enum run_cell_state { RUN_WAITING, RUN_RUNNING, RUN_DONE };
 
 struct run_cell {
-	int ki, si;		/* indexes into the plan's kernels and scenarios */
+	int ki, si;		/* indexes into the plan's kernels and scenarios;
+				 * si -1: a job cell */
 	unsigned rep;
 	enum scn_hier hier;	/* v1 or v2: the boot this cell is */
 	char final[1200];	/* its result directory */
@@ -31,7 +32,7 @@ struct run_cell {
 	/* Filled while running. */
 	enum run_cell_state state;
 	pid_t pid;
-	uint64_t started_ns;
+	uint64_t started_ns, ended_ns;
 	int wstatus;		/* the worker's wait status once done */
 };
 
@@ -55,6 +56,16 @@ struct run_plan {
 	/* The command meta.json records as what made the cell. */
 	int argc;
 	char **argv;
+	/* Job cells (run_plan_add_job) run a program of the caller's, not a
+	 * scenario (pnbench conform's boots): job runs in the forked worker
+	 * and writes the cell's directory itself, its return is the worker's
+	 * exit status; complete says whether a directory holds a complete
+	 * result (NULL: run_cell_complete).  who names the command in lock
+	 * messages (NULL: "run"). */
+	int (*job)(const struct run_plan *p, const struct run_cell *c, void *arg);
+	int (*complete)(const char *dir);
+	void *job_arg;
+	const char *who;
 	struct run_cell *cells;
 	int ncells;
 };
@@ -76,6 +87,10 @@ int run_plan_expand(struct run_plan *p, unsigned reps, unsigned only_rep, char *
  * positions I, I+N... (1-based shard_i of shard_n; 0/0: all). */
 int run_plan_select(struct run_plan *p, const char *const *want, int nwant,
 		    uint64_t shard_i, uint64_t shard_n, char *err, size_t len);
+/* A job cell of kernel ki named name (its line in the progress output),
+ * writing into dir. */
+int run_plan_add_job(struct run_plan *p, int ki, const char *name, const char *dir,
+		     char *err, size_t len);
 void run_plan_free(struct run_plan *p);
 
 /* What the progress callback hears about. */
