@@ -9,6 +9,7 @@
 #include "junit.h"
 #include "log.h"
 #include "run.h"
+#include "runner.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 const char *const conform_case_names[CONFORM_NCASES] = {
@@ -52,19 +54,68 @@ static int boot_phase(const struct kernel_image *k, const char *spec, const char
 	return 0;
 }
 
+static int boot_image(const struct kernel_image *k, const char *spec, const char *dir,
+		      char *err, size_t errlen)
+{
+	char v2dir[PNB_PATH + 8];
+
+	snprintf(v2dir, sizeof v2dir, "%s/v2", dir);
+	if (boot_phase(k, spec, "v1", dir, err, errlen))
+		return -1;
+	return boot_phase(k, spec, "v2", v2dir, err, errlen);
+}
+
 int conform_boot(const char *spec, const char *dir, char *kname, size_t klen, char *err, size_t errlen)
 {
 	struct kernel_image k;
-	char v2dir[PNB_PATH + 8];
 
 	if (kernel_resolve(spec, 1, &k, err, errlen))
 		return -1;
 	if (kname)
 		snprintf(kname, klen, "%s", k.name);
-	snprintf(v2dir, sizeof v2dir, "%s/v2", dir);
-	if (boot_phase(&k, spec, "v1", dir, err, errlen))
-		return -1;
-	return boot_phase(&k, spec, "v2", v2dir, err, errlen);
+	return boot_image(&k, spec, dir, err, errlen);
+}
+
+/* A worker is another process: its one-line reason comes back to the
+ * matrix through this file in the kernel's directory. */
+#define BOOT_ERROR "conform-error.txt"
+
+/* The runner's job: both boots of one kernel, in the cell's worker. */
+static int boot_job(const struct run_plan *p, const struct run_cell *c, void *arg)
+{
+	char err[1024], path[PNB_PATH + 32];
+	FILE *f;
+
+	(void)arg;
+	snprintf(path, sizeof path, "%s/" BOOT_ERROR, c->final);
+	unlink(path);
+	if (!boot_image(&p->kernels[c->ki], p->kernel_specs[c->ki], c->final, err, sizeof err))
+		return 0;
+	pnb_err("%s", err);
+	if ((f = fopen(path, "we"))) {
+		fprintf(f, "%s\n", err);
+		fclose(f);
+	}
+	return 1;
+}
+
+/* Complete: both boots' events end (the runner skips it unless --force). */
+static int boot_complete(const char *dir)
+{
+	struct conform_row *rows = calloc(CONFORM_NCASES, sizeof *rows);
+	int done = rows && conform_load(dir, rows) == 1;
+
+	free(rows);
+	return done;
+}
+
+/* Standard output is the matrix: the runner's progress stays on stderr. */
+static void boot_progress(const struct run_plan *p, const struct run_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->kind == RUN_EV_STARTED)
+		fprintf(stderr, "pnbench: conform: booting %s (about 2-4 minutes under TCG)\n",
+			p->kernel_specs[ev->cell->ki]);
 }
 
 static int load_one(const char *dir, struct conform_row *rows)
@@ -276,28 +327,67 @@ int cmd_conform(int argc, char **argv)
 		pnb_err("conform: out of memory");
 		return PNB_EXIT_FAIL;
 	}
+	/* One cell per kernel, one at a time: two TCG guests of the suite
+	 * would slow each other past its timeouts. */
+	struct run_plan p = { .jobs = 1, .force = force, .argc = argc, .argv = argv,
+			      .job = boot_job, .complete = boot_complete, .who = "conform" };
+	struct run_totals t;
+	int pk[8];
+	snprintf(p.out, sizeof p.out, "%s", out);
 	for (int k = 0; k < nk; k++) {
-		struct kernel_image ki;
 		char dir[PNB_PATH];
-		if (kernel_resolve(kernels[k], 1, &ki, errs[k], sizeof errs[k])) {
+		pk[k] = -1;
+		snprintf(kname[k], sizeof kname[k], "%s", kernels[k]);
+		if (!strcmp(kernels[k], "native"))
+			snprintf(errs[k], sizeof errs[k], "conform boots its suite in guests: native "
+				 "is not a kernel to boot");
+		else if (!run_plan_add_kernel(&p, kernels[k], 1, 0, errs[k], sizeof errs[k]))
+			pk[k] = p.nkernels - 1;
+		if (pk[k] < 0) {
 			pnb_err("conform: %s", errs[k]);
-			snprintf(kname[k], sizeof kname[k], "%s", kernels[k]);
 			status[k] = errs[k];
 			bad = 1;
 			continue;
 		}
-		snprintf(kname[k], sizeof kname[k], "%s", ki.name);
-		snprintf(dir, sizeof dir, "%s/%s", out, ki.name);
-		if (force || conform_load(dir, rows[k]) != 1) {
-			fprintf(stderr, "pnbench: conform: booting %s (about 2-4 minutes under TCG)\n", kernels[k]);
-			if (conform_boot(kernels[k], dir, NULL, 0, errs[k], sizeof errs[k])) {
-				pnb_err("%s", errs[k]);
-				status[k] = errs[k];
-				bad = 1;
-			}
+		snprintf(kname[k], sizeof kname[k], "%s", p.kernels[pk[k]].name);
+		snprintf(dir, sizeof dir, "%s/%s", out, kname[k]);
+		if (run_plan_add_job(&p, pk[k], kname[k], dir, errs[k], sizeof errs[k])) {
+			pnb_err("conform: %s", errs[k]);
+			free(kname);
+			free(rows);
+			run_plan_free(&p);
+			return PNB_EXIT_FAIL;
 		}
-		conform_load(dir, rows[k]);
 	}
+	char err[1024];
+	if (p.ncells && run_plan_execute(&p, boot_progress, NULL, &t, err, sizeof err)) {
+		if (err[0])
+			pnb_err("conform: %s", err);
+		bad = 1;
+	}
+	for (int i = 0; i < p.ncells; i++) {
+		const struct run_cell *c = &p.cells[i];
+		int k;
+		for (k = 0; k < nk && pk[k] != c->ki; k++)
+			;
+		if (k < nk && c->state == RUN_DONE && (!WIFEXITED(c->wstatus) || WEXITSTATUS(c->wstatus))) {
+			char path[PNB_PATH + 32];
+			FILE *ef;
+			snprintf(path, sizeof path, "%s/" BOOT_ERROR, c->final);
+			snprintf(errs[k], sizeof errs[k], "conform: the boot of %s failed (worker status "
+				 "%d, see %s/console.log)", kernels[k], c->wstatus, c->final);
+			if ((ef = fopen(path, "re"))) {
+				if (fgets(errs[k], sizeof errs[k], ef))
+					errs[k][strcspn(errs[k], "\n")] = 0;
+				fclose(ef);
+			}
+			status[k] = errs[k];
+			bad = 1;
+		}
+		if (k < nk)
+			conform_load(c->final, rows[k]);
+	}
+	run_plan_free(&p);
 	char path[PNB_PATH];
 	FILE *f;
 	matrix(stdout, nk, kname, rows, status);

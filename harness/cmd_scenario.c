@@ -5,7 +5,9 @@
 #include "scenario.h"
 #include "workload.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 
 const struct workload *pnb_workload_find(const char *name);
@@ -27,6 +29,18 @@ static int check_args(const char *path, const struct scenario *s, char *err, siz
 	else
 		snprintf(err, len, "scenario %s: [workload] args: %s", path, why);
 	return -1;
+}
+
+int pnb_scenario_path(const char *name, char *out, size_t len)
+{
+	struct stat st;
+
+	if (strchr(name, '/') || (strlen(name) > 4 && !strcmp(name + strlen(name) - 4, ".ini"))) {
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	snprintf(out, len, "%s/harness/scenarios/%s.ini", pnb_topdir(), name);
+	return stat(out, &st) ? -ENOENT : 0;
 }
 
 /* Everything a run would reject, checked before any run starts. */

@@ -3,13 +3,11 @@
 #include "cli.h"
 #include "log.h"
 
-#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 static const struct {
 	const char *name;
@@ -62,18 +60,6 @@ const char *pnb_topdir(void)
 		snprintf(topdir, sizeof topdir, "%s", dirname(b));
 	}
 	return topdir;
-}
-
-int pnb_scenario_path(const char *name, char *out, size_t len)
-{
-	struct stat st;
-
-	if (strchr(name, '/') || (strlen(name) > 4 && !strcmp(name + strlen(name) - 4, ".ini"))) {
-		snprintf(out, len, "%s", name);
-		return 0;
-	}
-	snprintf(out, len, "%s/harness/scenarios/%s.ini", pnb_topdir(), name);
-	return stat(out, &st) ? -ENOENT : 0;
 }
 
 int main(int argc, char **argv)

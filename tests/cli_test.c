@@ -134,6 +134,62 @@ ATF_TC_BODY(probes_list, tc)
 	ATF_CHECK(strstr(res.out, "sample      supported"));
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ATF_REQUIRE(f);
+	fputs(text, f);
+	ATF_REQUIRE_EQ(fclose(f), 0);
+}
+
+ATF_TC(matrix_option);
+ATF_TC_HEAD(matrix_option, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "run --matrix: a file's kernel, reps and scenarios make the "
+			  "cells (--reps and --kernel override), every named matrix loads, and a bad "
+			  "matrix is one line naming file and line, exit 2");
+}
+ATF_TC_BODY(matrix_option, tc)
+{
+	write_text("m1", "# two scenarios on the host kernel\nkernel native\nreps 2\n"
+			 "fixed-rate\nbusy-beaver   # trailing comment\n");
+	run(tc, "pnbench", (char *[]){ "run", "--matrix", "./m1", "--list", NULL });
+	ATF_CHECK_EQ_MSG(res.status, 0, "exit %d: %s", res.status, res.err);
+	ATF_CHECK_STREQ(res.out, "native/fixed-rate/1\nnative/fixed-rate/2\n"
+				 "native/busy-beaver/1\nnative/busy-beaver/2\n");
+	run(tc, "pnbench", (char *[]){ "run", "--matrix", "./m1", "--reps", "1", "--list", NULL });
+	ATF_CHECK_STREQ(res.out, "native/fixed-rate/1\nnative/busy-beaver/1\n");
+	/* --scenario adds to the matrix. */
+	run(tc, "pnbench", (char *[]){ "run", "--matrix", "./m1", "--reps", "1", "--scenario",
+				       "stream-read", "--list", NULL });
+	ATF_CHECK_MSG(strstr(res.out, "native/stream-read/1\n") && count_lines(res.out) == 3,
+		      "%s", res.out);
+
+	/* The named ones parse, and name their scenarios right (the cells
+	 * themselves need the kernel fetched, so --kernel native here). */
+	static const char *const names[] = { "default", "killers", "android", "full", "workloads" };
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		run(tc, "pnbench", (char *[]){ "run", "--matrix", (char *)names[i], "--kernel", "native",
+					       "--reps", "1", "--list", NULL });
+		ATF_CHECK_EQ_MSG(res.status, 0, "matrix %s: exit %d: %s", names[i], res.status, res.err);
+	}
+	run(tc, "pnbench", (char *[]){ "run", "--matrix", "android", "--kernel", "native", "--reps",
+				       "1", "--list", NULL });
+	ATF_CHECK_MSG(strstr(res.out, "native/zram-fixed-rate/1\n"), "%s", res.out);
+
+	run(tc, "pnbench", (char *[]){ "run", "--matrix", "nosuch", "--list", NULL });
+	expect_usage_error("matrices: ");
+	write_text("m2", "reps 2\nrat 3\n");
+	run(tc, "pnbench", (char *[]){ "run", "--matrix", "./m2", "--list", NULL });
+	expect_usage_error("m2:2: unknown key 'rat'");
+	write_text("m3", "kernel native\nfixed-rate\nno-such-scenario\n");
+	run(tc, "pnbench", (char *[]){ "run", "--matrix", "./m3", "--list", NULL });
+	expect_usage_error("m3:3: no scenario 'no-such-scenario'");
+	write_text("m4", "kernel native\nreps 0\nfixed-rate\n");
+	run(tc, "pnbench", (char *[]){ "run", "--matrix", "./m4", "--list", NULL });
+	expect_usage_error("m4:2: reps '0'");
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, bad_command);
@@ -144,5 +200,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, recorder_bad_probe);
 	ATF_TP_ADD_TC(tp, recorder_records);
 	ATF_TP_ADD_TC(tp, probes_list);
+	ATF_TP_ADD_TC(tp, matrix_option);
 	return atf_no_error();
 }

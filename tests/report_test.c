@@ -290,6 +290,73 @@ ATF_TC_BODY(cell_table_partial_fire, tc)
 	free(text);
 }
 
+/* The whole of a small file, or "" (a static buffer). */
+static const char *slurp_file(const char *path)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ATF_REQUIRE(f);
+	fputs(text, f);
+	ATF_REQUIRE_EQ(fclose(f), 0);
+}
+
+ATF_TC(probe_cpu_table);
+ATF_TC_HEAD(probe_cpu_table, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "report: a cell.json with probe_cpu gives the per-probe CPU table (percent of one CPU, median and range over runs) in the cell's table and report.txt; an empty probe_cpu, none");
+}
+ATF_TC_BODY(probe_cpu_table, tc)
+{
+	const char *table = "basic/report/table-k1-fixed-rate.txt";
+	char line[4096];
+	int wide = 0;
+
+	copy_set(tc, "basic");
+	/* As analyze writes it (the shared contract): cpu_per_s is a fraction
+	 * of one CPU in the stats object format of run_metrics. */
+	write_file("basic/k1/fixed-rate/cell.json",
+		   "{\"probe_cpu\": ["
+		   "{\"probe\": \"sample:100ms\", \"cpu_per_s\": {\"n\": 3, \"min\": 0.0031, "
+		   "\"q1\": 0.0035, \"median\": 0.0042, \"q3\": 0.0044, \"max\": 0.0050}},"
+		   "{\"probe\": \"lmk:minfree=18432,23040:adj=0,100:poll=100ms\", \"cpu_per_s\": "
+		   "{\"n\": 3, \"min\": 0.0120, \"q1\": 0.0125, \"median\": 0.0131, \"q3\": 0.0140, "
+		   "\"max\": 0.0152}}]}\n");
+	ATF_REQUIRE_EQ_MSG(pnbench(tc, "report", "-q", "basic", NULL, NULL, NULL), 0, "%s", res.err);
+	const char *t = slurp_file(table);
+	ATF_CHECK_MSG(strstr(t, "fixed-rate on k1: probe CPU (% of one CPU, median over runs)"),
+		      "no probe CPU title in:\n%s", t);
+	ATF_CHECK_MSG(strstr(t, "sample:100ms                            0.420 [0.310..0.500]         3"),
+		      "sampler row wrong in:\n%s", t);
+	ATF_CHECK_MSG(strstr(t, "lmk:minfree=18432,23040:adj=0,100:po    1.310 [1.200..1.520]"),
+		      "lmk row wrong in:\n%s", t);
+	ATF_CHECK_MSG(strstr(t, "belongs to that mechanism, not to the harness"),
+		      "the attribution sentence is missing:\n%s", t);
+	t = slurp_file("basic/report/report.txt");
+	ATF_CHECK_MSG(strstr(t, "probe CPU (% of one CPU"), "report.txt lacks the table");
+	FILE *f = fopen("basic/report/report.txt", "r");
+	ATF_REQUIRE(f);
+	while (fgets(line, sizeof line, f))
+		wide += strcspn(line, "\n") > 80;
+	fclose(f);
+	ATF_CHECK_EQ(wide, 0);
+
+	/* Older results: analyze writes an empty array, the report no table. */
+	write_file("basic/k1/fixed-rate/cell.json", "{\"probe_cpu\": []}\n");
+	ATF_REQUIRE_EQ_MSG(pnbench(tc, "report", "-q", "basic", NULL, NULL, NULL), 0, "%s", res.err);
+	ATF_CHECK_MSG(!strstr(slurp_file(table), "probe CPU"), "a table from an empty probe_cpu");
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, compare_exit_status);
@@ -298,5 +365,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, cell_table_partial_fire);
 	ATF_TP_ADD_TC(tp, report_outputs);
 	ATF_TP_ADD_TC(tp, report_only_regenerates);
+	ATF_TP_ADD_TC(tp, probe_cpu_table);
 	return atf_no_error();
 }

@@ -3,7 +3,9 @@
  * from an edited scenario; and a SIGTERM leaves no cell worker or QEMU
  * behind. */
 #include "guest.h"
+#include "log.h"
 #include "run.h"
+#include "runner.h"
 #include "testutil.h"
 
 #include <atf-c.h>
@@ -26,6 +28,9 @@
 /* harness/main.c owns this in the pnbench binary; native.c links against it
  * though only native_check() is called here. */
 const char *pnb_bindir(void) { return "/nonexistent"; }
+/* The runner's scenario lookup links against it; the plan cases below
+ * name scenarios by path. */
+const char *pnb_topdir(void) { return "/nonexistent"; }
 
 static char bin[PATH_MAX], scn[PATH_MAX];
 
@@ -380,6 +385,137 @@ ATF_TC_BODY(newest_kernel_no_panics, tc)
 	ATF_CHECK_MSG(!strstr(r.out, ": panic"), "a cell panicked: %s", r.out);
 }
 
+ATF_TC(plan_cells);
+ATF_TC_HEAD(plan_cells, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "run_plan_expand and run_plan_select: cells in matrix order "
+			  "with their names and directories, --reps, shards, an unknown --cell");
+}
+ATF_TC_BODY(plan_cells, tc)
+{
+	const char *src = atf_tc_get_config_var(tc, "srcdir");
+	struct run_plan p = { .jobs = 1 };
+	char path[PATH_MAX], err[1200];
+
+	snprintf(p.out, sizeof p.out, "out");
+	snprintf(path, sizeof path, "%s/../harness/scenarios/fixed-rate.ini", src);
+	ATF_REQUIRE_EQ_MSG(run_plan_add_scenario(&p, path, err, sizeof err), 0, "%s", err);
+	snprintf(path, sizeof path, "%s/../harness/scenarios/busy-beaver.ini", src);
+	ATF_REQUIRE_EQ_MSG(run_plan_add_scenario(&p, path, err, sizeof err), 0, "%s", err);
+	/* Listing: native is not checked against the host. */
+	ATF_REQUIRE_EQ_MSG(run_plan_add_kernel(&p, "native", 0, 1, err, sizeof err), 0, "%s", err);
+	ATF_REQUIRE_EQ_MSG(run_plan_expand(&p, 2, 0, err, sizeof err), 0, "%s", err);
+	/* busy-beaver boots both hierarchies in guests; natively one. */
+	ATF_REQUIRE_EQ(p.ncells, 4);
+	static const char *const want[] = { "native/fixed-rate/1", "native/fixed-rate/2",
+					    "native/busy-beaver/1", "native/busy-beaver/2" };
+	for (int i = 0; i < 4; i++)
+		ATF_CHECK_STREQ(p.cells[i].name, want[i]);
+	ATF_CHECK_STREQ(p.cells[3].final, "out/native/busy-beaver/2");
+	ATF_CHECK_EQ(run_plan_expand(&p, 2, 3, err, sizeof err), PNB_EXIT_USAGE);
+	ATF_CHECK_MSG(strstr(err, "--rep 3: scenario fixed-rate has 2 repetitions"), "%s", err);
+	ATF_REQUIRE_EQ(run_plan_expand(&p, 2, 0, err, sizeof err), 0);
+	const char *nope[] = { "native/fixed-rate/9" };
+	ATF_CHECK_EQ(run_plan_select(&p, nope, 1, 0, 0, err, sizeof err), PNB_EXIT_USAGE);
+	ATF_CHECK_MSG(strstr(err, "no such cell in this matrix of 4"), "%s", err);
+	ATF_REQUIRE_EQ(run_plan_select(&p, NULL, 0, 2, 2, err, sizeof err), 0);
+	ATF_REQUIRE_EQ(p.ncells, 2);
+	ATF_CHECK_STREQ(p.cells[0].name, "native/fixed-rate/2");
+	ATF_CHECK_STREQ(p.cells[1].name, "native/busy-beaver/2");
+	ATF_CHECK(p.named);
+	run_plan_free(&p);
+}
+
+/* Job cells of plan_execute: the third fails; each leaves "ran". */
+static int test_job(const struct run_plan *p, const struct run_cell *c, void *arg)
+{
+	char path[1300];
+	FILE *f;
+
+	(void)p;
+	(void)arg;
+	mkdir(c->final, 0755);
+	snprintf(path, sizeof path, "%s/ran", c->final);
+	if ((f = fopen(path, "w")))
+		fclose(f);
+	return strstr(c->name, "three") ? 3 : 0;
+}
+
+static int test_complete(const char *dir)
+{
+	char path[1300];
+	snprintf(path, sizeof path, "%s/done", dir);
+	return access(path, F_OK) == 0;
+}
+
+struct seen { int started, done, skipped, ticks, failed_done; };
+
+static void test_progress(const struct run_plan *p, const struct run_event *ev, void *arg)
+{
+	struct seen *s = arg;
+	(void)p;
+	s->started += ev->kind == RUN_EV_STARTED;
+	s->skipped += ev->kind == RUN_EV_SKIPPED;
+	s->ticks += ev->kind == RUN_EV_TICK;
+	if (ev->kind == RUN_EV_DONE) {
+		s->done++;
+		s->failed_done += WEXITSTATUS(ev->cell->wstatus) == 3;
+	}
+}
+
+ATF_TC(plan_execute);
+ATF_TC_HEAD(plan_execute, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "run_plan_execute: every cell's worker runs once, two at a "
+			  "time, a complete one is skipped, a failing one counts, the callback hears "
+			  "each; a second plan on a set in use is refused");
+}
+ATF_TC_BODY(plan_execute, tc)
+{
+	struct run_plan p = { .jobs = 2, .job = test_job, .complete = test_complete };
+	struct run_totals t;
+	struct seen seen = { 0 };
+	char err[1200];
+
+	snprintf(p.out, sizeof p.out, "set");
+	ATF_REQUIRE_EQ(run_plan_add_kernel(&p, "native", 0, 1, err, sizeof err), 0);
+	ATF_REQUIRE_EQ(run_plan_add_job(&p, 0, "one", "set/one", err, sizeof err), 0);
+	ATF_REQUIRE_EQ(run_plan_add_job(&p, 0, "two", "set/two", err, sizeof err), 0);
+	ATF_REQUIRE_EQ(run_plan_add_job(&p, 0, "three", "set/three", err, sizeof err), 0);
+	ATF_REQUIRE_EQ(mkdir("set", 0755), 0);
+	ATF_REQUIRE_EQ(mkdir("set/two", 0755), 0);
+	FILE *f = fopen("set/two/done", "w");
+	ATF_REQUIRE(f);
+	fclose(f);
+	ATF_REQUIRE_EQ_MSG(run_plan_execute(&p, test_progress, &seen, &t, err, sizeof err), 0, "%s",
+			   err);
+	ATF_CHECK_EQ(t.cells, 3);
+	ATF_CHECK_EQ(t.failed, 1);
+	ATF_CHECK_EQ(t.skipped, 1);
+	ATF_CHECK_EQ(seen.started, 2);
+	ATF_CHECK_EQ(seen.done, 2);
+	ATF_CHECK_EQ(seen.skipped, 1);
+	ATF_CHECK_EQ(seen.failed_done, 1);
+	ATF_CHECK(access("set/one/ran", F_OK) == 0);
+	ATF_CHECK(access("set/three/ran", F_OK) == 0);
+	ATF_CHECK(access("set/two/ran", F_OK) != 0);
+
+	/* This process holds the set's lock until it exits: a child trying
+	 * the same set is refused with the holder named. */
+	pid_t pid = fork();
+	ATF_REQUIRE(pid >= 0);
+	if (pid == 0) {
+		struct run_totals t2;
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 2);
+		_exit(run_plan_execute(&p, NULL, NULL, &t2, err, sizeof err));
+	}
+	int st;
+	ATF_REQUIRE_EQ(waitpid(pid, &st, 0), pid);
+	ATF_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == PNB_EXIT_FAIL, "status %d", st);
+	run_plan_free(&p);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, rep_beyond_reps);
@@ -389,6 +525,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, sigterm_takes_all);
 	ATF_TP_ADD_TC(tp, native_sigkill_leaves_nothing);
 	ATF_TP_ADD_TC(tp, bad_accel_quotes_qemu);
+	ATF_TP_ADD_TC(tp, plan_cells);
+	ATF_TP_ADD_TC(tp, plan_execute);
 	ATF_TP_ADD_TC(tp, newest_kernel_no_panics);
 	return atf_no_error();
 }
