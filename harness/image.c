@@ -214,7 +214,9 @@ static const char *const busybox_links[] = { "sh", "ls", "cat", "mount", "dmesg"
  * pile up (~6 MB each) for ever.  But another checkout (a second worktree,
  * a CI job beside a developer) may be using an older image right now, between
  * finding it and copying it: only images unused for an hour go, and every
- * use touches its image. */
+ * use touches its image's access time.  Its mtime stays the build's: the
+ * snapshot of a machine is keyed on its files' size and mtime
+ * (snapshot.c), and a use is no reason to boot and save the machine again. */
 #define IMAGE_IDLE_S 3600
 static void prune_older_images(const char *keep)
 {
@@ -231,7 +233,7 @@ static void prune_older_images(const char *keep)
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		struct stat st;
 		if (strcmp(g.gl_pathv[i], keep) && !stat(g.gl_pathv[i], &st) &&
-		    now - st.st_mtime > IMAGE_IDLE_S)
+		    now - (st.st_atime > st.st_mtime ? st.st_atime : st.st_mtime) > IMAGE_IDLE_S)
 			unlink(g.gl_pathv[i]);
 	}
 	globfree(&g);
@@ -497,7 +499,9 @@ static int initramfs(const struct kernel_image *k, struct image_parts *ip, char 
 			     (unsigned long long)key) >= len)
 		return kernel_failf(err, errlen, "guest image: cache path too long under %s", dir);
 	if (!stat(path, &st) && S_ISREG(st.st_mode) && st.st_size > 0) {
-		utimensat(AT_FDCWD, path, NULL, 0);	/* in use: not to be pruned */
+		/* In use: not to be pruned (atime only, see prune_older_images). */
+		utimensat(AT_FDCWD, path, (const struct timespec[2]){ { .tv_nsec = UTIME_NOW },
+								      { .tv_nsec = UTIME_OMIT } }, 0);
 		return 0;
 	}
 	if ((e = cpio_open(&c, path)))
