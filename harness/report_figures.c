@@ -1,5 +1,6 @@
 /* pnbench report: the figures (gnuplot scripts in plots/ fed TSV files), and
  * the helpers both figures and tables use. */
+#include "spawn.h"
 #include "analysis.h"
 #include "report.h"
 #include "cli.h"
@@ -30,29 +31,7 @@ void sanitize(char *s)
 /* Run argv with stdout+stderr appended to log; exit status or -errno. */
 static int run_logged(char *const argv[], const char *log)
 {
-	pid_t pid;
-	int st;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		int nul = open("/dev/null", O_RDONLY);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		if (nul >= 0)
-			dup2(nul, 0);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return pnb_spawn(argv, &(struct pnb_spawn){ .log = log });
 }
 
 static long file_size(const char *p)

@@ -1,5 +1,6 @@
 /* pnbench vmstat-cost: reading a result set (medians over repetitions
  * per kernel and cell), the gnuplot inputs and the report. */
+#include "spawn.h"
 #include "cli.h"
 #include "clock.h"
 #include "fsutil.h"
@@ -300,37 +301,36 @@ void vc_datset_close(struct datset *ds, int ncols)
 static int plot(const char *dir, const char *script, FILE *t)
 {
 	static const char *const terms[] = { "png", "svg", "dumb" };
-	char gp[1400], vars[1400], cmd[4096];
+	char gp[1400], vars[1400], log[1400], expr[1600];
 	int made = 0;
 
 	snprintf(gp, sizeof gp, "%s/plots/%s.gp", pnb_topdir(), script);
 	snprintf(vars, sizeof vars, "%s/%s.vars", dir, script);
 	if (access(gp, R_OK) || access(vars, R_OK))
 		return 0;
-	if (system("command -v gnuplot >/dev/null 2>&1")) {
-		fprintf(t, "\n(gnuplot not installed: no plot for %s)\n", script);
-		return 0;
-	}
+	snprintf(log, sizeof log, "%s/gnuplot.log", dir);
 	for (size_t i = 0; i < sizeof terms / sizeof *terms; i++) {
-		snprintf(cmd, sizeof cmd, "gnuplot -e \"dir='%s'; term='%s'\" '%s' 2>>'%s/gnuplot.log'",
-			 dir, terms[i], gp, dir);
-		if (strcmp(terms[i], "dumb")) {
-			if (system(cmd))
-				pnb_err("vmstat-cost: gnuplot %s failed on %s (see %s/gnuplot.log)",
-					terms[i], script, dir);
-			snprintf(vars, sizeof vars, "%s/%s.%s", dir, script, terms[i]);
-			made |= !access(vars, R_OK) && !strcmp(terms[i], "png");
+		static char dumb[1 << 16];
+		char *const argv[] = { "gnuplot", "-e", expr, gp, NULL };
+		int dumb_term = !strcmp(terms[i], "dumb");
+
+		snprintf(expr, sizeof expr, "dir='%s'; term='%s'", dir, terms[i]);
+		dumb[0] = 0;
+		int rc = pnb_spawn(argv, &(struct pnb_spawn){ .log = log, .out = dumb_term ? dumb : NULL,
+							       .outlen = sizeof dumb });
+		if (rc == 127 || rc == -ENOENT) {
+			fprintf(t, "\n(gnuplot not installed: no plot for %s)\n", script);
+			return 0;
+		}
+		if (dumb_term) {
+			fflush(t);
+			fputs(dumb, t);
 			continue;
 		}
-		FILE *p = popen(cmd, "re");
-		if (p) {
-			char buf[4096];
-			size_t n;
-			fflush(t);
-			while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-				fwrite(buf, 1, n, t);
-			pclose(p);
-		}
+		if (rc)
+			pnb_err("vmstat-cost: gnuplot %s failed on %s (see %s)", terms[i], script, log);
+		snprintf(vars, sizeof vars, "%s/%s.%s", dir, script, terms[i]);
+		made |= !access(vars, R_OK) && !strcmp(terms[i], "png");
 	}
 	return made;
 }
