@@ -168,7 +168,7 @@ clean:
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 5
 FUZZ_LONG_SECONDS ?= 600
-FUZZ_TARGETS := scenario probespec events wlargs
+FUZZ_TARGETS := scenario probespec events wlargs evr
 FB := build-fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-missing-field-initializers -D_GNU_SOURCE $(FUZZ_SAN)
@@ -182,6 +182,7 @@ $(FB)/fuzz_scenario: $(FB)/tests/fuzz/fuzz_scenario.o $(FUZZ_LIB)
 $(FB)/fuzz_probespec: $(FB)/tests/fuzz/fuzz_probespec.o $(PROBE_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
 $(FB)/fuzz_events: $(FB)/tests/fuzz/fuzz_events.o $(FB)/harness/events.o $(FUZZ_LIB)
 $(FB)/fuzz_wlargs: $(FB)/tests/fuzz/fuzz_wlargs.o $(WL_OBJ:$(B)/%=$(FB)/%) $(FUZZ_LIB)
+$(FB)/fuzz_evr: $(FB)/tests/fuzz/fuzz_evr.o $(FUZZ_LIB)
 $(FUZZ_TARGETS:%=$(FB)/fuzz_%):
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -pthread $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
 
@@ -197,6 +198,9 @@ fuzz-seeds: FORCE
 	       END { printf "%s\n%s", n, a }' $$f > $(FB)/seed/wlargs/$$(basename $$f .ini); done
 	@i=0; for f in $$(find tests/data -name events.jsonl | sort | head -40); do \
 	  i=$$((i + 1)); head -c 16384 $$f > $(FB)/seed/events/events-$$i; done
+	@for f in $$(find tests/data results/baselines -name events.jsonl | sort | head -20); do \
+	  awk '!seen[$$0 ~ /"type":"[a-z_]*"/ ? substr($$0, 1, 60) : $$0]++' $$f | head -n 40; \
+	  done | split -l 1 -a 4 - $(FB)/seed/evr/line-
 	@for t in $(FUZZ_TARGETS); do [ ! -d tests/fuzz/corpus/$$t ] || cp tests/fuzz/corpus/$$t/* $(FB)/seed/$$t/ 2>/dev/null || true; done
 
 # One target at a time: each fuzzer is single-threaded, and -j2 runs two.

@@ -56,7 +56,8 @@ static int refill(struct evr_reader *rd)
 int evr_next(struct evr_reader *rd, struct evr_line *l)
 {
 	for (;;) {
-		char *s = rd->buf + rd->start;
+		/* No buffer before the first read (NULL + 0 is undefined). */
+		char *s = rd->buf ? rd->buf + rd->start : NULL;
 		size_t avail = rd->end - rd->start;
 		char *nl = avail ? memchr(s, '\n', avail) : NULL;
 		int ret;
