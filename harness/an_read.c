@@ -446,6 +446,7 @@ void an_read_meta(struct ctx *c, const char *dir)
 	json_error_t e;
 	json_t *m, *k, *s, *h, *res, *cmd;
 
+	r->host_load_1m = NAN;
 	snprintf(path, sizeof path, "%s/meta.json", dir);
 	m = json_load_file(path, 0, &e);
 	if (!json_is_object(m)) {
@@ -489,6 +490,10 @@ void an_read_meta(struct ctx *c, const char *dir)
 	int64_t v;
 	if (!an_jget_i64(g, "cpus", &v))
 		r->guest_cpus = (int)v;
+	json_t *hl = json_object_get(m, "host_load"), *l1 = json_object_get(hl, "loadavg_1m");
+	r->host_load_1m = json_is_number(l1) ? json_number_value(l1) : NAN;
+	if (!an_jget_i64(hl, "cpus_online", &v))
+		r->host_cpus = (int)v;
 	if (!an_jget_i64(g, "memory_bytes", &v))
 		r->guest_memory = v;
 	if (!an_jget_i64(g, "boot_retries", &v))

@@ -122,6 +122,10 @@ struct an_run {
 	/* Where it ran (meta.json guest/topology): the report's conditions. */
 	char accel[64], host_cpu[128];
 	int guest_cpus, boot_retries;
+	/* meta.json host_load: the host's 1-minute load average at the run's
+	 * end and its CPUs; NAN and 0 for runs made before it was recorded. */
+	double host_load_1m;
+	int host_cpus;
 	char start[16];			/* "cold" | "snapshot" | "" */
 	double start_s, poweroff_s;	/* fixed cost seen by the host; NAN unknown */
 	int64_t guest_memory;		/* bytes, 0 when native or unknown */

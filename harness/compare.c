@@ -489,6 +489,57 @@ static void set_knobs(const struct an_set *set, const char *k, char *buf, size_t
 		}
 }
 
+/* The median 1-minute host load at the end of kernel k's runs (meta.json
+ * host_load), the host's CPUs, and whether they ran under TCG.  How many
+ * runs recorded it. */
+static int set_host_load(const struct an_set *set, const char *k, double *median, int *cpus,
+			 int *tcg)
+{
+	double *v = calloc((size_t)set->nruns + 1, sizeof *v);
+	int n = 0;
+
+	*median = NAN;
+	*cpus = 0;
+	*tcg = 0;
+	for (int i = 0; v && i < set->nruns; i++) {
+		const struct an_run *r = &set->runs[i];
+		if (strcmp(r->kernel, k))
+			continue;
+		*tcg |= !strncmp(r->accel, "tcg", 3);
+		if (isnan(r->host_load_1m))
+			continue;
+		v[n++] = r->host_load_1m;
+		if (r->host_cpus > *cpus)
+			*cpus = r->host_cpus;
+	}
+	struct pnb_dist d;
+	if (n && !pnb_dist_compute(v, (size_t)n, &d))
+		*median = d.median;
+	free(v);
+	return n;
+}
+
+/* Under TCG a guest's timings stretch with the host's load: say what each
+ * side ran under, and warn when they differ by half the host's CPUs. */
+static void print_host_load(FILE *out, const struct an_set *base, const struct an_set *new,
+			    const char *bk, const char *nk)
+{
+	double lb, ln;
+	int cb, cn, tb, tn;
+	int nb = set_host_load(base, bk, &lb, &cb, &tb), nn = set_host_load(new, nk, &ln, &cn, &tn);
+	char b[64], n[64];
+
+	snprintf(b, sizeof b, nb ? "%.2f (%d runs)" : "unknown", lb, nb);
+	snprintf(n, sizeof n, nn ? "%.2f (%d runs)" : "unknown", ln, nn);
+	fprintf(out, "  host load: 1-min load average at each run's end, median: base %s, new %s%s\n",
+		b, n, nb || nn ? "" : " (sets made before pnbench recorded it)");
+	int cpus = cb > cn ? cb : cn;
+	if (nb && nn && (tb || tn) && cpus && fabs(lb - ln) >= 0.5 * cpus)
+		fprintf(out, "  note: the sides ran under different host loads on %d CPUs: TCG guest\n"
+			     "        timings stretch with it; remake the busier side on a quiet host\n",
+			cpus);
+}
+
 static void print_header(FILE *out, const struct an_set *base, const struct an_set *new,
 			 const char *bk, const char *nk, const char *bknobs, const char *nknobs,
 			 const struct cmp_opts *o, int maxb, int maxn)
@@ -506,6 +557,7 @@ static void print_header(FILE *out, const struct an_set *base, const struct an_s
 		fprintf(out, "  new:  %s, kernel %s%s%s\n", new->path, nk, nknobs[0] ? ", machine: " : "",
 			nknobs);
 	}
+	print_host_load(out, base, new, bk, nk);
 	fprintf(out, "  test: Mann-Whitney U, two-sided, over repetitions; p marked e: exact\n"
 		     "        (<= %d runs a side), n: normal approximation with tie correction\n",
 		PNB_MWU_EXACT_MAX);

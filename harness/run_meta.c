@@ -9,6 +9,7 @@
 #include "runner.h"
 
 #include <hwloc.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,23 @@ static json_t *kernel_json(const struct kernel_image *k)
 }
 
 
+/* The host's load when the cell ended (/proc/loadavg): under TCG a guest's
+ * timings stretch with it, so a figure travels with the load it was made
+ * under (compare says when two sides differ).  NULL when unreadable. */
+static json_t *host_load(void)
+{
+	double l1, l5;
+	FILE *f = fopen("/proc/loadavg", "re");
+	int ok = f && fscanf(f, "%lf %lf", &l1, &l5) == 2;
+
+	if (f)
+		fclose(f);
+	if (!ok)
+		return NULL;
+	return json_pack("{s:f, s:f, s:I}", "loadavg_1m", l1, "loadavg_5m", l5, "cpus_online",
+			 (json_int_t)sysconf(_SC_NPROCESSORS_ONLN));
+}
+
 void run_write_meta(const struct run_plan *p, const char *dir, const struct kernel_image *k,
 		    const struct scenario *s, unsigned rep, const struct run_result *res,
 		    time_t started)
@@ -156,6 +174,9 @@ void run_write_meta(const struct run_plan *p, const char *dir, const struct kern
 	json_object_set_new(h, "command", a);
 	json_object_set_new(m, "harness", h);
 	json_object_set_new(m, "topology", topology());
+	json_t *load = host_load();
+	if (load)
+		json_object_set_new(m, "host_load", load);
 	if (strcmp(k->kind, "native")) {
 		json_object_set_new(g, "qemu", json_string(guest_qemu_version()));
 		json_object_set_new(g, "accel", json_string(res->accel));
