@@ -2,6 +2,7 @@
  * suite on each kernel, one guest boot per kernel (never two at once),
  * then the matrix: DIR/matrix.txt (80 columns, for mail) and
  * DIR/junit.xml (for CI). */
+#include "events_read.h"
 #include "cli.h"
 #include "conform.h"
 #include "fsutil.h"
@@ -120,32 +121,38 @@ static void boot_progress(const struct run_plan *p, const struct run_event *ev, 
 
 static int load_one(const char *dir, struct conform_row *rows)
 {
-	char path[PNB_PATH + 16], *line = NULL;
-	size_t cap = 0;
-	int end = 0;
+	char path[PNB_PATH + 16], type[16];
+	struct evr_reader rd;
+	struct evr_line l = { 0 };
+	int end = 0, r;
 
 	snprintf(path, sizeof path, "%s/events.jsonl", dir);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-		const char *type = o ? json_string_value(json_object_get(o, "type")) : NULL;
-		if (type && !strcmp(type, "end"))
+	evr_init(&rd, f);
+	while ((r = evr_next(&rd, &l)) == 1) {
+		/* Only end and case lines matter: the rest is not parsed. */
+		if (!evr_peek_type(&l, type, sizeof type) && strcmp(type, "end") && strcmp(type, "case"))
+			continue;
+		if (evr_parse(&l))
+			continue;
+		struct evr_obj o = evr_root(&l);
+		const char *t = evr_str(o, "type");
+		if (t && !strcmp(t, "end"))
 			end = 1;
-		if (type && !strcmp(type, "case")) {
-			const char *name = json_string_value(json_object_get(o, "case"));
-			const char *res = json_string_value(json_object_get(o, "result"));
-			const char *why = json_string_value(json_object_get(o, "reason"));
+		if (t && !strcmp(t, "case")) {
+			const char *name = evr_str(o, "case"), *res = evr_str(o, "result");
+			const char *why = evr_str(o, "reason");
 			for (int i = 0; name && res && i < CONFORM_NCASES; i++)
 				if (!strcmp(name, conform_case_names[i])) {
 					snprintf(rows[i].result, sizeof rows[i].result, "%s", res);
 					snprintf(rows[i].reason, sizeof rows[i].reason, "%s", why ? why : "");
 				}
 		}
-		json_decref(o);
 	}
-	free(line);
+	evr_line_free(&l);
+	evr_free(&rd);
 	fclose(f);
 	return end;
 }

@@ -1,5 +1,6 @@
 /* pnbench vmstat-cost: reading a result set (medians over repetitions
  * per kernel and cell), the gnuplot inputs and the report. */
+#include "events_read.h"
 #include "spawn.h"
 #include "cli.h"
 #include "clock.h"
@@ -89,36 +90,38 @@ static int rep_complete(const char *dir, char *accels_seen, size_t len)
  * per second of run from the end line. */
 static int load_rep(struct cellres *r, const char *dir)
 {
-	char path[1400];
-	char *line = NULL;
-	size_t cap = 0;
+	char path[1400], type[16];
+	struct evr_reader rd;
+	struct evr_line l = { 0 };
 	FILE *f;
-
 	int oom = 0;
 
 	snprintf(path, sizeof path, "%s/events.jsonl", dir);
 	if (!(f = fopen(path, "re")))
 		return 0;
-	while (!oom && getline(&line, &cap, f) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-		const char *type;
-		if (!o)
+	evr_init(&rd, f);
+	while (!oom && evr_next(&rd, &l) == 1) {
+		int64_t cpu, t;
+
+		/* Only result and end lines matter: the rest is not parsed. */
+		if (!evr_peek_type(&l, type, sizeof type) && strcmp(type, "result") && strcmp(type, "end"))
 			continue;
-		type = json_string_value(json_object_get(o, "type"));
-		if (type && !strcmp(type, "result")) {
-			const char *key = json_string_value(json_object_get(o, "key"));
-			json_t *v = json_object_get(o, "value");
-			if (key && json_is_number(v))
-				oom = add_value(r, key, json_number_value(v));
-		} else if (type && !strcmp(type, "end")) {
-			json_t *cpu = json_object_get(o, "recorder_cpu_ns"), *t = json_object_get(o, "t_ns");
-			if (json_is_integer(cpu) && json_is_integer(t) && json_integer_value(t) > 0)
-				oom = add_value(r, "recorder_cpu_ms_per_s",
-					  1e3 * (double)json_integer_value(cpu) / (double)json_integer_value(t));
+		if (evr_parse(&l))
+			continue;
+		struct evr_obj o = evr_root(&l);
+		const char *ty = evr_str(o, "type");
+		if (ty && !strcmp(ty, "result")) {
+			const char *key = evr_str(o, "key");
+			double v = evr_num(o, "value");
+			if (key && !isnan(v))
+				oom = add_value(r, key, v);
+		} else if (ty && !strcmp(ty, "end")) {
+			if (!evr_int(o, "recorder_cpu_ns", &cpu) && !evr_int(o, "t_ns", &t) && t > 0)
+				oom = add_value(r, "recorder_cpu_ms_per_s", 1e3 * (double)cpu / (double)t);
 		}
-		json_decref(o);
 	}
-	free(line);
+	evr_line_free(&l);
+	evr_free(&rd);
 	fclose(f);
 	return oom ? -1 : 0;
 }
