@@ -253,7 +253,7 @@ SAN_LD = $(CC) $(CFLAGS) $(SAN_FLAGS) -pthread -o $@ $^
 $(SS)/bin/pnbench: $(SB)/harness/main.o $(SAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(SAN_LD) $(LDLIBS_TRACE) $(LDLIBS_JSON) $(LDLIBS_HOST)
-$(SS)/bin/pnbench-record: $(SB)/probes/recorder/recorder.o $(SB)/libprobes.a $(SB)/libpnb.a
+$(SS)/bin/pnbench-record: $(patsubst %.c,$(SB)/%.o,$(wildcard probes/recorder/*.c)) $(SB)/libprobes.a $(SB)/libpnb.a
 	@mkdir -p $(dir $@)
 	$(SAN_LD) $(LDLIBS_TRACE) $(LDLIBS_JSON) -lm
 $(SS)/bin/pnbench-workload: $(SB)/workloads/main.o $(SB)/libworkloads.a $(SB)/libpnb.a
@@ -272,6 +272,7 @@ $(SS)/tests/Kyuafile: Makefile tests/Kyuafile
 	@ln -sfn ../../plots $(SS)/plots
 	@ln -sfn ../../results $(SS)/results
 	@ln -sfn ../../probes $(SS)/probes
+	@for d in lib workloads conform docs; do ln -sfn ../../$$d $(SS)/$$d; done
 	@for f in tests/*.c tests/*.h; do ln -sfn ../../../$$f $(SS)/$$f; done
 	@{ echo "syntax(2)"; echo "test_suite('pnbench')"; \
 	   for t in $(SAN_TESTS); do grep "name='$$t'" tests/Kyuafile; done; } > $@

@@ -170,9 +170,15 @@ static int on_sample(struct ctx *c, struct evr_obj o, int64_t t)
 		return 0;
 	static const char *const vk[] = { "total_kB", "free_kB", "available_kB", "anon_kB", "cache_kB" };
 	static const char *const sk[] = { "pgscan_kswapd", "pgscan_direct" };
+	static struct evr_keys vkeys, skeys;
 	double v[5], sc[2];
 
-	evr_nums(view, vk, 5, v);
+	/* Every sample asks for the same keys: their tags once. */
+	if (!vkeys.n) {
+		evr_keys_init(&vkeys, vk, 5);
+		evr_keys_init(&skeys, sk, 2);
+	}
+	evr_nums_k(view, &vkeys, v);
 	s.total_kB = v[0];
 	s.free_kB = v[1];
 	s.available_kB = v[2];
@@ -180,7 +186,7 @@ static int on_sample(struct ctx *c, struct evr_obj o, int64_t t)
 	s.cache_kB = v[4];
 	s.pgscan = NAN;
 	if (evr_ok(vm)) {
-		evr_nums(vm, sk, 2, sc);
+		evr_nums_k(vm, &skeys, sc);
 		if (!isnan(sc[0]) && !isnan(sc[1]))
 			s.pgscan = sc[0] + sc[1];
 	}

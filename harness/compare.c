@@ -531,8 +531,8 @@ static void print_host_load(FILE *out, const struct an_set *base, const struct a
 
 	snprintf(b, sizeof b, nb ? "%.2f (%d runs)" : "unknown", lb, nb);
 	snprintf(n, sizeof n, nn ? "%.2f (%d runs)" : "unknown", ln, nn);
-	fprintf(out, "  host load: 1-min load average at each run's end, median: base %s, new %s%s\n",
-		b, n, nb || nn ? "" : " (sets made before pnbench recorded it)");
+	fprintf(out, "  host load (1-min load average at each run's end, median): base %s,\n"
+		     "        new %s%s\n", b, n, nb || nn ? "" : " (made before pnbench recorded it)");
 	int cpus = cb > cn ? cb : cn;
 	if (nb && nn && (tb || tn) && cpus && fabs(lb - ln) >= 0.5 * cpus)
 		fprintf(out, "  note: the sides ran under different host loads on %d CPUs: TCG guest\n"

@@ -2,6 +2,9 @@
 #include "events_read.h"
 
 #include <errno.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +115,24 @@ static inline __attribute__((always_inline)) int span(struct scan *s, const char
 {
 	const char *q = ++s->p;
 
+#ifdef __SSE2__
+	/* Sixteen bytes at a time (the reader leaves EVR_SLACK bytes after
+	 * every line): a signed compare below 0x20 takes control bytes and
+	 * every byte >= 0x80 at once; the first flagged byte stops it. */
+	const __m128i sp = _mm_set1_epi8(0x20), qu = _mm_set1_epi8('"'),
+		      bs = _mm_set1_epi8('\\'), del = _mm_set1_epi8(0x7f);
+	for (;;) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+		__m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, sp), _mm_cmpeq_epi8(v, qu)),
+					   _mm_or_si128(_mm_cmpeq_epi8(v, bs), _mm_cmpeq_epi8(v, del)));
+		unsigned m = (unsigned)_mm_movemask_epi8(bad);
+		if (m) {
+			q += __builtin_ctz(m);
+			break;
+		}
+		q += 16;
+	}
+#else
 	/* Eight bytes at a time (the reader leaves EVR_SLACK bytes after
 	 * every line): the first byte that is not plain stops it, and what
 	 * follows that byte in the word does not matter. */
@@ -126,6 +147,7 @@ static inline __attribute__((always_inline)) int span(struct scan *s, const char
 		}
 		q += 8;
 	}
+#endif
 	if (*q != '"')
 		return -1;
 	*out = s->p;
@@ -156,6 +178,36 @@ static int digits(struct scan *s)
 	return s->p > q;
 }
 
+static const uint64_t pow10_u64[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+				       100000000 };
+
+/* The digits at p (up to eight, read as one word: the reader leaves
+ * EVR_SLACK bytes after every line) appended to *v; how many there were.
+ * A byte is a digit when its xor with '0' is below 10; adding 0x76 sets
+ * the high bit of every other byte below 0x80, and bytes from 0x80 are
+ * flagged by their own high bit (their carry only reaches later bytes,
+ * so the first flagged byte is exact).  The digits, shifted to the top of
+ * the word, are summed by three multiplications (Lemire's eight-digit
+ * parse). */
+static inline int leading_digits(const char *p, uint64_t *v)
+{
+	uint64_t w, x, m, y;
+	int nd;
+
+	memcpy(&w, p, 8);
+	x = w ^ (ONES * '0');
+	m = ((x + ONES * 0x76) | x) & HIGH;
+	nd = m ? __builtin_ctzll(m) / 8 : 8;
+	if (!nd)
+		return 0;
+	y = nd == 8 ? x : x << (8 * (8 - nd));
+	y = y * 10 + (y >> 8);
+	y = (((y & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
+	     (((y >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >> 32;
+	*v = *v * pow10_u64[nd] + y;
+	return nd;
+}
+
 /* JSON's number grammar, then the conversions jansson makes. */
 static int number(struct scan *s, struct evr_node *n)
 {
@@ -172,9 +224,13 @@ static int number(struct scan *s, struct evr_node *n)
 		if (*s->p >= '0' && *s->p <= '9')
 			return -1;
 	} else if (*s->p >= '1' && *s->p <= '9') {
-		/* The integer part, summed as it is scanned (the common case). */
-		while (*s->p >= '0' && *s->p <= '9')
-			v = v * 10 + (uint64_t)(*s->p++ - '0');
+		/* The integer part, up to eight digits a word (the common case). */
+		for (;;) {
+			int nd = leading_digits(s->p, &v);
+			s->p += nd;
+			if (nd < 8)
+				break;
+		}
 	} else {
 		return -1;
 	}
@@ -250,7 +306,12 @@ static inline uint64_t tag_of(const char *key, size_t len)
 {
 	uint32_t w = 0;
 
-	for (size_t i = 0; i < len && i < 4; i++)
+	/* A key of four bytes or more has them all: one load. */
+	if (len >= 4) {
+		memcpy(&w, key, 4);
+		return (uint64_t)len << 32 | w;
+	}
+	for (size_t i = 0; i < len; i++)
 		w |= (uint32_t)(unsigned char)key[i] << (8 * i);
 	return (uint64_t)len << 32 | w;
 }
@@ -466,33 +527,52 @@ double evr_num(struct evr_obj o, const char *key)
 	return o.l->node[i].kind == EVR_INT ? (double)o.l->node[i].i : o.l->node[i].d;
 }
 
-void evr_nums(struct evr_obj o, const char *const *keys, int n, double *out)
+void evr_keys_init(struct evr_keys *k, const char *const *keys, int n)
 {
-	uint64_t tag[16];
-	size_t len[16];
-
-	for (int k = 0; k < n; k++)
-		out[k] = NAN;
-	if (!o.ok || n > 16 || !o.l->fast) {
-		for (int k = 0; k < n; k++)
-			out[k] = evr_num(o, keys[k]);
-		return;
+	k->n = n > EVR_KEYS_MAX ? EVR_KEYS_MAX : n;
+	for (int i = 0; i < k->n; i++) {
+		k->key[i] = keys[i];
+		k->len[i] = strlen(keys[i]);
+		k->tag[i] = tag_of(keys[i], k->len[i]);
 	}
-	for (int k = 0; k < n; k++) {
-		len[k] = strlen(keys[k]);
-		tag[k] = tag_of(keys[k], len[k]);
+}
+
+void evr_nums_k(struct evr_obj o, const struct evr_keys *k, double *out)
+{
+	for (int i = 0; i < k->n; i++)
+		out[i] = NAN;
+	if (!o.ok)
+		return;
+	if (!o.l->fast) {
+		for (int i = 0; i < k->n; i++)
+			out[i] = evr_num(o, k->key[i]);
+		return;
 	}
 	const struct evr_line *l = o.l;
 	int from = o.node + 1, to = o.node < 0 ? l->nnodes : l->node[o.node].end;
 	for (int i = from; i < to; i = l->node[i].kind == EVR_OBJ ? l->node[i].end : i + 1) {
 		const struct evr_node *x = &l->node[i];
-		for (int k = 0; k < n; k++) {
-			if (x->tag != tag[k] || (len[k] > 4 && memcmp(x->key + 4, keys[k] + 4, len[k] - 4)))
+		for (int j = 0; j < k->n; j++) {
+			if (x->tag != k->tag[j] ||
+			    (k->len[j] > 4 && memcmp(x->key + 4, k->key[j] + 4, k->len[j] - 4)))
 				continue;
 			/* The last of equal keys, as evr_num: a later non-number unsets it. */
-			out[k] = x->kind == EVR_INT ? (double)x->i : x->kind == EVR_REAL ? x->d : NAN;
+			out[j] = x->kind == EVR_INT ? (double)x->i : x->kind == EVR_REAL ? x->d : NAN;
 		}
 	}
+}
+
+void evr_nums(struct evr_obj o, const char *const *keys, int n, double *out)
+{
+	struct evr_keys k;
+
+	if (n > EVR_KEYS_MAX) {
+		for (int i = 0; i < n; i++)
+			out[i] = evr_num(o, keys[i]);
+		return;
+	}
+	evr_keys_init(&k, keys, n);
+	evr_nums_k(o, &k, out);
 }
 
 int evr_int(struct evr_obj o, const char *key, int64_t *v)

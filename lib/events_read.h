@@ -61,7 +61,7 @@ struct evr_obj {
 };
 
 /* Readable bytes after the NUL of every line the reader gives. */
-#define EVR_SLACK 8
+#define EVR_SLACK 32
 
 struct evr_reader {
 	FILE *f;
@@ -106,8 +106,19 @@ const char *evr_str(struct evr_obj o, const char *key);
 /* A number member as a double, NAN when missing or not a number. */
 double evr_num(struct evr_obj o, const char *key);
 /* evr_num of n keys at once (one pass over the members): out[k] for
- * keys[k]; n at most 16. */
+ * keys[k]. */
 void evr_nums(struct evr_obj o, const char *const *keys, int n, double *out);
+/* The same with the keys' lengths and tags worked out once, for a reader
+ * that asks for the same keys on every line (the samples). */
+#define EVR_KEYS_MAX 16
+struct evr_keys {
+	int n;
+	const char *key[EVR_KEYS_MAX];
+	size_t len[EVR_KEYS_MAX];
+	uint64_t tag[EVR_KEYS_MAX];
+};
+void evr_keys_init(struct evr_keys *k, const char *const *keys, int n);
+void evr_nums_k(struct evr_obj o, const struct evr_keys *k, double *out);
 /* An integer member, or a real one in int64 range truncated: 0, else -1. */
 int evr_i64(struct evr_obj o, const char *key, int64_t *v);
 /* An integer member only (json_unpack's "I"): 0, else -1. */

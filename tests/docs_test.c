@@ -57,10 +57,11 @@ static int mentions(const char *text, const char *w)
 /* ---- results/SCHEMA.md vs the keys in results/ ---- */
 
 /* Objects whose keys are the kernel's or the scenario's own names
- * (meminfo, vmstat and memcg fields, kernel config options, labels) or a
- * conformance case's own measurements (docs/conformance.md). */
+ * (meminfo, vmstat and memcg fields, kernel config options, labels, the
+ * probe specs of the end line's probe_cpu_ns) or a conformance case's own
+ * measurements (docs/conformance.md). */
 static const char *const opaque[] = { "meminfo", "vmstat", "memcg", "labels", "config", "detail",
-				      "knobs", NULL };
+				      "knobs", "probe_cpu_ns", NULL };
 
 struct keycheck {
 	const char *schema;
