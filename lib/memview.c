@@ -3,6 +3,7 @@
 #include "procfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,18 +48,61 @@ static int join(char *out, size_t len, const char *dir, const char *name)
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
+enum { FD_LIMIT, FD_USAGE, FD_STAT, FD_MEMINFO };
+
+/* path (under root) into buf as pnb_read_file does; with keep_open on the
+ * live system, from an fd opened once and read from offset 0 each time
+ * (a seq_file regenerates its text on a read at 0). */
+static ssize_t src_read(struct pnb_memview_src *src, int slot, const char *path, char *buf,
+			size_t len)
+{
+	ssize_t n;
+
+	if (!src->keep_open || (src->root && src->root[0]) || len < 2)
+		return pnb_read_file(src->root, path, buf, len);
+	if (!src->fd[slot]) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		src->fd[slot] = fd + 1;
+	}
+	do
+		n = pread(src->fd[slot] - 1, buf, len - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = errno;
+		close(src->fd[slot] - 1);
+		src->fd[slot] = 0;
+		return -e;
+	}
+	/* A full buffer may be a longer file: the slow path says so. */
+	if ((size_t)n == len - 1)
+		return pnb_read_file(src->root, path, buf, len);
+	buf[n] = 0;
+	return n;
+}
+
+void pnb_memview_src_close(struct pnb_memview_src *src)
+{
+	for (size_t i = 0; i < sizeof src->fd / sizeof src->fd[0]; i++)
+		if (src->fd[i]) {
+			close(src->fd[i] - 1);
+			src->fd[i] = 0;
+		}
+}
+
 /* A one-number cgroup file ("123\n"); "max" (v2) gives *is_max. */
-static int read_one(const char *root, const char *dir, const char *name,
-		    uint64_t *val, int *is_max)
+static int read_one(struct pnb_memview_src *src, int slot, const char *name, uint64_t *val,
+		    int *is_max)
 {
 	char path[4096], buf[64];
 	ssize_t n;
 	int r;
 
-	r = join(path, sizeof path, dir, name);
+	r = join(path, sizeof path, src->memcg_dir, name);
 	if (r)
 		return r;
-	n = pnb_read_file(root, path, buf, sizeof buf);
+	n = src_read(src, slot, path, buf, sizeof buf);
 	if (n < 0)
 		return n == -EFBIG ? -EINVAL : (int)n;
 	if (n > 0 && buf[n - 1] == '\n')
@@ -72,11 +116,16 @@ static int read_one(const char *root, const char *dir, const char *name,
 	return pnb_parse_u64(buf, val) ? -EINVAL : 0;
 }
 
-static int read_stat(const char *root, const char *dir, struct pnb_kv *kv)
+static int read_stat(struct pnb_memview_src *src, struct pnb_kv *kv)
 {
-	char path[4096];
-	int r = join(path, sizeof path, dir, "memory.stat");
-	return r ? r : pnb_read_kv(root, path, kv);
+	char path[4096], buf[16384];
+	ssize_t n;
+	int r = join(path, sizeof path, src->memcg_dir, "memory.stat");
+
+	if (r)
+		return r;
+	n = src_read(src, FD_STAT, path, buf, sizeof buf);
+	return n < 0 ? (int)n : pnb_parse_kv(buf, kv);
 }
 
 /* MemTotal bounds a memcg domain whose limit is above the machine.  It
@@ -105,7 +154,11 @@ static int read_system(struct pnb_memview_src *src, struct pnb_memview *v)
 	long psz;
 	int r;
 
-	r = pnb_read_meminfo(src->root, &mi);
+	{
+		char buf[16384];
+		ssize_t n = src_read(src, FD_MEMINFO, "/proc/meminfo", buf, sizeof buf);
+		r = n < 0 ? (int)n : pnb_parse_meminfo(buf, &mi);
+	}
 	if (r)
 		return r;
 	if ((r = need(&mi, "MemTotal", &total)) || (r = need(&mi, "MemFree", &mfree)) ||
@@ -170,9 +223,9 @@ static int read_v1(struct pnb_memview_src *src, struct pnb_memview *v)
 	uint64_t swapcache;
 	int r;
 
-	if ((r = read_one(src->root, src->memcg_dir, "memory.limit_in_bytes", &limit, NULL)) ||
-	    (r = read_one(src->root, src->memcg_dir, "memory.usage_in_bytes", &usage, NULL)) ||
-	    (r = read_stat(src->root, src->memcg_dir, &st)) ||
+	if ((r = read_one(src, FD_LIMIT, "memory.limit_in_bytes", &limit, NULL)) ||
+	    (r = read_one(src, FD_USAGE, "memory.usage_in_bytes", &usage, NULL)) ||
+	    (r = read_stat(src, &st)) ||
 	    (r = memtotal_kb(src, &memtotal)))
 		return r;
 	if ((r = need(&st, "total_cache", &cache)) || (r = need(&st, "total_rss", &rss)) ||
@@ -200,9 +253,9 @@ static int read_v2(struct pnb_memview_src *src, struct pnb_memview *v)
 	uint64_t swapcache;
 	int is_max, r;
 
-	if ((r = read_one(src->root, src->memcg_dir, "memory.max", &max, &is_max)) ||
-	    (r = read_one(src->root, src->memcg_dir, "memory.current", &cur, NULL)) ||
-	    (r = read_stat(src->root, src->memcg_dir, &st)) ||
+	if ((r = read_one(src, FD_LIMIT, "memory.max", &max, &is_max)) ||
+	    (r = read_one(src, FD_USAGE, "memory.current", &cur, NULL)) ||
+	    (r = read_stat(src, &st)) ||
 	    (r = memtotal_kb(src, &memtotal)))
 		return r;
 	if ((r = need(&st, "anon", &anon)) || (r = need(&st, "file", &file)) ||

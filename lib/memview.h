@@ -20,7 +20,15 @@ struct pnb_memview_src {
 	const char *memcg_dir;		/* absolute cgroup dir for the memcg domains */
 	uint64_t totalreserve_pages;	/* system: 0 = read /proc/zoneinfo once, then cached here */
 	uint64_t memtotal_kb;		/* memcgs: 0 = read MemTotal once, then cached here */
+	/* 1: keep the files open and pread them from 0 on every read (a
+	 * poller's path walks were a third of its CPU); live root only.
+	 * pnb_memview_src_close() closes them.  fd[] holds fd + 1. */
+	int keep_open;
+	int fd[4];
 };
+
+/* Close the files keep_open kept (the probe's close()). */
+void pnb_memview_src_close(struct pnb_memview_src *src);
 
 /* All fields in kB.  System domain (meminfo names):
  *   total = MemTotal, free = MemFree, available = MemAvailable,

@@ -165,6 +165,14 @@ static int lmk_supported(const struct probe *p, const struct probe_env *env,
 	return 0;
 }
 
+static void lmk_close(struct probe *p, struct jsonl *out)
+{
+	struct lmk_priv *s = p->priv;
+
+	probe_close_fds(p, out);
+	pnb_memview_src_close(&s->src);
+}
+
 static int lmk_open(struct probe *p, const struct probe_env *env, struct jsonl *out,
 		    char *why, size_t whylen)
 {
@@ -175,8 +183,11 @@ static int lmk_open(struct probe *p, const struct probe_env *env, struct jsonl *
 
 	(void)out;
 	src_init(s, env);
-	if ((r = pnb_memview_read(&s->src, &v)))
+	s->src.keep_open = 1;
+	if ((r = pnb_memview_read(&s->src, &v))) {
+		pnb_memview_src_close(&s->src);
 		return view_error(r, env, why, whylen);
+	}
 	s->page_kb = psz >= 1024 ? (uint64_t)psz / 1024 : 4;
 	s->cur_idx = -1;
 	s->evals = 0;
@@ -290,6 +301,6 @@ const struct probe_ops probe_lmk = {
 	.supported = lmk_supported,
 	.open = lmk_open,
 	.handle = lmk_handle,
-	.close = probe_close_fds,
+	.close = lmk_close,
 	.priv_size = sizeof(struct lmk_priv),
 };

@@ -157,6 +157,14 @@ static int memavail_supported(const struct probe *p, const struct probe_env *env
 	return 0;
 }
 
+static void memavail_close(struct probe *p, struct jsonl *out)
+{
+	struct memavail_priv *s = p->priv;
+
+	probe_close_fds(p, out);
+	pnb_memview_src_close(&s->src);
+}
+
 static int memavail_open(struct probe *p, const struct probe_env *env, struct jsonl *out,
 			 char *why, size_t whylen)
 {
@@ -168,8 +176,11 @@ static int memavail_open(struct probe *p, const struct probe_env *env, struct js
 	(void)out;
 	if ((r = setup_src(s, env, why, whylen)))
 		return r;
-	if ((r = read_view(s, &v, why, whylen)))
+	s->src.keep_open = 1;
+	if ((r = read_view(s, &v, why, whylen))) {
+		pnb_memview_src_close(&s->src);
 		return r;
+	}
 	s->below = 0;
 	s->crossings = 0;
 	s->missed = 0;
@@ -266,6 +277,6 @@ const struct probe_ops probe_memavail = {
 	.supported = memavail_supported,
 	.open = memavail_open,
 	.handle = memavail_handle,
-	.close = probe_close_fds,
+	.close = memavail_close,
 	.priv_size = sizeof(struct memavail_priv),
 };

@@ -228,6 +228,7 @@ static int sampler_open(struct probe *p, const struct probe_env *env, struct jso
 	s->view_src.root = s->root;
 	s->view_src.domain = env->domain;
 	s->view_src.memcg_dir = s->memcg;
+	s->view_src.keep_open = 1;
 
 	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (fd < 0) {
@@ -567,6 +568,7 @@ static void sampler_close(struct probe *p, struct jsonl *out)
 
 	probe_close_fds(p, out);
 	close_all(s);
+	pnb_memview_src_close(&s->view_src);
 }
 
 const struct probe_ops probe_sampler = {
