@@ -19,15 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_process_mrelease
-#define SYS_process_mrelease 448
-#endif
+#include "sysnum.h"
 
 #define VICTIM_BYTES (48UL << 20)
 
@@ -85,18 +77,33 @@ static long resident(pid_t pid)
 	return sscanf(buf, "%ld %ld", &size, &res) == 2 ? res : -1;
 }
 
+/* A victim (pinned to cpu, or not for -1) and a pidfd on it: 0, or -1
+ * with the reason in c (the case is skipped: an old kernel or a guest that
+ * cannot fork is not a failure of the mechanism). */
+static int victim_pidfd(struct cf_ctx *c, int cpu, pid_t *pid, int *pfd)
+{
+	*pid = victim(cpu);
+	if (*pid < 0) {
+		cf_say(c, CF_SKIP, "unsupported: cannot start a victim: %s", strerror(-(int)*pid));
+		return -1;
+	}
+	*pfd = (int)syscall(SYS_pidfd_open, *pid, 0);
+	if (*pfd < 0) {
+		int e = errno;
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		cf_say(c, CF_SKIP, "unsupported: pidfd_open: %s (before 5.3)", strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
 enum cf_result cf_killer_pidfd_after_mm(struct cf_ctx *c)
 {
-	pid_t pid = victim(-1);
-	if (pid < 0)
-		return cf_say(c, CF_SKIP, "unsupported: cannot start a victim: %s", strerror(-(int)pid));
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd < 0) {
-		int e = errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return cf_say(c, CF_SKIP, "unsupported: pidfd_open: %s (before 5.3)", strerror(e));
-	}
+	pid_t pid;
+	int pfd;
+	if (victim_pidfd(c, -1, &pid, &pfd))
+		return CF_SKIP;
 	long before = resident(pid);
 	uint64_t t0 = pnb_mono_ns();
 	syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
@@ -133,16 +140,10 @@ enum cf_result cf_killer_mrelease_frees(struct cf_ctx *c)
 	sched_getaffinity(0, sizeof old, &old);
 	CPU_ZERO(&s);
 	CPU_SET(0, &s);
-	pid_t pid = victim(0);
-	if (pid < 0)
-		return cf_say(c, CF_SKIP, "unsupported: cannot start a victim: %s", strerror(-(int)pid));
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd < 0) {
-		int e = errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return cf_say(c, CF_SKIP, "unsupported: pidfd_open: %s", strerror(e));
-	}
+	pid_t pid;
+	int pfd;
+	if (victim_pidfd(c, 0, &pid, &pfd))
+		return CF_SKIP;
 	struct sched_param fifo = { .sched_priority = 50 }, other = { 0 };
 	int pinned = !sched_setaffinity(0, sizeof s, &s) && !sched_setscheduler(0, SCHED_FIFO, &fifo);
 	long before = resident(pid);

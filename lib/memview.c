@@ -51,14 +51,14 @@ static int join(char *out, size_t len, const char *dir, const char *name)
 enum { FD_LIMIT, FD_USAGE, FD_STAT, FD_MEMINFO };
 
 /* path (under root) into buf as pnb_read_file does; with keep_open on the
- * live system, from an fd opened once and read from offset 0 each time
- * (a seq_file regenerates its text on a read at 0). */
+ * live system, from an fd opened once (pnb_pread_text reads from offset
+ * 0, where a seq_file regenerates its text). */
 static ssize_t src_read(struct pnb_memview_src *src, int slot, const char *path, char *buf,
 			size_t len)
 {
 	ssize_t n;
 
-	if (!src->keep_open || (src->root && src->root[0]) || len < 2)
+	if (!src->keep_open || (src->root && src->root[0]))
 		return pnb_read_file(src->root, path, buf, len);
 	if (!src->fd[slot]) {
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -66,19 +66,11 @@ static ssize_t src_read(struct pnb_memview_src *src, int slot, const char *path,
 			return -errno;
 		src->fd[slot] = fd + 1;
 	}
-	do
-		n = pread(src->fd[slot] - 1, buf, len - 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int e = errno;
+	n = pnb_pread_text(src->fd[slot] - 1, buf, len);
+	if (n < 0 && n != -EFBIG) {
 		close(src->fd[slot] - 1);
 		src->fd[slot] = 0;
-		return -e;
 	}
-	/* A full buffer may be a longer file: the slow path says so. */
-	if ((size_t)n == len - 1)
-		return pnb_read_file(src->root, path, buf, len);
-	buf[n] = 0;
 	return n;
 }
 

@@ -31,19 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* x86-64 numbers, for libcs whose headers predate the calls. */
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_process_madvise
-#define SYS_process_madvise 440
-#endif
-#ifndef SYS_process_mrelease
-#define SYS_process_mrelease 448
-#endif
+#include "sysnum.h"
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
